@@ -1,0 +1,1 @@
+"""Validating and loading one tenant TSV file into the product database."""

@@ -1,0 +1,166 @@
+"""Value checks of a parsed block: a pandera schema built from the format, then the checks
+that need the masters (references, lookups and rules) and the run date (partition).
+
+Uniqueness across the whole file is not checked here, block by block; the database's
+key constraint enforces it during the load and ``duplicates.find_duplicates`` names every
+duplicate line when it trips.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from channelhub.formats import Column, FileFormat
+from channelhub.ingest.frames import ParsedBlock
+from channelhub.ingest.issues import IssueLog
+from channelhub.ingest.masters import MasterData
+
+DATE_FORMAT = "%Y-%m-%d"
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _is_date(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, format=DATE_FORMAT, errors="coerce").notna() | values.isna()
+
+
+def _column_checks(column: Column, is_partition: bool) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if column.gt is not None:
+        checks.append(pa.Check.gt(column.gt))
+    if column.ge is not None:
+        checks.append(pa.Check.ge(column.ge))
+    if column.le is not None:
+        checks.append(pa.Check.le(column.le))
+    if column.type == "flag":
+        checks.append(pa.Check.isin([0, 1]))
+    if column.type == "date" and not is_partition:
+        checks.append(pa.Check(_is_date, name="date", error="a date written YYYY-MM-DD"))
+    if column.max_length is not None:
+        checks.append(pa.Check.str_length(max_value=column.max_length))
+    if column.pattern is not None:
+        checks.append(pa.Check.str_matches(column.pattern))
+    return checks
+
+
+def pandera_schema(file_format: FileFormat) -> pa.DataFrameSchema:
+    """The pandera schema of a format: nullability and per-value checks of every column.
+
+    Types are settled by the parser (``frames.parse_block``), so the schema carries no
+    dtype and needs no coercion: it runs on blocks that are already typed.
+    """
+    return pa.DataFrameSchema(
+        {
+            column.name: pa.Column(
+                nullable=not column.required,
+                # The partition column is compared to the run date instead: cheaper and stricter.
+                checks=_column_checks(column, column.name == file_format.partition_column),
+            )
+            for column in file_format.columns
+        },
+        name=file_format.table,
+        strict=True,
+        ordered=True,
+    )
+
+
+def _describe(check: str, column: Column) -> str:
+    if check == "not_nullable":
+        return f"{column.name} is required"
+    if check.startswith("str_length"):
+        return f"{column.name} is longer than {column.max_length} characters"
+    if check.startswith("isin"):
+        return f"{column.name} must be 0 or 1"
+    if check == "date":
+        return f"{column.name} must be a date written YYYY-MM-DD"
+    for name, words in (("greater_than_or_equal_to", ">="), ("greater_than", ">"),
+                        ("less_than_or_equal_to", "<=")):
+        if check.startswith(name):
+            return f"{column.name} must be {words} {check[len(name) + 1:-1]}"
+    return f"{column.name} fails {check}"
+
+
+class BlockChecker:
+    """Checks the blocks of one file against its format, the masters and the run date."""
+
+    def __init__(self, file_format: FileFormat, masters: MasterData, run_date: date, issues: IssueLog):
+        self.format = file_format
+        self.masters = masters
+        self.run_date = run_date
+        self.issues = issues
+        self.schema = pandera_schema(file_format)
+
+    def check(self, parsed: ParsedBlock) -> None:
+        """Report every failing value of the block."""
+        frame, line_numbers = parsed.frame, parsed.line_numbers
+        try:
+            self.schema.validate(frame, lazy=True)
+        except SchemaErrors as errors:
+            cases = errors.failure_cases
+            cases = cases[cases["index"].notna()].sort_values("index", kind="stable")
+            for case in cases.itertuples(index=False):
+                column = self.format.column(case.column)
+                if case.check == "not_nullable" and parsed.was_type_error(case.column, int(case.index)):
+                    continue  # reported as a type error already
+                self.issues.add(case.check, _describe(case.check, column),
+                                line=int(line_numbers[int(case.index)]), column=case.column,
+                                value=case.failure_case)
+        _check_partition(frame, line_numbers, self.format, self.run_date, self.issues)
+        _check_references(frame, line_numbers, self.format, self.masters, self.issues)
+        _check_rules(frame, line_numbers, self.format, self.masters, self.issues)
+
+
+def _check_partition(frame: pd.DataFrame, line_numbers: np.ndarray, file_format: FileFormat,
+                     run_date: date, issues: IssueLog) -> None:
+    name = file_format.partition_column
+    if name is None:
+        return
+    values = frame[name]
+    wrong = np.flatnonzero(((values != run_date.isoformat()) & values.notna()).to_numpy())
+    if not len(wrong):
+        return
+    is_date = _is_date(values.iloc[wrong]).to_numpy()
+    for position, valid in zip(wrong, is_date, strict=True):
+        if valid:
+            message = f"{name} must be the run date {run_date.isoformat()}: the file replaces that day's rows"
+        else:
+            message = f"{name} must be a date written YYYY-MM-DD"
+        issues.add("partition" if valid else "date", message, line=int(line_numbers[position]),
+                   column=name, value=values.iloc[position])
+
+
+def _check_references(frame: pd.DataFrame, line_numbers: np.ndarray, file_format: FileFormat,
+                      masters: MasterData, issues: IssueLog) -> None:
+    for column in file_format.columns:
+        if column.references is None:
+            continue
+        values = frame[column.name]
+        unknown = ~values.isin(masters.keys(column.references)) & values.notna()
+        for position in np.flatnonzero(unknown.to_numpy()):
+            issues.add("reference", f"{column.name} {values.iloc[position]!r} is not in the "
+                       f"{column.referenced_table} master", line=int(line_numbers[position]),
+                       column=column.name, value=values.iloc[position])
+
+
+def _check_rules(frame: pd.DataFrame, line_numbers: np.ndarray, file_format: FileFormat,
+                 masters: MasterData, issues: IssueLog) -> None:
+    if not file_format.rules:
+        return
+    scope = frame.copy(deep=False)
+    for lookup in file_format.lookups:
+        scope[lookup.name] = frame[lookup.start_column].map(masters.lookup(lookup))
+    for rule in file_format.rules:
+        names = [n for n in dict.fromkeys(IDENTIFIER.findall(rule.expression)) if n in scope.columns]
+        known = scope[names].notna().all(axis=1)
+        passed = scope.eval(rule.expression).fillna(False).astype(bool)
+        failed = known & ~passed
+        for position in np.flatnonzero(failed.to_numpy()):
+            row = scope.iloc[position]
+            shown = ", ".join(f"{n}={row[n]}" for n in names)
+            issues.add(rule.name, rule.message, line=int(line_numbers[position]), column=names[0],
+                       value=shown)

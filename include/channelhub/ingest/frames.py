@@ -1,0 +1,90 @@
+"""Parsing a block of TSV rows into a typed DataFrame, reporting values of the wrong type.
+
+The fast path lets pandas' C parser type the numeric columns directly. If any value
+does not parse, the block is read again as text and converted column by column, so
+every bad value is reported with its line instead of the first one aborting the read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from channelhub.formats import Column, FileFormat
+from channelhub.ingest.issues import IssueLog
+from channelhub.ingest.tsv import Block
+
+NUMERIC_DTYPES = {"integer": "int64", "flag": "int64", "decimal": "float64"}
+TYPE_NAMES = {"integer": "a whole number", "flag": "0 or 1", "decimal": "a number"}
+
+
+def _read(data: bytes, file_format: FileFormat, dtypes: dict[str, str]) -> pd.DataFrame:
+    return pd.read_csv(
+        io.BytesIO(data),
+        sep="\t",
+        header=None,
+        names=file_format.column_names,
+        dtype=dtypes,
+        quoting=csv.QUOTE_NONE,
+        keep_default_na=False,
+        na_values={name: [""] for name in file_format.column_names},
+        engine="c",
+        encoding="utf-8",
+    )
+
+
+def _fast_dtypes(file_format: FileFormat) -> dict[str, str]:
+    """Optional numeric columns read as float so an empty value can be NaN."""
+    dtypes = {}
+    for column in file_format.columns:
+        dtype = NUMERIC_DTYPES.get(column.type, "str")
+        if dtype == "int64" and not column.required:
+            dtype = "float64"
+        dtypes[column.name] = dtype
+    return dtypes
+
+
+@dataclass
+class ParsedBlock:
+    """A block's rows as a DataFrame, their file line numbers, and the cells that did not parse."""
+
+    frame: pd.DataFrame
+    line_numbers: np.ndarray
+    type_errors: dict[str, set[int]] = field(default_factory=dict)
+
+    def was_type_error(self, column: str, position: int) -> bool:
+        return position in self.type_errors.get(column, ())
+
+
+def parse_block(block: Block, file_format: FileFormat, issues: IssueLog) -> ParsedBlock:
+    """The block as a DataFrame with numeric columns typed; bad values reported and set to NaN."""
+    try:
+        return ParsedBlock(_read(block.data, file_format, _fast_dtypes(file_format)), block.line_numbers)
+    except (ValueError, OverflowError):
+        pass
+    parsed = ParsedBlock(_read(block.data, file_format, dict.fromkeys(file_format.column_names, "str")),
+                         block.line_numbers)
+    for column in file_format.columns:
+        if column.type in NUMERIC_DTYPES:
+            parsed.frame[column.name] = _to_number(parsed, column, issues)
+    return parsed
+
+
+def _to_number(parsed: ParsedBlock, column: Column, issues: IssueLog) -> pd.Series:
+    values = parsed.frame[column.name]
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if column.type in ("integer", "flag"):
+        fractional = numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
+        bad |= fractional
+        numbers = numbers.mask(fractional)
+    positions = np.flatnonzero(bad.to_numpy())
+    parsed.type_errors[column.name] = set(positions.tolist())
+    for position in positions:
+        issues.add("type", f"{column.name} must be {TYPE_NAMES[column.type]}",
+                   line=int(parsed.line_numbers[position]), column=column.name, value=values.iloc[position])
+    return numbers.astype("float64")

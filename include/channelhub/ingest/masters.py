@@ -1,0 +1,55 @@
+"""The master data a file is checked against: key sets for references, maps for lookups.
+
+Read once per file from the project's loaded master tables. Masters of this run load
+before the facts that reference them (the DAG orders them), so "already loaded" covers
+this run's valid master files too.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from channelhub.formats import FileFormat, Lookup
+from channelhub.productdb.tables import ProjectTables
+
+
+class MasterData:
+    """Key sets and lookup maps, keyed by ``table.column`` and lookup name."""
+
+    def __init__(self, keys: dict[str, pd.Index], lookups: dict[str, pd.Series]):
+        self._keys = keys
+        self._lookups = lookups
+
+    def keys(self, reference: str) -> pd.Index:
+        return self._keys[reference]
+
+    def lookup(self, lookup: Lookup) -> pd.Series:
+        return self._lookups[lookup.name]
+
+    @classmethod
+    def load(cls, connection: sa.Connection, file_format: FileFormat, tables: ProjectTables) -> MasterData:
+        existing = set(sa.inspect(connection).get_table_names())
+
+        def column_of(table: str, *columns: str) -> pd.DataFrame:
+            target = tables[table]
+            if target.name not in existing:
+                return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+            rows = connection.execute(sa.select(*(target.c[c] for c in columns))).all()
+            return pd.DataFrame(rows, columns=list(columns))
+
+        keys = {}
+        for column in file_format.columns:
+            if column.references:
+                values = column_of(column.referenced_table, column.referenced_column)
+                keys[column.references] = pd.Index(values[column.referenced_column].astype(str).unique())
+        lookups = {}
+        for lookup in file_format.lookups:
+            mapping: pd.Series | None = None
+            for table, value_column in lookup.hops:
+                (key_column,) = tables.formats[table].key
+                frame = column_of(table, key_column, value_column)
+                step = pd.Series(frame[value_column].to_numpy(), index=frame[key_column].astype(str))
+                mapping = step if mapping is None else mapping.map(step)
+            lookups[lookup.name] = mapping
+        return cls(keys, lookups)

@@ -1,0 +1,120 @@
+"""Validate and load one file: the unit of work behind a table's ingest task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from channelhub.formats import FileFormat
+from channelhub.ingest.checks import BlockChecker
+from channelhub.ingest.duplicates import find_duplicates
+from channelhub.ingest.frames import parse_block
+from channelhub.ingest.issues import Issue, IssueLog
+from channelhub.ingest.load import TableWriter, integrity_errors
+from channelhub.ingest.masters import MasterData
+from channelhub.ingest.tsv import DEFAULT_BLOCK_BYTES, TsvBlocks
+from channelhub.productdb.tables import ProjectTables
+
+
+class TableStatus(StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    MISSING = "MISSING"
+
+
+@dataclass
+class IngestResult:
+    """What happened to one table's file; travels to the report as an XCom."""
+
+    table: str
+    status: TableStatus
+    rows: int = 0
+    error_count: int = 0
+    first_errors: list[Issue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    detail: str = ""
+
+    def to_xcom(self) -> dict:
+        return {
+            "table": self.table,
+            "status": self.status.value,
+            "rows": self.rows,
+            "error_count": self.error_count,
+            "first_errors": [issue.as_dict() for issue in self.first_errors],
+            "notes": self.notes,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_xcom(cls, data: dict) -> IngestResult:
+        return cls(
+            table=data["table"],
+            status=TableStatus(data["status"]),
+            rows=data.get("rows", 0),
+            error_count=data.get("error_count", 0),
+            first_errors=[Issue(**issue) for issue in data.get("first_errors", [])],
+            notes=data.get("notes", []),
+            detail=data.get("detail", ""),
+        )
+
+
+def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: ProjectTables,
+                run_date: date, *, file_name: str | None = None, report_path: Path | None = None,
+                block_bytes: int = DEFAULT_BLOCK_BYTES) -> IngestResult:
+    """Check every row of ``path`` and, only if all pass, replace/upsert them in one transaction.
+
+    Rows are written block by block while they are checked (so a valid file is read once);
+    the first problem stops writing, the rest of the file is still checked so the report
+    is complete, and the transaction is rolled back.
+    """
+    issues = IssueLog(file_name or path.name, report_path)
+    integrity: Exception | None = None
+    try:
+        tables.create_missing(engine)
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            masters = MasterData.load(connection, file_format, tables)
+            checker = BlockChecker(file_format, masters, run_date, issues)
+            writer = TableWriter(connection, tables[file_format.table], file_format, run_date)
+            writer.begin()
+            blocks = TsvBlocks(path, file_format, issues, block_bytes=block_bytes)
+            for block in blocks:
+                parsed = parse_block(block, file_format, issues)
+                checker.check(parsed)
+                if issues or integrity is not None:
+                    continue
+                try:
+                    writer.write(block, parsed.frame)
+                except integrity_errors() as exc:
+                    integrity = exc
+            if blocks.header_ok and writer.rows == 0 and not issues and integrity is None \
+                    and not file_format.allow_empty:
+                issues.add("no_rows", "the file has a header but no data rows")
+            if not issues and integrity is None:
+                try:
+                    writer.finish()
+                except integrity_errors() as exc:
+                    integrity = exc
+            if issues or integrity is not None:
+                transaction.rollback()
+            else:
+                transaction.commit()
+                return IngestResult(file_format.table, TableStatus.SUCCESS, rows=writer.rows,
+                                    notes=issues.notes)
+        if blocks.header_ok:
+            found = find_duplicates(path, file_format, issues)
+            if integrity is not None and not found:
+                issues.add("constraint", f"the database refused the rows: {_first_line(integrity)}")
+        return IngestResult(file_format.table, TableStatus.FAILED, error_count=issues.count,
+                            first_errors=issues.first, notes=issues.notes)
+    finally:
+        issues.close()
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__

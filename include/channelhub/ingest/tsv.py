@@ -1,0 +1,200 @@
+"""Reading a TSV file as raw blocks of whole lines, with the structural checks done on bytes.
+
+Blocks are cut at line ends and handed on twice: parsed into a DataFrame for validation,
+and passed as they are to the database's bulk loader (PostgreSQL ``COPY``). Checking the
+structure on bytes first (encoding, header, field counts) is what lets the bulk path trust
+the bytes, and it keeps memory flat: only one block is held at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from channelhub.formats import FileFormat
+from channelhub.ingest.issues import IssueLog
+
+BOM = b"\xef\xbb\xbf"
+DEFAULT_BLOCK_BYTES = 8 << 20
+# Bytes that may never appear in a value: they would also break the bulk loader's framing.
+FORBIDDEN_BYTES = (b"\x00", b"\x01")
+TAB, NEWLINE = 9, 10
+
+
+@dataclass
+class Block:
+    """Consecutive data rows: raw bytes (LF line ends, every line complete) and their line numbers."""
+
+    data: bytes
+    line_numbers: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return len(self.line_numbers)
+
+
+def _line_of(buffer: bytes, offset: int, first_line: int) -> int:
+    return first_line + buffer.count(b"\n", 0, offset)
+
+
+class TsvBlocks:
+    """Iterates a file's data rows in blocks after checking the header.
+
+    Problems go to ``issues``; rows with a structural problem (wrong number of fields,
+    undecodable bytes) are reported and left out of the blocks, so the value checks run
+    on every other row and the report is complete in one pass.
+    """
+
+    def __init__(self, path: Path, file_format: FileFormat, issues: IssueLog,
+                 block_bytes: int = DEFAULT_BLOCK_BYTES):
+        self.path = path
+        self.format = file_format
+        self.issues = issues
+        self.block_bytes = block_bytes
+        self.header_ok = False
+        self.crlf = False
+
+    def __iter__(self) -> Iterator[Block]:
+        with self.path.open("rb") as handle:
+            head = handle.read(self.block_bytes)
+            if not head:
+                self.issues.add("empty_file", "the file is empty (0 bytes); expected a header row")
+                return
+            if head.startswith(BOM):
+                head = head[len(BOM):]
+                self.issues.note("UTF-8 byte order mark removed")
+            header_end = head.find(b"\n")
+            while header_end < 0:
+                more = handle.read(self.block_bytes)
+                if not more:
+                    break
+                head += more
+                header_end = head.find(b"\n")
+            header = head if header_end < 0 else head[:header_end]
+            if header.endswith(b"\r"):
+                self.crlf = True
+                header = header[:-1]
+                self.issues.note("Windows (CRLF) line ends read as LF")
+            if not self._check_header(header):
+                return
+            self.header_ok = True
+            pending = b"" if header_end < 0 else head[header_end + 1:]
+            line = 2
+            while True:
+                chunk = handle.read(self.block_bytes)
+                data = pending + chunk
+                if not chunk:
+                    if data:
+                        missing_newline = not data.endswith(b"\n")
+                        if missing_newline:
+                            data += b"\n"
+                        block = self._block(data, line, last_unterminated=missing_newline)
+                        if block.rows:
+                            yield block
+                    return
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    pending = data
+                    continue
+                pending = data[cut + 1:]
+                data = data[:cut + 1]
+                block = self._block(data, line)
+                line += data.count(b"\n")
+                if block.rows:
+                    yield block
+
+    def _check_header(self, header: bytes) -> bool:
+        expected = self.format.column_names
+        try:
+            text = header.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.issues.add("encoding", f"header is not valid UTF-8 (byte {exc.start})", line=1)
+            return False
+        if not text.strip():
+            self.issues.add("header", "the first line is empty; expected the header "
+                            + "<TAB>".join(expected), line=1)
+            return False
+        if "\t" not in text and ("," in text or ";" in text) and len(expected) > 1:
+            separator = "," if "," in text else ";"
+            self.issues.add("not_tab_separated",
+                            f"the file is separated by {separator!r}, not tabs; "
+                            f"expected the header {'<TAB>'.join(expected)}", line=1, value=text)
+            return False
+        found = text.split("\t")
+        if found == expected:
+            return True
+        missing = [c for c in expected if c not in found]
+        extra = [c for c in found if c not in expected]
+        for name in missing:
+            self.issues.add("missing_column", f"column {name!r} is missing from the header",
+                            line=1, column=name)
+        for name in extra:
+            self.issues.add("unexpected_column", f"column {name!r} is not part of the {self.format.table} "
+                            f"format", line=1, column=name)
+        if not missing and not extra:
+            self.issues.add("column_order", f"columns are out of order: expected {', '.join(expected)}; "
+                            f"found {', '.join(found)}", line=1, value=text)
+        return False
+
+    def _block(self, data: bytes, first_line: int, last_unterminated: bool = False) -> Block:
+        if self.crlf:
+            data = data.replace(b"\r\n", b"\n")
+        buffer = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(buffer == NEWLINE)
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        tabs = np.add.reduceat((buffer == TAB).view(np.uint8), starts, dtype=np.int64)
+        line_numbers = first_line + np.arange(len(ends))
+        good = tabs == len(self.format.columns) - 1
+        good &= self._encoding_ok(data, first_line, line_numbers)
+        for forbidden in FORBIDDEN_BYTES:
+            position = data.find(forbidden)
+            while position >= 0:
+                bad_line = _line_of(data, position, first_line)
+                self.issues.add("control_character",
+                                f"byte 0x{forbidden.hex()} is not allowed in a TSV value", line=bad_line)
+                good[bad_line - first_line] = False
+                position = data.find(forbidden, int(ends[bad_line - first_line]) + 1)
+        if good.all():
+            return Block(data, line_numbers)
+        expected = len(self.format.columns)
+        for index in np.flatnonzero(~good & (tabs != expected - 1)):
+            line_text = data[starts[index]:ends[index]]
+            found = int(tabs[index]) + 1
+            if not line_text:
+                self.issues.add("empty_line", "empty line", line=int(line_numbers[index]))
+            elif last_unterminated and index == len(ends) - 1 and found < expected:
+                self.issues.add("truncated_line", f"the last line is cut short: {found} of {expected} fields "
+                                "and no line end", line=int(line_numbers[index]),
+                                value=line_text.decode("utf-8", "replace"))
+            else:
+                rule = "too_few_fields" if found < expected else "too_many_fields"
+                self.issues.add(rule, f"expected {expected} tab-separated fields, found {found}",
+                                line=int(line_numbers[index]), value=line_text.decode("utf-8", "replace"))
+        keep = np.flatnonzero(good)
+        kept = b"".join(data[starts[i]:ends[i] + 1] for i in keep)
+        return Block(kept, line_numbers[keep])
+
+    def _encoding_ok(self, data: bytes, first_line: int, line_numbers: np.ndarray) -> np.ndarray:
+        good = np.ones(len(line_numbers), dtype=bool)
+        offset = 0
+        while True:
+            try:
+                data[offset:].decode("utf-8")
+                return good
+            except UnicodeDecodeError as exc:
+                position = offset + exc.start
+                bad_line = _line_of(data, position, first_line)
+                line_start = data.rfind(b"\n", 0, position) + 1
+                self.issues.add("encoding", f"not valid UTF-8: byte 0x{data[position]:02x} at position "
+                                f"{position - line_start + 1} of the line",
+                                line=bad_line, value=data[line_start:position].decode("utf-8", "replace"))
+                good[bad_line - first_line] = False
+                next_line = data.find(b"\n", position)
+                if next_line < 0:
+                    return good
+                offset = next_line + 1
+
+

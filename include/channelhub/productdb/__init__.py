@@ -1,0 +1,1 @@
+"""The product database: tables per tenant project, and the hook that connects to it."""

@@ -1,0 +1,45 @@
+"""Reading YAML documents and turning pydantic errors into messages that name file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+
+class ConfigFileError(ValueError):
+    """A configuration or format file that cannot be used, with where and why."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(f"{self.path}: " + "; ".join(problems))
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file; syntax errors come back as ConfigFileError naming the line."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigFileError(path, [f"{where}{exc.problem}"]) from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigFileError(path, [str(exc)]) from exc
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
+    """One line per problem, each naming the dotted key path, e.g. ``projects[0].timezone``."""
+    problems = []
+    for item in error.errors():
+        key = prefix
+        for part in item["loc"]:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{key or '<root>'}: {message}")
+    return problems
