@@ -1,0 +1,1 @@
+"""Tenant configuration: YAML files describing who is integrated, validated into models."""

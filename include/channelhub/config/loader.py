@@ -1,0 +1,131 @@
+"""Loading every tenant file of a folder, keeping the good ones when some are broken.
+
+A tenant file looks like::
+
+    tenant: acme
+    defaults:            # optional: merged into every project below
+      sftp_conn_id: channelhub_sftp
+    projects:
+      - project: main
+        tables: [store, sku, daily_sales]
+        notify: {emails: [ops@acme.example]}
+
+Each broken file is reported (file and key) and skipped; the other tenants still load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from channelhub import PROJECT_ROOT
+from channelhub.config.tenants import TenantProject
+from channelhub.formats import FileFormat, load_format, load_formats
+from channelhub.formats.registry import DEFAULT_SCHEMAS_DIR
+from channelhub.productdb.tables import MAX_IDENTIFIER
+from channelhub.yamlfile import ConfigFileError, describe_validation_error, read_yaml
+
+DEFAULT_CONFIG_DIR = PROJECT_ROOT / "include" / "config" / "tenants"
+FILE_KEYS = {"tenant", "defaults", "projects"}
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    """A validated tenant project with the file formats it uses (shipped or overridden)."""
+
+    config: TenantProject
+    formats: dict[str, FileFormat]
+    source: Path
+
+
+@dataclass
+class TenantConfig:
+    projects: list[LoadedProject] = field(default_factory=list)
+    errors: list[ConfigFileError] = field(default_factory=list)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list[LoadedProject]:
+    """All projects of one tenant file; raises ConfigFileError listing every problem in it."""
+    document = read_yaml(path)
+    if not isinstance(document, dict):
+        raise ConfigFileError(path, ["a tenant file must be a mapping with tenant and projects"])
+    problems = [f"{key}: unknown key" for key in document if key not in FILE_KEYS]
+    problems += [f"{key}: required" for key in ("tenant", "projects") if key not in document]
+    defaults = document.get("defaults") or {}
+    projects = document.get("projects") or []
+    if not isinstance(defaults, dict):
+        problems.append("defaults: must be a mapping")
+    if not isinstance(projects, list):
+        problems.append("projects: must be a list")
+    if problems:
+        raise ConfigFileError(path, problems)
+    loaded = []
+    for index, raw in enumerate(projects):
+        where = f"projects[{index}]"
+        if not isinstance(raw, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        try:
+            project = TenantProject.model_validate(_merge(defaults, {**raw, "tenant": document["tenant"]}))
+        except ValidationError as exc:
+            problems += describe_validation_error(exc, prefix=where)
+            continue
+        formats = {table: shipped_formats[table] for table in project.tables}
+        for table, override in project.formats.items():
+            try:
+                formats[table] = load_format((path.parent / override).resolve())
+            except ConfigFileError as exc:
+                problems.append(f"{where}.formats.{table}: {exc}")
+                continue
+            if formats[table].table != table:
+                problems.append(f"{where}.formats.{table}: the file describes table {formats[table].table!r}")
+        too_long = [t for t in project.tables if len(project.table_prefix + t) > MAX_IDENTIFIER]
+        if too_long:
+            problems.append(f"{where}: tenant and project names are too long for database table names")
+        loaded.append(LoadedProject(project, formats, path))
+    if problems:
+        raise ConfigFileError(path, problems)
+    return loaded
+
+
+def tenant_files(config_dir: Path) -> Iterable[Path]:
+    return sorted([*config_dir.glob("*.yaml"), *config_dir.glob("*.yml")])
+
+
+def load_tenant_config(config_dir: Path = DEFAULT_CONFIG_DIR,
+                       schemas_dir: Path = DEFAULT_SCHEMAS_DIR) -> TenantConfig:
+    """Every valid project in the folder, plus one error per broken file or duplicate project."""
+    result = TenantConfig()
+    shipped = load_formats(schemas_dir)
+    seen: dict[str, Path] = {}
+    for path in tenant_files(config_dir):
+        try:
+            projects = load_tenant_file(path, shipped)
+        except ConfigFileError as exc:
+            result.errors.append(exc)
+            continue
+        duplicates = [p for p in projects if p.config.dag_id in seen]
+        if duplicates:
+            result.errors.append(ConfigFileError(path, [
+                f"tenant {p.config.tenant!r} project {p.config.project!r} is already defined in "
+                f"{seen[p.config.dag_id]}" for p in duplicates
+            ]))
+            continue
+        for project in projects:
+            seen[project.config.dag_id] = path
+        result.projects.extend(projects)
+    return result

@@ -1,0 +1,190 @@
+"""Tenant projects: the SFTP file-drop integrations, one YAML file per tenant.
+
+The models reject unknown keys, so a misspelt key is an error naming the file and key
+rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TABLES = ("store", "style", "sku", "daily_sales", "storestock", "whstock")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
+    """``90s``, ``15m``, ``3h``, ``1d`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    match = DURATION.match(str(value).strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a duration like 90s, 15m, 3h or 1d")
+    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Strict):
+    """When a project runs: a time of day in a timezone, daily or weekly, or a cron expression."""
+
+    time: str = "09:00"
+    timezone: str = "UTC"
+    frequency: Literal["daily", "weekly", "cron"] = "daily"
+    weekday: str | None = None
+    cron: str | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day HH:MM") from None
+        if not re.fullmatch(r"\d{2}:\d{2}", value):
+            raise ValueError(f"{value!r} is not a time of day HH:MM")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA timezone like Asia/Kolkata") from None
+        return value
+
+    @field_validator("weekday")
+    @classmethod
+    def _weekday(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() not in WEEKDAYS:
+            raise ValueError(f"{value!r} is not a weekday ({', '.join(WEEKDAYS)})")
+        return value.lower() if value else value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from croniter import croniter  # an Airflow dependency; only imported when a cron is set
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression")
+        return value
+
+    @model_validator(mode="after")
+    def _frequency_fields(self) -> Schedule:
+        if self.frequency == "weekly" and self.weekday is None:
+            raise ValueError("frequency weekly needs weekday")
+        if self.frequency == "cron" and self.cron is None:
+            raise ValueError("frequency cron needs cron")
+        if self.frequency != "weekly" and self.weekday is not None:
+            raise ValueError("weekday is only used with frequency weekly")
+        if self.frequency != "cron" and self.cron is not None:
+            raise ValueError("cron is only used with frequency cron")
+        return self
+
+    @property
+    def cron_expression(self) -> str:
+        if self.frequency == "cron":
+            return self.cron  # type: ignore[return-value]
+        hour, minute = (int(part) for part in self.time.split(":"))
+        day_of_week = self.weekday[:3] if self.frequency == "weekly" else "*"  # type: ignore[index]
+        return f"{minute} {hour} * * {day_of_week}"
+
+
+class Wait(_Strict):
+    """How the hub waits for a table's file."""
+
+    deadline: timedelta = Field(default=timedelta(hours=3), description="Then the table is MISSING.")
+    poke_interval: timedelta = timedelta(minutes=5)
+    settle: timedelta = Field(default=timedelta(seconds=60),
+                              description="A file modified more recently is still being written.")
+
+    @field_validator("deadline", "poke_interval", "settle", mode="before")
+    @classmethod
+    def _durations(cls, value: str | int | float | timedelta) -> timedelta:
+        return parse_duration(value)
+
+
+class Notify(_Strict):
+    emails: list[str] = Field(min_length=1)
+    smtp_conn_id: str = "channelhub_smtp"
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, emails: list[str]) -> list[str]:
+        for email in emails:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+                raise ValueError(f"{email!r} is not an email address")
+        return emails
+
+
+class TenantProject(_Strict):
+    """One tenant project: an SFTP folder of dated TSV files, loaded into its product tables."""
+
+    tenant: str = Field(pattern=NAME)
+    project: str = Field(pattern=NAME)
+    sftp_conn_id: str = Field(min_length=1)
+    sftp_folder: str | None = Field(default=None, description="Default irism-<tenant>/<project>.")
+    tables: list[str] = Field(min_length=1)
+    schedule: Schedule = Schedule()
+    wait: Wait = Wait()
+    notify: Notify
+    allowed_ips: list[str] = Field(default_factory=list)
+    product_db_conn_id: str = "channelhub_product_db"
+    formats: dict[str, str] = Field(default_factory=dict,
+                                    description="table -> format file overriding schemas/<table>.yaml")
+    enabled: bool = True
+    owner: str = "channelhub"
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, tables: list[str]) -> list[str]:
+        unknown = [t for t in tables if t not in TABLES]
+        if unknown:
+            raise ValueError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
+        if len(set(tables)) != len(tables):
+            raise ValueError("a table is listed twice")
+        return [t for t in TABLES if t in tables]  # masters first, the order they load in
+
+    @field_validator("allowed_ips")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or CIDR") from None
+        return values
+
+    @model_validator(mode="after")
+    def _overrides_are_configured_tables(self) -> TenantProject:
+        extra = [t for t in self.formats if t not in self.tables]
+        if extra:
+            raise ValueError(f"formats overrides tables not in tables: {', '.join(extra)}")
+        return self
+
+    @property
+    def folder(self) -> str:
+        return (self.sftp_folder or f"irism-{self.tenant}/{self.project}").strip("/")
+
+    @property
+    def dag_id(self) -> str:
+        return f"sftp__{self.tenant}__{self.project}"
+
+    @property
+    def table_prefix(self) -> str:
+        return f"{self.tenant}__{self.project}__".replace("-", "_")

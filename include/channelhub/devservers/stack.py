@@ -1,0 +1,92 @@
+"""A whole local hub in one folder: SFTP and SMTP servers, an Airflow home, and the env to run it.
+
+``make demo`` and the tests share it, so the demo exercises exactly what is tested.
+Airflow itself runs in child processes (the real ``airflow`` CLI) with this environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from channelhub import PROJECT_ROOT
+from channelhub.devservers.sftp_server import SftpServer
+from channelhub.devservers.smtp_server import SmtpServer
+from channelhub.settings import DEFAULT_SETTINGS, settings_env
+from channelhub.yamlfile import read_yaml
+
+HUB_USER = "hub"
+
+
+def _settings_connection(conn_id: str) -> dict:
+    connections = read_yaml(DEFAULT_SETTINGS)["airflow"]["connections"]
+    return next(c for c in connections if c["conn_id"] == conn_id)
+
+
+@dataclass
+class LocalStack:
+    """Servers and environment for running the hub's DAGs locally."""
+
+    workdir: Path
+    config_dir: Path
+    sftp_port: int = 0
+    smtp_port: int = 0
+    product_db_url: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> LocalStack:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.sftp_root = self.workdir / "sftp"
+        hub = _settings_connection("channelhub_sftp")
+        self.sftp = SftpServer(port=self.sftp_port)
+        self.sftp.add_user(HUB_USER, hub["conn_password"], self.sftp_root)
+        self.sftp.start()
+        self.smtp = SmtpServer(self.workdir / "mail", port=self.smtp_port).start()
+        self.product_db_url = self.product_db_url or f"sqlite:///{self.workdir / 'product.db'}"
+        self.env = self._environment()
+        return self
+
+    def add_tenant(self, tenant: str, password: str, allowed_networks: tuple[str, ...] = ()) -> Path:
+        """A chrooted SFTP user for the tenant; returns its folder (as the hub sees it)."""
+        root = self.sftp_root / f"irism-{tenant}"
+        self.sftp.add_user(tenant, password, root, allowed_networks)
+        return root
+
+    def _environment(self) -> dict[str, str]:
+        overrides = {
+            "channelhub_sftp": {"conn_port": self.sftp.port},
+            "channelhub_smtp": {"conn_port": self.smtp.port},
+            "channelhub_product_db": {"conn_type": "generic", "conn_host": None,
+                                      "conn_extra": {"sqlalchemy_url": self.product_db_url}},
+        }
+        env = dict(os.environ)
+        env.update(settings_env(overrides=overrides))
+        env.update({
+            "AIRFLOW_HOME": str(self.workdir / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "CHANNELHUB_CONFIG_DIR": str(self.config_dir),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def airflow(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+        """Runs the real ``airflow`` CLI with this stack's environment."""
+        result = subprocess.run(["airflow", *args], env=self.env, capture_output=True, text=True,
+                                timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} exited {result.returncode}:\n"
+                               f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        return result
+
+    def migrate(self) -> None:
+        self.airflow("db", "migrate")
+
+    def stop(self) -> None:
+        self.smtp.stop()
+        self.sftp.stop()

@@ -1,0 +1,1 @@
+"""The per-run status email a tenant's notification list receives."""

@@ -1,0 +1,37 @@
+"""Reading ``airflow_settings.yaml`` (Astro CLI format) into Airflow's environment variables.
+
+Connections become ``AIRFLOW_CONN_<ID>`` (JSON) and variables ``AIRFLOW_VAR_<KEY>``:
+Airflow's own environment secrets backend, so nothing is written to the metadata DB.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from channelhub import PROJECT_ROOT
+from channelhub.yamlfile import read_yaml
+
+DEFAULT_SETTINGS = PROJECT_ROOT / "airflow_settings.yaml"
+FIELDS = {"conn_type": "conn_type", "conn_host": "host", "conn_port": "port", "conn_login": "login",
+          "conn_password": "password", "conn_schema": "schema", "conn_extra": "extra"}
+
+
+def connection_env(connection: dict[str, Any]) -> tuple[str, str]:
+    body = {FIELDS[key]: value for key, value in connection.items() if key in FIELDS and value is not None}
+    return f"AIRFLOW_CONN_{connection['conn_id'].upper()}", json.dumps(body)
+
+
+def settings_env(path: Path = DEFAULT_SETTINGS, overrides: dict[str, dict[str, Any]] | None = None,
+                 ) -> dict[str, str]:
+    """Environment variables for every connection and variable; ``overrides`` patch connections by id."""
+    document = (read_yaml(path) or {}).get("airflow", {})
+    env = {}
+    for connection in document.get("connections") or []:
+        patched = {**connection, **(overrides or {}).get(connection["conn_id"], {})}
+        key, value = connection_env(patched)
+        env[key] = value
+    for variable in document.get("variables") or []:
+        env[f"AIRFLOW_VAR_{variable['variable_name'].upper()}"] = str(variable["variable_value"])
+    return env

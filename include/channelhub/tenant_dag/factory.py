@@ -1,0 +1,76 @@
+"""Building the DAG of one tenant project from its config.
+
+Shape, per table ``t`` in the project::
+
+    t.wait (sensor) ─► t.load ─► t.archive ─┐
+    masters' loads ─► t.masters_ready ─┘      ├─► report ─► check_run
+                                              ┘
+
+``t.masters_ready`` (all_done) lets a sales or stock file load after this run's master
+files are done, whatever their outcome, so references see this run's masters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, TaskGroup
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from channelhub.config.loader import LoadedProject
+from channelhub.sftp.sensor import TenantFileSensor
+from channelhub.tenant_dag.operators import (
+    ArchiveFileOperator,
+    LoadTableOperator,
+    RunReportOperator,
+    fail_unless_all_loaded,
+)
+
+START_DATE = datetime(2024, 1, 1)
+
+
+def build_tenant_dag(loaded: LoadedProject) -> DAG:
+    config = loaded.config
+    wait = config.wait
+    dag = DAG(
+        dag_id=config.dag_id,
+        description=f"SFTP files of {config.tenant}/{config.project} from {config.folder}",
+        schedule=CronTriggerTimetable(config.schedule.cron_expression, timezone=config.schedule.timezone),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=4,
+        is_paused_upon_creation=not config.enabled,
+        tags=["sftp-tenant", f"tenant:{config.tenant}"],
+        default_args={"owner": config.owner, "retries": 2, "retry_delay": timedelta(minutes=2)},
+        doc_md=f"Loads {', '.join(config.tables)} of **{config.tenant}/{config.project}** "
+               f"(config: `{loaded.source.name}`).",
+    )
+    with dag:
+        waits, loads, archives = {}, {}, {}
+        for table in config.tables:
+            with TaskGroup(group_id=table):
+                waits[table] = TenantFileSensor(
+                    task_id="wait", sftp_conn_id=config.sftp_conn_id, folder=config.folder, table=table,
+                    timezone=config.schedule.timezone, settle=wait.settle, timeout=wait.deadline,
+                    poke_interval=wait.poke_interval, retries=0,
+                )
+                loads[table] = LoadTableOperator(task_id="load", project=loaded, table=table)
+                archives[table] = ArchiveFileOperator(task_id="archive", project=loaded, table=table,
+                                                      load_task_id=loads[table].task_id)
+                waits[table] >> loads[table] >> archives[table]
+        for table in config.tables:
+            masters = [t for t in loaded.formats[table].referenced_tables if t in loads and t != table]
+            if masters:
+                ready = EmptyOperator(task_id=f"{table}.masters_ready", trigger_rule="all_done")
+                [loads[m] for m in sorted(masters)] >> ready >> loads[table]
+        report = RunReportOperator(
+            task_id="report", project=loaded,
+            wait_task_ids={t: op.task_id for t, op in waits.items()},
+            load_task_ids={t: op.task_id for t, op in loads.items()},
+        )
+        check = PythonOperator(task_id="check_run", python_callable=fail_unless_all_loaded,
+                               op_kwargs={"report_task_id": report.task_id}, retries=0)
+        list(archives.values()) >> report >> check
+    return dag

@@ -1,0 +1,169 @@
+"""Operators of a tenant project's DAG.
+
+Each holds the project's validated config (not serialized: the task runner re-parses
+the DAG file), and hands results to the report through XCom so that clearing one
+table's tasks reruns that table alone and the report is rebuilt from what is current.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.sftp.hooks.sftp import SFTPHook
+from airflow.providers.smtp.hooks.smtp import SmtpHook
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from channelhub.config.loader import LoadedProject
+from channelhub.ingest.issues import REPORT_COLUMNS
+from channelhub.ingest.pipeline import IngestResult, TableStatus, ingest_file
+from channelhub.notify.report import RunReport
+from channelhub.productdb.hook import ProductDbHook
+from channelhub.productdb.tables import ProjectTables
+from channelhub.run_date import run_date_of
+from channelhub.sftp.folder import ERRORS_SUFFIX, TenantFolder, file_name
+
+RESULT_KEY = "result"
+
+
+class _ProjectOperator(BaseOperator):
+    def __init__(self, *, project: LoadedProject, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.project = project
+        self.config = project.config
+
+    def run_date(self, context: Any):
+        return run_date_of(context, self.config.schedule.timezone)
+
+    def sftp_folder(self, sftp) -> TenantFolder:
+        return TenantFolder(sftp, self.config.folder)
+
+
+class LoadTableOperator(_ProjectOperator):
+    """Downloads the table's file, validates every row, and loads it in one transaction.
+
+    A file that fails validation fails this task without retries (retrying cannot fix
+    the file); its error report is put beside it on the SFTP server. Connection problems
+    raise normally and are retried.
+    """
+
+    ui_color = "#e8f5e9"
+
+    def __init__(self, *, table: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.table = table
+
+    def execute(self, context: Any) -> None:
+        run_date = self.run_date(context)
+        name = file_name(self.table, run_date)
+        file_format = self.project.formats[self.table]
+        tables = ProjectTables(self.config.table_prefix, self.project.formats)
+        engine = ProductDbHook(self.config.product_db_conn_id).get_engine()
+        with SFTPHook(ssh_conn_id=self.config.sftp_conn_id).get_managed_conn() as sftp, \
+                tempfile.TemporaryDirectory(prefix="channelhub-") as workdir:
+            folder = self.sftp_folder(sftp)
+            found = folder.locate(name)
+            if found is None:
+                raise AirflowFailException(f"{name} is not in {self.config.folder} nor its processed/failed "
+                                           "folders any more")
+            local = Path(workdir) / name
+            sftp.get(found.path, str(local))
+            report_path = Path(workdir) / (name + ERRORS_SUFFIX)
+            self.log.info("Validating and loading %s (%d bytes) for %s", found.path, found.size, run_date)
+            result = ingest_file(local, file_format, engine, tables, run_date, file_name=name,
+                                 report_path=report_path)
+            folder.write_error_report(name, report_path.read_bytes() if report_path.exists() else None)
+        engine.dispose()
+        context["ti"].xcom_push(key=RESULT_KEY, value=result.to_xcom())
+        if result.status is TableStatus.FAILED:
+            for issue in result.first_errors:
+                self.log.error("%s line %s column %s value %r: %s [%s]", issue.file, issue.line, issue.column,
+                               issue.value, issue.message, issue.rule)
+            raise AirflowFailException(f"{name}: {result.error_count} error(s); nothing was loaded")
+        self.log.info("Loaded %d rows into %s", result.rows, tables[self.table].name)
+
+
+class ArchiveFileOperator(_ProjectOperator):
+    """Moves the table's file to processed/ or failed/ once the load has judged it."""
+
+    ui_color = "#fff8e1"
+
+    def __init__(self, *, table: str, load_task_id: str, **kwargs: Any) -> None:
+        kwargs.setdefault("trigger_rule", "all_done")
+        super().__init__(**kwargs)
+        self.table = table
+        self.load_task_id = load_task_id
+
+    def execute(self, context: Any) -> None:
+        result = context["ti"].xcom_pull(task_ids=self.load_task_id, key=RESULT_KEY)
+        if result is None:
+            raise AirflowSkipException("the load did not judge the file; it stays where it is")
+        succeeded = result["status"] == TableStatus.SUCCESS.value
+        name = file_name(self.table, self.run_date(context))
+        with SFTPHook(ssh_conn_id=self.config.sftp_conn_id).get_managed_conn() as sftp:
+            target = self.sftp_folder(sftp).archive(name, succeeded)
+        self.log.info("Archived %s to %s", name, target)
+
+
+class RunReportOperator(_ProjectOperator):
+    """Emails the per-table status of the run to the project's notification list."""
+
+    ui_color = "#ede7f6"
+
+    def __init__(self, *, wait_task_ids: dict[str, str], load_task_ids: dict[str, str], **kwargs: Any):
+        kwargs.setdefault("trigger_rule", "all_done")
+        super().__init__(**kwargs)
+        self.wait_task_ids = wait_task_ids
+        self.load_task_ids = load_task_ids
+
+    def collect(self, context: Any) -> list[IngestResult]:
+        ti = context["ti"]
+        results = []
+        for table in self.config.tables:
+            loaded = ti.xcom_pull(task_ids=self.load_task_ids[table], key=RESULT_KEY)
+            if loaded is not None:
+                results.append(IngestResult.from_xcom(loaded))
+            elif ti.xcom_pull(task_ids=self.wait_task_ids[table]) is not None:
+                results.append(IngestResult(table, TableStatus.FAILED,
+                                            detail="the file arrived but the load task failed; see its log"))
+            else:
+                results.append(IngestResult(table, TableStatus.MISSING,
+                                            detail=f"{file_name(table, self.run_date(context))} not received "
+                                            f"within {self.config.wait.deadline}"))
+        return results
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        run_date = self.run_date(context)
+        report = RunReport(self.config.tenant, self.config.project, run_date, self.collect(context))
+        with tempfile.TemporaryDirectory(prefix="channelhub-report-") as workdir:
+            attachments = self._error_reports(report, Path(workdir))
+            with SmtpHook(smtp_conn_id=self.config.notify.smtp_conn_id) as smtp:
+                smtp.send_email_smtp(to=self.config.notify.emails, subject=report.subject,
+                                     html_content=report.html_body(), files=attachments)
+        self.log.info("%s\n%s", report.subject, report.text_table())
+        return {"overall": report.overall, "tables": {r.table: r.status.value for r in report.results}}
+
+    def _error_reports(self, report: RunReport, workdir: Path) -> list[str]:
+        failed = [r for r in report.results if r.error_count]
+        if not failed:
+            return []
+        combined = workdir / f"errors-{report.tenant}-{report.project}-{report.run_date.isoformat()}.tsv"
+        with SFTPHook(ssh_conn_id=self.config.sftp_conn_id).get_managed_conn() as sftp, \
+                combined.open("wb") as out:
+            out.write(("\t".join(REPORT_COLUMNS) + "\n").encode())
+            folder = self.sftp_folder(sftp)
+            for result in failed:
+                content = folder.read_error_report(file_name(result.table, report.run_date))
+                if content:
+                    out.write(content.split(b"\n", 1)[1] if b"\n" in content else b"")
+        return [str(combined)]
+
+
+def fail_unless_all_loaded(ti: Any, report_task_id: str) -> None:
+    """The run's last task: fails the run when any table was not loaded, so the UI shows it."""
+    summary = ti.xcom_pull(task_ids=report_task_id) or {}
+    bad = {table: status for table, status in summary.get("tables", {}).items() if status != "SUCCESS"}
+    if bad:
+        raise AirflowFailException("tables not loaded: " + ", ".join(f"{t} {s}" for t, s in bad.items()))
