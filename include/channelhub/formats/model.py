@@ -36,9 +36,9 @@ class Column(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     type: ColumnType
     required: bool = True
-    gt: float | None = None
-    ge: float | None = None
-    le: float | None = None
+    gt: int | float | None = None
+    ge: int | float | None = None
+    le: int | float | None = None
     max_length: int | None = Field(default=None, gt=0)
     pattern: str | None = None
     references: str | None = Field(

@@ -1,0 +1,39 @@
+# Channel Hub: every entry point a person or CI needs. The first target installs on demand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+UV_VERSION := 0.13.9
+
+.PHONY: install demo test test-fast lint bench lock clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt -c constraints.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## the main job on embedded defaults
+	$(BIN)/python -m channelhub.demo
+
+test: install  ## lint, then every test (real SFTP/SMTP servers, Airflow, PostgreSQL when it answers)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+test-fast: install  ## the tests that start no Airflow process
+	$(BIN)/pytest -m "not e2e"
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install  ## speed and memory figures, each a ratio against a baseline measured in the same run
+	$(BIN)/python -m bench
+
+lock: install
+	$(BIN)/uv pip compile requirements-dev.txt -o constraints.txt --python-version 3.11 --no-header
+
+clean:
+	rm -rf $(VENV) .demo .bench .pytest_cache

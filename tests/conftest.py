@@ -1,0 +1,75 @@
+"""Shared fixtures: product databases (SQLite always, PostgreSQL when 127.0.0.1:5432 answers),
+the shipped formats, master data, and a local hub stack with real SFTP and SMTP servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from channelhub.formats import FileFormat, load_formats
+from channelhub.productdb.hook import create_engine
+from channelhub.productdb.tables import ProjectTables
+
+RUN_DATE = date(2026, 11, 20)
+PG_ADMIN_URL = os.environ.get("CHANNELHUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def postgres_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            pass
+        with sa.create_engine(PG_ADMIN_URL).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not answering on 127.0.0.1:5432")
+    name = f"channelhub_test_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path) -> Iterator[sa.Engine]:
+    """A product database engine; every test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'product.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def formats() -> dict[str, FileFormat]:
+    return load_formats()
+
+
+@pytest.fixture
+def tables(formats) -> ProjectTables:
+    """Tables under a prefix unique to the test, so tests sharing a database never meet."""
+    return ProjectTables(f"t{uuid.uuid4().hex[:8]}__p__", formats)
+
+
+def write_tsv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    path.write_text("\t".join(header) + "\n" + "".join("\t".join(map(str, r)) + "\n" for r in rows))
+    return path
