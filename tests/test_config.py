@@ -1,0 +1,125 @@
+"""Bad configuration fails fast, naming file and key; one broken tenant file spares the others."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from channelhub.config.loader import load_tenant_config
+from channelhub.dagbuilder import ConfigWarning, build_dags
+
+GOOD = """
+tenant: {tenant}
+defaults:
+  sftp_conn_id: channelhub_sftp
+  notify: {{emails: [ops@example.com]}}
+projects:
+  - project: main
+    tables: [store, daily_sales]
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("    colour: blue\n", "projects[0].colour: unknown key"),
+        ("    schedule: {time: '25:00'}\n", "projects[0].schedule.time: Value error, '25:00' is not a time of day"),
+        ("    schedule: {timezone: Mars/Olympus}\n", "'Mars/Olympus' is not an IANA timezone"),
+        ("    schedule: {frequency: weekly}\n", "frequency weekly needs weekday"),
+        ("    schedule: {frequency: cron, cron: 'every day'}\n", "'every day' is not a cron expression"),
+        ("    allowed_ips: [10.0.0.300]\n", "'10.0.0.300' is not an IP address or CIDR"),
+        ("    wait: {deadline: soon}\n", "'soon' is not a duration"),
+    ],
+)
+def test_bad_project_key_is_named(tmp_path, snippet, expected):
+    path = write(tmp_path, "acme.yaml", GOOD.format(tenant="acme") + snippet)
+    config = load_tenant_config(tmp_path)
+    assert not config.projects
+    (error,) = config.errors
+    assert error.path == str(path)
+    assert any(expected in problem for problem in error.problems), error.problems
+
+
+def test_unknown_table_is_named(tmp_path):
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme").replace("daily_sales", "daily_sale"))
+    (error,) = load_tenant_config(tmp_path).errors
+    assert "projects[0].tables: Value error, unknown table(s) daily_sale" in error.problems[0]
+
+
+def test_missing_connection_id_is_named(tmp_path):
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme").replace("  sftp_conn_id: channelhub_sftp\n", ""))
+    (error,) = load_tenant_config(tmp_path).errors
+    assert error.problems == ["projects[0].sftp_conn_id: Field required"]
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    write(tmp_path, "acme.yaml", "tenant: acme\nprojects: [\n")
+    (error,) = load_tenant_config(tmp_path).errors
+    assert "line 3" in str(error)
+
+
+def test_duplicate_tenant_project_names_both_files(tmp_path):
+    write(tmp_path, "a.yaml", GOOD.format(tenant="acme"))
+    second = write(tmp_path, "b.yaml", GOOD.format(tenant="acme"))
+    config = load_tenant_config(tmp_path)
+    assert [p.config.dag_id for p in config.projects] == ["sftp__acme__main"]
+    (error,) = config.errors
+    assert error.path == str(second)
+    assert "already defined in" in error.problems[0] and "a.yaml" in error.problems[0]
+
+
+def test_broken_file_does_not_take_other_tenants_down(tmp_path, monkeypatch):
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme"))
+    write(tmp_path, "broken.yaml", GOOD.format(tenant="zeta").replace("tables", "tabels"))
+    write(tmp_path, "globex.yaml", GOOD.format(tenant="globex"))
+    monkeypatch.setenv("CHANNELHUB_CONFIG_DIR", str(tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dags = build_dags()
+    assert sorted(dags) == ["sftp__acme__main", "sftp__globex__main"]
+    messages = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
+    assert len(messages) == 1 and "broken.yaml" in messages[0] and "tabels: unknown key" in messages[0]
+
+
+def test_format_override_is_loaded_and_checked(tmp_path):
+    override = (Path(__file__).parents[1] / "schemas" / "store.yaml").read_text().replace(
+        "max_length: 255", "max_length: 10")
+    (tmp_path / "formats").mkdir()
+    write(tmp_path / "formats", "store-short-names.yaml", override)
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme") + "    formats: {store: formats/store-short-names.yaml}\n")
+    config = load_tenant_config(tmp_path)
+    assert not config.errors
+    (project,) = config.projects
+    assert project.formats["store"].column("store_name").max_length == 10
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme") + "    formats: {store: missing.yaml}\n")
+    (error,) = load_tenant_config(tmp_path).errors
+    assert "projects[0].formats.store" in error.problems[0]
+
+
+def test_generated_dag_shape_and_schedule(tmp_path, monkeypatch):
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme").replace(
+        "    tables: [store, daily_sales]\n",
+        "    tables: [daily_sales, store]\n    enabled: false\n"
+        "    schedule: {time: '09:30', timezone: Asia/Kolkata, frequency: weekly, weekday: monday}\n"))
+    monkeypatch.setenv("CHANNELHUB_CONFIG_DIR", str(tmp_path))
+    dag = build_dags()["sftp__acme__main"]
+    assert dag.is_paused_upon_creation is True
+    assert dag.timetable.summary == "30 9 * * mon"
+    assert {"store.wait", "store.load", "store.archive", "daily_sales.masters_ready", "report", "check_run"} \
+        <= set(dag.task_ids)
+    assert "store.load" in dag.get_task("daily_sales.masters_ready").upstream_task_ids
+    assert dag.get_task("daily_sales.wait").mode == "reschedule"
+
+
+def test_shipped_example_config_is_valid():
+    config = load_tenant_config()
+    assert not config.errors
+    assert {p.config.dag_id for p in config.projects} == {"sftp__acme__iris1012", "sftp__acme__weekly-stock"}
