@@ -1,0 +1,184 @@
+"""``make bench``: validate-and-load speed and memory, and config parse time, as ratios.
+
+Figures (each against a baseline measured in this run):
+
+1. 1M-row daily_sales into PostgreSQL: the hub (validate + load, one transaction) vs a
+   plain ``COPY`` of the same file into a table of the same columns (no key), vs a ``COPY``
+   into the same keyed table, and vs pandas ``read_csv`` + ``to_sql``.
+2. The same file into SQLite: the hub vs an ``executemany`` of pre-split rows in one transaction.
+3. Peak RSS of the hub's load at 1M and 5M rows (each in a fresh process).
+4. 1,000 tenant projects: YAML parse + validate + DAG build vs building the same DAGs from
+   already-made config objects in Python.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.data import DAY, write_masters, write_sales
+from channelhub import PROJECT_ROOT
+from channelhub.formats import load_formats
+from channelhub.ingest.pipeline import ingest_file
+from channelhub.productdb.hook import create_engine
+from channelhub.productdb.tables import ProjectTables
+
+WORK = PROJECT_ROOT / ".bench"
+PG_ADMIN = os.environ.get("CHANNELHUB_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+RUN_DATE = date.fromisoformat(DAY)
+ROWS = int(os.environ.get("CHANNELHUB_BENCH_ROWS", "1000000"))
+
+
+def timed(function, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def hub_load(url: str, sales: Path, prefix: str) -> float:
+    formats = load_formats()
+    engine = create_engine(url)
+    tables = ProjectTables(prefix, formats)
+    for table in ("store", "style", "sku"):
+        assert ingest_file(WORK / f"{table}-{DAY}.tsv", formats[table], engine, tables, RUN_DATE).status == "SUCCESS"
+    seconds, result = timed(ingest_file, sales, formats["daily_sales"], engine, tables, RUN_DATE)
+    assert result.status == "SUCCESS" and result.rows == ROWS, result
+    engine.dispose()
+    return seconds
+
+
+def pg_database() -> str | None:
+    try:
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("DROP DATABASE IF EXISTS channelhub_bench WITH (FORCE)"))
+            conn.execute(sa.text("CREATE DATABASE channelhub_bench"))
+    except Exception as exc:
+        print(f"PostgreSQL not available ({type(exc).__name__}); skipping its figures")
+        return None
+    return sa.make_url(PG_ADMIN).set(database="channelhub_bench").render_as_string(hide_password=False)
+
+
+def pg_copy(url: str, sales: Path, keyed: bool) -> float:
+    engine = create_engine(url)
+    key = ", PRIMARY KEY (day, channel, store_id, sku)" if keyed else ""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS copy_baseline")
+        conn.exec_driver_sql(
+            "CREATE TABLE copy_baseline (day date, channel varchar(64), store_id varchar(64), sku varchar(64), "
+            f"online smallint, qty bigint, disc_value numeric(18,4), revenue numeric(18,4){key})")
+    start = time.perf_counter()
+    with engine.begin() as conn, sales.open("rb") as handle:
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy("COPY copy_baseline FROM STDIN WITH (FORMAT csv, DELIMITER E'\\t', HEADER true)") as copy:
+            while chunk := handle.read(8 << 20):
+                copy.write(chunk)
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return seconds
+
+
+def pandas_to_sql(url: str, sales: Path) -> float:
+    import pandas as pd
+
+    engine = create_engine(url)
+    start = time.perf_counter()
+    frame = pd.read_csv(sales, sep="\t")
+    frame.to_sql("pandas_baseline", engine, if_exists="replace", index=False, chunksize=50_000)
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return seconds
+
+
+def sqlite_executemany(sales: Path) -> float:
+    import sqlite3
+
+    path = WORK / "floor.db"
+    path.unlink(missing_ok=True)
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE floor (day, channel, store_id, sku, online, qty, disc_value, revenue, "
+                       "PRIMARY KEY (day, channel, store_id, sku))")
+    with sales.open() as handle:
+        next(handle)
+        rows = [line.rstrip("\n").split("\t") for line in handle]
+    start = time.perf_counter()
+    with connection:
+        connection.executemany("INSERT INTO floor VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    seconds = time.perf_counter() - start
+    connection.close()
+    return seconds
+
+
+def peak_rss_mb(url: str, rows: int) -> float:
+    """Peak RSS of a fresh process that loads a ``rows``-row file with the hub."""
+    sales = write_sales(WORK / f"daily_sales-{rows}.tsv", rows)
+    code = ("import resource, sys; from pathlib import Path; from bench.__main__ import hub_load;"
+            f"hub_load({url!r}, Path({str(sales)!r}), 'rss{rows}__p__');"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    env = {**os.environ, "CHANNELHUB_BENCH_ROWS": str(rows)}
+    output = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                            text=True, check=True).stdout
+    sales.unlink()
+    return int(output.strip().splitlines()[-1]) / 1024
+
+
+def config_parse(projects: int = 1000) -> tuple[float, float]:
+    from channelhub.config.loader import load_tenant_config
+    from channelhub.tenant_dag.factory import build_tenant_dag
+
+    folder = WORK / "tenants"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.yaml"):
+        old.unlink()
+    for tenant in range(projects // 10):
+        body = [f"tenant: t{tenant:03d}", "defaults:", "  sftp_conn_id: channelhub_sftp",
+                "  notify: {emails: [ops@example.com]}", "projects:"]
+        body += [f"  - project: p{p}\n    tables: [store, style, sku, daily_sales, storestock, whstock]\n"
+                 f"    schedule: {{time: '0{p}:30', timezone: Asia/Kolkata}}" for p in range(10)]
+        (folder / f"t{tenant:03d}.yaml").write_text("\n".join(body) + "\n")
+    yaml_seconds, config = timed(load_tenant_config, folder)
+    build_seconds, _ = timed(lambda: [build_tenant_dag(p) for p in config.projects])
+    assert len(config.projects) == projects and not config.errors
+    baseline, _ = timed(lambda: [build_tenant_dag(p) for p in config.projects])
+    return yaml_seconds + build_seconds, baseline
+
+
+def main() -> None:
+    WORK.mkdir(exist_ok=True)
+    write_masters(WORK)
+    sales = write_sales(WORK / f"daily_sales-{DAY}.tsv", ROWS)
+    print(f"daily_sales file: {ROWS:,} rows, {sales.stat().st_size / 1e6:.0f} MB")
+    url = pg_database()
+    if url:
+        copy_plain = pg_copy(url, sales, keyed=False)
+        copy_keyed = pg_copy(url, sales, keyed=True)
+        hub = hub_load(url, sales, "bench__p__")
+        naive = pandas_to_sql(url, sales)
+        print(f"PostgreSQL  hub validate+load {hub:6.2f}s | COPY (no key) {copy_plain:6.2f}s -> "
+              f"{hub / copy_plain:4.2f}x | COPY into keyed table {copy_keyed:6.2f}s -> {hub / copy_keyed:4.2f}x | "
+              f"pandas read_csv+to_sql {naive:6.2f}s -> hub is {naive / hub:4.1f}x faster")
+    sqlite_url = f"sqlite:///{WORK / 'bench.db'}"
+    (WORK / "bench.db").unlink(missing_ok=True)
+    floor = sqlite_executemany(sales)
+    hub_sqlite = hub_load(sqlite_url, sales, "bench__p__")
+    print(f"SQLite      hub validate+load {hub_sqlite:6.2f}s | executemany floor {floor:6.2f}s -> "
+          f"{hub_sqlite / floor:4.2f}x")
+    target = url or sqlite_url
+    rss = {rows: peak_rss_mb(target, rows) for rows in (1_000_000, 5_000_000)}
+    print(f"Peak RSS    1M rows {rss[1_000_000]:6.0f} MB | 5M rows {rss[5_000_000]:6.0f} MB -> "
+          f"{rss[5_000_000] / rss[1_000_000]:4.2f}x for 5x the rows ({'PostgreSQL' if url else 'SQLite'})")
+    from_yaml, in_python = config_parse()
+    print(f"Config      1,000 projects from YAML {from_yaml:6.2f}s | same DAGs built in Python {in_python:6.2f}s -> "
+          f"{from_yaml / in_python:4.2f}x")
+    print(f"(peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
