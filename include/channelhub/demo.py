@@ -13,8 +13,7 @@ import sys
 
 from channelhub import PROJECT_ROOT
 from channelhub.devservers.stack import LocalStack
-from channelhub.settings import DEFAULT_SETTINGS
-from channelhub.yamlfile import read_yaml
+from channelhub.settings import settings_connection
 
 DEMO_DIR = PROJECT_ROOT / ".demo"
 DEMO_FILES = PROJECT_ROOT / "include" / "demo" / "files"
@@ -23,15 +22,10 @@ DAG_ID = "sftp__demo__main"
 RUN_AT = "2026-11-20T09:00:00+05:30"
 
 
-def _port(conn_id: str) -> int:
-    connections = read_yaml(DEFAULT_SETTINGS)["airflow"]["connections"]
-    return next(c["conn_port"] for c in connections if c["conn_id"] == conn_id)
-
-
 def main() -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    stack = LocalStack(DEMO_DIR, DEMO_CONFIG, sftp_port=_port("channelhub_sftp"),
-                       smtp_port=_port("channelhub_smtp")).start()
+    stack = LocalStack(DEMO_DIR, DEMO_CONFIG, sftp_port=settings_connection("channelhub_sftp")["conn_port"],
+                       smtp_port=settings_connection("channelhub_smtp")["conn_port"]).start()
     try:
         inbox = stack.add_tenant("demo", "demo-local-only", ("127.0.0.1/32",)) / "main"
         inbox.mkdir(parents=True)

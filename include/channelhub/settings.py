@@ -18,6 +18,12 @@ FIELDS = {"conn_type": "conn_type", "conn_host": "host", "conn_port": "port", "c
           "conn_password": "password", "conn_schema": "schema", "conn_extra": "extra"}
 
 
+def settings_connection(conn_id: str, path: Path = DEFAULT_SETTINGS) -> dict[str, Any]:
+    """One connection as declared in the settings file (Astro field names)."""
+    connections = (read_yaml(path) or {}).get("airflow", {}).get("connections") or []
+    return next(c for c in connections if c["conn_id"] == conn_id)
+
+
 def connection_env(connection: dict[str, Any]) -> tuple[str, str]:
     body = {FIELDS[key]: value for key, value in connection.items() if key in FIELDS and value is not None}
     return f"AIRFLOW_CONN_{connection['conn_id'].upper()}", json.dumps(body)

@@ -15,15 +15,9 @@ from pathlib import Path
 from channelhub import PROJECT_ROOT
 from channelhub.devservers.sftp_server import SftpServer
 from channelhub.devservers.smtp_server import SmtpServer
-from channelhub.settings import DEFAULT_SETTINGS, settings_env
-from channelhub.yamlfile import read_yaml
+from channelhub.settings import settings_connection, settings_env
 
 HUB_USER = "hub"
-
-
-def _settings_connection(conn_id: str) -> dict:
-    connections = read_yaml(DEFAULT_SETTINGS)["airflow"]["connections"]
-    return next(c for c in connections if c["conn_id"] == conn_id)
 
 
 @dataclass
@@ -40,7 +34,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.sftp_root = self.workdir / "sftp"
-        hub = _settings_connection("channelhub_sftp")
+        hub = settings_connection("channelhub_sftp")
         self.sftp = SftpServer(port=self.sftp_port)
         self.sftp.add_user(HUB_USER, hub["conn_password"], self.sftp_root)
         self.sftp.start()

@@ -15,6 +15,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -25,16 +26,8 @@ from channelhub.productdb.tables import LOADED_AT, build_table
 INSERT_DIALECTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def integrity_errors() -> tuple[type[Exception], ...]:
-    """Exceptions meaning a key or unique constraint was violated, from either driver path."""
-    errors: list[type[Exception]] = [sa.exc.IntegrityError]
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is a pinned dependency
-        pass
-    else:
-        errors.append(psycopg.errors.IntegrityError)
-    return tuple(errors)
+#: A key or unique constraint was violated: SQLAlchemy's wrapper, or psycopg's own from ``COPY``.
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, psycopg.errors.IntegrityError)
 
 
 class TableWriter:

@@ -14,7 +14,7 @@ from channelhub.ingest.checks import BlockChecker
 from channelhub.ingest.duplicates import find_duplicates
 from channelhub.ingest.frames import parse_block
 from channelhub.ingest.issues import Issue, IssueLog
-from channelhub.ingest.load import TableWriter, integrity_errors
+from channelhub.ingest.load import INTEGRITY_ERRORS, TableWriter
 from channelhub.ingest.masters import MasterData
 from channelhub.ingest.tsv import DEFAULT_BLOCK_BYTES, TsvBlocks
 from channelhub.productdb.tables import ProjectTables
@@ -89,7 +89,7 @@ def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: 
                     continue
                 try:
                     writer.write(block, parsed.frame)
-                except integrity_errors() as exc:
+                except INTEGRITY_ERRORS as exc:
                     integrity = exc
             if blocks.header_ok and writer.rows == 0 and not issues and integrity is None \
                     and not file_format.allow_empty:
@@ -97,7 +97,7 @@ def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: 
             if not issues and integrity is None:
                 try:
                     writer.finish()
-                except integrity_errors() as exc:
+                except INTEGRITY_ERRORS as exc:
                     integrity = exc
             if issues or integrity is not None:
                 transaction.rollback()
