@@ -123,3 +123,15 @@ def test_shipped_example_config_is_valid():
     config = load_tenant_config()
     assert not config.errors
     assert {p.config.dag_id for p in config.projects} == {"sftp__acme__iris1012", "sftp__acme__weekly-stock"}
+
+
+def test_day_table_key_without_the_day_is_refused(tmp_path):
+    """A day's rows are one partition: a key that leaves out the day could not be kept unique."""
+    override = (Path(__file__).parents[1] / "schemas" / "daily_sales.yaml").read_text().replace(
+        "key: [day, channel, store_id, sku]", "key: [channel, store_id, sku]")
+    (tmp_path / "formats").mkdir()
+    write(tmp_path / "formats", "sales.yaml", override)
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme") + "    formats: {daily_sales: formats/sales.yaml}\n")
+    (error,) = load_tenant_config(tmp_path).errors
+    assert "projects[0].formats.daily_sales" in error.problems[0]
+    assert "must include the partition column day" in error.problems[0]

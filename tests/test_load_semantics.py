@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from channelhub.ingest.pipeline import TableStatus, ingest_file
 from tests.conftest import RUN_DATE
 from tests.factories import load, load_masters, rows, table_rows, tsv_text
@@ -82,3 +84,17 @@ def test_large_file_streams_in_blocks(tmp_path, formats, engine, tables):
     path.write_text(tsv_text("daily_sales", body))
     loaded = ingest_file(path, formats["daily_sales"], engine, tables, RUN_DATE, block_bytes=4096)
     assert loaded.rows == 3000 and len(table_rows(engine, tables, "daily_sales")) == 3000
+
+
+def test_failed_day_keeps_the_loaded_day_and_leaves_nothing_behind(tmp_path, formats, engine, tables):
+    """A duplicate key found at the end of the load: the day's earlier rows stay, no scratch table stays."""
+    load_masters(tmp_path, RUN_DATE, formats, engine, tables)
+    assert load(tmp_path, "daily_sales", RUN_DATE, formats, engine, tables).status is TableStatus.SUCCESS
+    before = table_rows(engine, tables, "daily_sales")
+    day = RUN_DATE.isoformat()
+    repeated = [[day, "POS", "S1", "111", 0, 1, 0, 100], [day, "POS", "S1", "111", 0, 2, 0, 200]]
+    result = load(tmp_path, "daily_sales", RUN_DATE, formats, engine, tables, body=repeated)
+    assert result.status is TableStatus.FAILED
+    assert [(i.rule, i.line) for i in result.first_errors] == [("duplicate_key", 3)]
+    assert table_rows(engine, tables, "daily_sales") == before
+    assert not [name for name in sa.inspect(engine).get_table_names() if name.startswith("staging_")]

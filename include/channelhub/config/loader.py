@@ -26,7 +26,7 @@ from channelhub import PROJECT_ROOT
 from channelhub.config.tenants import TenantProject
 from channelhub.formats import FileFormat, load_format, load_formats
 from channelhub.formats.registry import DEFAULT_SCHEMAS_DIR
-from channelhub.productdb.tables import MAX_IDENTIFIER
+from channelhub.productdb.tables import MAX_IDENTIFIER, longest_name
 from channelhub.yamlfile import ConfigFileError, describe_validation_error, read_yaml
 
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "include" / "config" / "tenants"
@@ -93,7 +93,7 @@ def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list
                 continue
             if formats[table].table != table:
                 problems.append(f"{where}.formats.{table}: the file describes table {formats[table].table!r}")
-        too_long = [t for t in project.tables if len(project.table_prefix + t) > MAX_IDENTIFIER]
+        too_long = [t for t, f in formats.items() if longest_name(project.table_prefix, f) > MAX_IDENTIFIER]
         if too_long:
             problems.append(f"{where}: tenant and project names are too long for database table names")
         loaded.append(LoadedProject(project, formats, path))

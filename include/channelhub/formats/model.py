@@ -143,6 +143,11 @@ class FileFormat(_Strict):
                 raise ValueError("replace_partition needs partition_column naming one of the columns")
             if self.column(self.partition_column).type != "date":
                 raise ValueError("partition_column must be a date column")
+            for group in self.unique_sets:
+                if self.partition_column not in group:
+                    # A day's rows are one partition, so uniqueness can only be kept per day.
+                    raise ValueError(f"key/unique set {group} must include the partition column "
+                                     f"{self.partition_column}")
         lookup_names = {lookup.name for lookup in self.lookups}
         for lookup in self.lookups:
             if lookup.start_column not in names:

@@ -29,7 +29,7 @@ def _is_date(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, format=DATE_FORMAT, errors="coerce").notna() | values.isna()
 
 
-def _column_checks(column: Column, is_partition: bool) -> list[pa.Check]:
+def _column_checks(column: Column, is_partition: bool, lengths: bool) -> list[pa.Check]:
     checks: list[pa.Check] = []
     if column.gt is not None:
         checks.append(pa.Check.gt(column.gt))
@@ -41,25 +41,26 @@ def _column_checks(column: Column, is_partition: bool) -> list[pa.Check]:
         checks.append(pa.Check.isin([0, 1]))
     if column.type == "date" and not is_partition:
         checks.append(pa.Check(_is_date, name="date", error="a date written YYYY-MM-DD"))
-    if column.max_length is not None:
+    if column.max_length is not None and lengths:
         checks.append(pa.Check.str_length(max_value=column.max_length))
     if column.pattern is not None:
         checks.append(pa.Check.str_matches(column.pattern))
     return checks
 
 
-def pandera_schema(file_format: FileFormat) -> pa.DataFrameSchema:
+def pandera_schema(file_format: FileFormat, *, lengths: bool = True) -> pa.DataFrameSchema:
     """The pandera schema of a format: nullability and per-value checks of every column.
 
     Types are settled by the parser (``frames.parse_block``), so the schema carries no
-    dtype and needs no coercion: it runs on blocks that are already typed.
+    dtype and needs no coercion: it runs on blocks that are already typed. ``lengths=False``
+    leaves out the ``max_length`` checks, for blocks whose lines are all shorter than that.
     """
     return pa.DataFrameSchema(
         {
             column.name: pa.Column(
                 nullable=not column.required,
                 # The partition column is compared to the run date instead: cheaper and stricter.
-                checks=_column_checks(column, column.name == file_format.partition_column),
+                checks=_column_checks(column, column.name == file_format.partition_column, lengths),
             )
             for column in file_format.columns
         },
@@ -94,12 +95,17 @@ class BlockChecker:
         self.run_date = run_date
         self.issues = issues
         self.schema = pandera_schema(file_format)
+        self.schema_without_lengths = pandera_schema(file_format, lengths=False)
+        limits = [c.max_length for c in file_format.columns if c.max_length is not None]
+        # A value has no more characters than its line has bytes.
+        self.lengths_hold_below = min(limits, default=0)
 
     def check(self, parsed: ParsedBlock) -> None:
         """Report every failing value of the block."""
         frame, line_numbers = parsed.frame, parsed.line_numbers
+        schema = self.schema_without_lengths if parsed.longest_line <= self.lengths_hold_below else self.schema
         try:
-            self.schema.validate(frame, lazy=True)
+            schema.validate(frame, lazy=True)
         except SchemaErrors as errors:
             cases = errors.failure_cases
             cases = cases[cases["index"].notna()].sort_values("index", kind="stable")

@@ -1,9 +1,10 @@
-"""Naming every duplicate key of a file that failed.
+"""Uniqueness of a file's key and unique sets, across all its blocks.
 
-The load relies on the table's key constraint to catch duplicates, which stops at the
-first one. When a file has failed for any reason, this second pass reads the key columns
-again and reports every line whose key (or other unique set) is repeated, so the tenant
-can fix them all at once. It keeps a 64-bit hash per row, on the failure path only.
+While a file streams, ``KeyHashes`` keeps a 64-bit hash of each row's key and unique sets
+(8 bytes per row and set) and says at the end whether any hash repeats. A repeat is only a
+suspect: ``find_duplicates`` reads the file again, compares the exact values and reports
+every line whose key repeats an earlier line, so the tenant can fix them all at once and a
+hash collision never fails a file. It also runs for every file that failed otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +20,31 @@ from channelhub.ingest.issues import IssueLog
 from channelhub.ingest.tsv import TsvBlocks
 
 
+def key_hashes(frame: pd.DataFrame, group: list[str]) -> np.ndarray:
+    return pd.util.hash_pandas_object(frame[group], index=False).to_numpy()
+
+
+class KeyHashes:
+    """Hashes of every unique set of every row seen, to tell at the end whether any repeats."""
+
+    def __init__(self, file_format: FileFormat):
+        self.groups = file_format.unique_sets
+        self.parts: list[list[np.ndarray]] = [[] for _ in self.groups]
+
+    def add(self, frame: pd.DataFrame) -> None:
+        for parts, group in zip(self.parts, self.groups, strict=True):
+            parts.append(key_hashes(frame, group))
+
+    def any_repeated(self) -> bool:
+        for parts in self.parts:
+            if parts:
+                values = np.concatenate(parts)
+                values.sort()
+                if (values[1:] == values[:-1]).any():
+                    return True
+        return False
+
+
 def find_duplicates(path: Path, file_format: FileFormat, issues: IssueLog) -> int:
     """Report each line whose unique set repeats an earlier line; returns how many were found."""
     groups = file_format.unique_sets
@@ -30,7 +56,7 @@ def find_duplicates(path: Path, file_format: FileFormat, issues: IssueLog) -> in
         frame = parse_block(block, file_format, scratch).frame
         lines.append(block.line_numbers)
         for index, group in enumerate(groups):
-            hashes[index].append(pd.util.hash_pandas_object(frame[group], index=False).to_numpy())
+            hashes[index].append(key_hashes(frame, group))
     if not lines:
         return 0
     all_lines = np.concatenate(lines)

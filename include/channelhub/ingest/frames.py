@@ -54,6 +54,7 @@ class ParsedBlock:
 
     frame: pd.DataFrame
     line_numbers: np.ndarray
+    longest_line: int
     type_errors: dict[str, set[int]] = field(default_factory=dict)
 
     def was_type_error(self, column: str, position: int) -> bool:
@@ -63,11 +64,12 @@ class ParsedBlock:
 def parse_block(block: Block, file_format: FileFormat, issues: IssueLog) -> ParsedBlock:
     """The block as a DataFrame with numeric columns typed; bad values reported and set to NaN."""
     try:
-        return ParsedBlock(_read(block.data, file_format, _fast_dtypes(file_format)), block.line_numbers)
+        return ParsedBlock(_read(block.data, file_format, _fast_dtypes(file_format)), block.line_numbers,
+                           block.longest_line)
     except (ValueError, OverflowError):
         pass
     parsed = ParsedBlock(_read(block.data, file_format, dict.fromkeys(file_format.column_names, "str")),
-                         block.line_numbers)
+                         block.line_numbers, block.longest_line)
     for column in file_format.columns:
         if column.type in NUMERIC_DTYPES:
             parsed.frame[column.name] = _to_number(parsed, column, issues)

@@ -1,15 +1,23 @@
 """Writing validated blocks into the product database with the format's load semantics.
 
-All writes of one file happen in the caller's transaction: the partition delete (or
-full delete), the bulk insert, the upsert from staging. A failure anywhere rolls all of
-it back, so the table keeps its previous rows.
+All writes of one file happen in the caller's transaction: the full delete, the bulk
+insert, the upsert from staging, the partition swap. A failure anywhere rolls all of it
+back, so the table keeps its previous rows.
 
-Bulk insert is ``COPY`` of the raw, already checked bytes on PostgreSQL and one
-``executemany`` per block on SQLite: the fastest path each database offers.
+Bulk insert is one ``COPY`` of the raw, already checked bytes on PostgreSQL, fed from a
+queue by psycopg's writer thread so the server ingests a block while the next one is
+being validated; and one ``executemany`` per block on SQLite.
+
+A day's rows on PostgreSQL go into a fresh table with no index: the caller has checked
+the file's keys (``duplicates.KeyHashes``), which costs a fraction of a unique index that
+``COPY`` would maintain row by row. Once the file is complete, the day's old partition is
+dropped and the new one attached in its place. Readers of the table see the old day until
+the commit, the new one after.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import date
 
@@ -17,13 +25,17 @@ import numpy as np
 import pandas as pd
 import psycopg
 import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql, sqlite
 
 from channelhub.formats import FileFormat, LoadMode
 from channelhub.ingest.tsv import Block
-from channelhub.productdb.tables import LOADED_AT, build_table
+from channelhub.productdb.tables import LOADED_AT, build_table, partition_name
 
 INSERT_DIALECTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+class LoadAbandoned(Exception):
+    """Ends an open ``COPY`` when the file failed validation; never leaves the writer."""
 
 
 #: A key or unique constraint was violated: SQLAlchemy's wrapper, or psycopg's own from ``COPY``.
@@ -31,7 +43,7 @@ INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, psycopg.
 
 
 class TableWriter:
-    """Loads one file into its table inside an open transaction."""
+    """Loads one file into its table inside an open transaction; use it as a context manager."""
 
     def __init__(self, connection: sa.Connection, table: sa.Table, file_format: FileFormat, run_date: date):
         self.connection = connection
@@ -43,30 +55,56 @@ class TableWriter:
             raise ValueError(f"product database dialect {self.dialect!r} is not supported")
         self.target = table
         self.rows = 0
+        self._copy: psycopg.Copy | None = None
+        self._copy_scope = contextlib.ExitStack()
+
+    def __enter__(self) -> TableWriter:
+        self.begin()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        """Ends a ``COPY`` still open (the file failed) so the caller can roll back."""
+        self._copy_scope.__exit__(LoadAbandoned, LoadAbandoned("the file failed validation"), None)
 
     def begin(self) -> None:
-        """Clear what the file replaces, or create the staging table an upsert reads from."""
+        """Prepare the target: clear what the file replaces, or create the table it is staged in."""
+        postgres = self.dialect == "postgresql"
         if self.format.load is LoadMode.REPLACE_ALL:
             self.connection.execute(sa.delete(self.table))
+        elif self.format.load is LoadMode.REPLACE_PARTITION and postgres:
+            self.target = build_table(sa.MetaData(), _scratch_name(self.format.table), self.format, temporary=True)
+            self.connection.exec_driver_sql(f"CREATE TABLE {self._quoted(self.target)} "
+                                            f"(LIKE {self._quoted(self.table)} INCLUDING DEFAULTS)")
         elif self.format.load is LoadMode.REPLACE_PARTITION:
             column = self.table.c[self.format.partition_column]
             self.connection.execute(sa.delete(self.table).where(column == self.run_date))
         else:
-            staging_name = f"staging_{self.format.table}_{uuid.uuid4().hex[:12]}"
-            self.target = build_table(sa.MetaData(), staging_name, self.format, temporary=True)
+            self.target = build_table(sa.MetaData(), _scratch_name(self.format.table), self.format,
+                                      temporary=True)
             self.target.create(self.connection)
+        if postgres:
+            self._open_copy()
 
     def write(self, block: Block, frame: pd.DataFrame) -> None:
-        if self.dialect == "postgresql":
-            self._copy(block.data)
+        if self._copy is not None:
+            self._copy.write(block.data)
         else:
             self._executemany(frame)
         self.rows += block.rows
 
     def finish(self) -> None:
-        """For upserts, merge staging into the table by key; refreshes ``loaded_at`` of updated rows."""
+        """Complete the load: end the ``COPY``, then merge staged rows or swap in the new partition."""
+        self._copy_scope.close()
+        self._copy = None
         if self.target is self.table:
             return
+        if self.format.load is LoadMode.REPLACE_PARTITION:
+            self._swap_partition()
+        else:
+            self._merge_staging()
+
+    def _merge_staging(self) -> None:
+        """Upsert by key from staging; refreshes ``loaded_at`` of updated rows."""
         names = self.format.column_names
         insert = INSERT_DIALECTS[self.dialect](self.table).from_select(
             names, sa.select(*(self.target.c[n] for n in names)).where(sa.true())
@@ -76,20 +114,33 @@ class TableWriter:
         self.connection.execute(insert.on_conflict_do_update(index_elements=self.format.key, set_=updates))
         self.target.drop(self.connection)
 
-    def _quoted_names(self) -> tuple[str, str]:
-        """The target table and its file columns, quoted for hand-written SQL."""
+    def _swap_partition(self) -> None:
+        """Put the new day table in place of the day's partition."""
         preparer = self.connection.dialect.identifier_preparer
-        names = ", ".join(preparer.quote(n) for n in self.format.column_names)
-        return preparer.format_table(self.target), names
+        new, parent = self._quoted(self.target), self._quoted(self.table)
+        execute = self.connection.exec_driver_sql
+        day = self.run_date.isoformat()
+        old = execute(
+            "SELECT c.oid::regclass::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(%(parent)s) "
+            "AND pg_get_expr(c.relpartbound, c.oid) = format('FOR VALUES IN (%%L)', %(day)s::text)",
+            {"parent": parent, "day": day}).scalar()
+        if old is not None:
+            execute(f"DROP TABLE {old}")
+        final = preparer.quote(partition_name(self.table.name, self.run_date))
+        execute(f"ALTER TABLE {new} RENAME TO {final}")
+        execute(f"ALTER TABLE {parent} ATTACH PARTITION {final} FOR VALUES IN ('{day}')")
 
-    def _copy(self, data: bytes) -> None:
-        table, quoted = self._quoted_names()
+    def _quoted(self, table: sa.Table) -> str:
+        return self.connection.dialect.identifier_preparer.format_table(table)
+
+    def _open_copy(self) -> None:
+        quoted = ", ".join(map(self.connection.dialect.identifier_preparer.quote, self.format.column_names))
         # CSV mode with a quote byte that validation forbids: values are taken literally.
-        sql = (f"COPY {table} ({quoted}) FROM STDIN "
+        sql = (f"COPY {self._quoted(self.target)} ({quoted}) FROM STDIN "
                "WITH (FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01', NULL '')")
         cursor = self.connection.connection.driver_connection.cursor()
-        with cursor.copy(sql) as copy:
-            copy.write(data)
+        self._copy = self._copy_scope.enter_context(cursor.copy(sql, writer=QueuedLibpqWriter(cursor)))
 
     def _executemany(self, frame: pd.DataFrame) -> None:
         columns = []
@@ -101,7 +152,11 @@ class TableWriter:
             if not column.required:
                 listed = [None if v is None or v != v else v for v in listed]
             columns.append(listed)
-        table, names = self._quoted_names()
+        names = ", ".join(map(self.connection.dialect.identifier_preparer.quote, self.format.column_names))
         placeholders = ", ".join("?" for _ in self.format.columns)
-        self.connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({placeholders})",
+        self.connection.exec_driver_sql(f"INSERT INTO {self._quoted(self.target)} ({names}) VALUES ({placeholders})",
                                         list(zip(*columns, strict=True)))
+
+
+def _scratch_name(table: str) -> str:
+    return f"staging_{table}_{uuid.uuid4().hex[:12]}"

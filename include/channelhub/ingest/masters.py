@@ -36,7 +36,9 @@ class MasterData:
             if target.name not in existing:
                 return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
             rows = connection.execute(sa.select(*(target.c[c] for c in columns))).all()
-            return pd.DataFrame(rows, columns=list(columns))
+            # Column-wise: building a frame from row tuples costs ten times as much.
+            values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+            return pd.DataFrame(dict(zip(columns, map(list, values), strict=True)))
 
         keys = {}
         for column in file_format.columns:

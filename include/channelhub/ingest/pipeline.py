@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from channelhub.formats import FileFormat
 from channelhub.ingest.checks import BlockChecker
-from channelhub.ingest.duplicates import find_duplicates
+from channelhub.ingest.duplicates import KeyHashes, find_duplicates
 from channelhub.ingest.frames import parse_block
 from channelhub.ingest.issues import Issue, IssueLog
 from channelhub.ingest.load import INTEGRITY_ERRORS, TableWriter
@@ -73,32 +73,37 @@ def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: 
     """
     issues = IssueLog(file_name or path.name, report_path)
     integrity: Exception | None = None
+    keys = KeyHashes(file_format)
+    duplicates_named = False
     try:
         tables.create_missing(engine)
         with engine.connect() as connection:
             transaction = connection.begin()
             masters = MasterData.load(connection, file_format, tables)
             checker = BlockChecker(file_format, masters, run_date, issues)
-            writer = TableWriter(connection, tables[file_format.table], file_format, run_date)
-            writer.begin()
             blocks = TsvBlocks(path, file_format, issues, block_bytes=block_bytes)
-            for block in blocks:
-                parsed = parse_block(block, file_format, issues)
-                checker.check(parsed)
-                if issues or integrity is not None:
-                    continue
-                try:
-                    writer.write(block, parsed.frame)
-                except INTEGRITY_ERRORS as exc:
-                    integrity = exc
-            if blocks.header_ok and writer.rows == 0 and not issues and integrity is None \
-                    and not file_format.allow_empty:
-                issues.add("no_rows", "the file has a header but no data rows")
-            if not issues and integrity is None:
-                try:
-                    writer.finish()
-                except INTEGRITY_ERRORS as exc:
-                    integrity = exc
+            with TableWriter(connection, tables[file_format.table], file_format, run_date) as writer:
+                for block in blocks:
+                    parsed = parse_block(block, file_format, issues)
+                    checker.check(parsed)
+                    if issues or integrity is not None:
+                        continue
+                    keys.add(parsed.frame)
+                    try:
+                        writer.write(block, parsed.frame)
+                    except INTEGRITY_ERRORS as exc:
+                        integrity = exc
+                if blocks.header_ok and writer.rows == 0 and not issues and integrity is None \
+                        and not file_format.allow_empty:
+                    issues.add("no_rows", "the file has a header but no data rows")
+                if not issues and integrity is None and keys.any_repeated():
+                    find_duplicates(path, file_format, issues)  # a hash collision names none
+                    duplicates_named = True
+                if not issues and integrity is None:
+                    try:
+                        writer.finish()
+                    except INTEGRITY_ERRORS as exc:
+                        integrity = exc
             if issues or integrity is not None:
                 transaction.rollback()
             else:
@@ -106,7 +111,7 @@ def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: 
                 return IngestResult(file_format.table, TableStatus.SUCCESS, rows=writer.rows,
                                     notes=issues.notes)
         if blocks.header_ok:
-            found = find_duplicates(path, file_format, issues)
+            found = 0 if duplicates_named else find_duplicates(path, file_format, issues)
             if integrity is not None and not found:
                 issues.add("constraint", f"the database refused the rows: {_first_line(integrity)}")
         return IngestResult(file_format.table, TableStatus.FAILED, error_count=issues.count,

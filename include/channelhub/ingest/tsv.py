@@ -30,6 +30,8 @@ class Block:
 
     data: bytes
     line_numbers: np.ndarray
+    #: Bytes in the longest line: no value of the block is longer, which spares length checks.
+    longest_line: int
 
     @property
     def rows(self) -> int:
@@ -145,7 +147,8 @@ class TsvBlocks:
         buffer = np.frombuffer(data, dtype=np.uint8)
         ends = np.flatnonzero(buffer == NEWLINE)
         starts = np.concatenate(([0], ends[:-1] + 1))
-        tabs = np.add.reduceat((buffer == TAB).view(np.uint8), starts, dtype=np.int64)
+        # Tabs per line: how many tab positions fall before each line end, differenced.
+        tabs = np.diff(np.searchsorted(np.flatnonzero(buffer == TAB), ends), prepend=0)
         line_numbers = first_line + np.arange(len(ends))
         good = tabs == len(self.format.columns) - 1
         good &= self._encoding_ok(data, first_line, line_numbers)
@@ -157,8 +160,9 @@ class TsvBlocks:
                                 f"byte 0x{forbidden.hex()} is not allowed in a TSV value", line=bad_line)
                 good[bad_line - first_line] = False
                 position = data.find(forbidden, int(ends[bad_line - first_line]) + 1)
+        lengths = ends - starts
         if good.all():
-            return Block(data, line_numbers)
+            return Block(data, line_numbers, int(lengths.max(initial=0)))
         expected = len(self.format.columns)
         for index in np.flatnonzero(~good & (tabs != expected - 1)):
             line_text = data[starts[index]:ends[index]]
@@ -175,7 +179,7 @@ class TsvBlocks:
                                 line=int(line_numbers[index]), value=line_text.decode("utf-8", "replace"))
         keep = np.flatnonzero(good)
         kept = b"".join(data[starts[i]:ends[i] + 1] for i in keep)
-        return Block(kept, line_numbers[keep])
+        return Block(kept, line_numbers[keep], int(lengths[keep].max(initial=0)))
 
     def _encoding_ok(self, data: bytes, first_line: int, line_numbers: np.ndarray) -> np.ndarray:
         good = np.ones(len(line_numbers), dtype=bool)

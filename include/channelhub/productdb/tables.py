@@ -3,13 +3,20 @@
 Every tenant project gets its own set of tables, named ``<tenant>__<project>__<table>``,
 so projects never see or overwrite each other's rows and a table's load semantics
 (replace, upsert, partition) apply to that project alone.
+
+On PostgreSQL a table loaded by day (``replace_partition``) is partitioned by list of
+its date column, one partition per day named ``<table>_<YYYYMMDD>``: a day's load builds
+its partition aside and swaps it in, instead of deleting rows and maintaining the key
+index row by row.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
-from channelhub.formats import Column, FileFormat
+from channelhub.formats import Column, FileFormat, LoadMode
 
 COLUMN_TYPES: dict[str, type[sa.types.TypeEngine] | sa.types.TypeEngine] = {
     "integer": sa.BigInteger(),
@@ -20,10 +27,23 @@ COLUMN_TYPES: dict[str, type[sa.types.TypeEngine] | sa.types.TypeEngine] = {
 LOADED_AT = "loaded_at"
 # PostgreSQL's identifier limit; SQLite has none, but a name must work on both.
 MAX_IDENTIFIER = 63
+PARTITION_SUFFIX = "_%Y%m%d"
 
 
 def table_name(prefix: str, table: str) -> str:
     return f"{prefix}{table}"
+
+
+def partition_name(table: str, day: date) -> str:
+    return table + day.strftime(PARTITION_SUFFIX)
+
+
+def longest_name(prefix: str, file_format: FileFormat) -> int:
+    """Length of the longest identifier the format's table needs: its own or a day partition's."""
+    name = table_name(prefix, file_format.table)
+    if file_format.load is LoadMode.REPLACE_PARTITION:
+        return len(partition_name(name, date(2000, 1, 1)))
+    return len(name)
 
 
 def _column_type(column: Column) -> sa.types.TypeEngine:
@@ -32,19 +52,34 @@ def _column_type(column: Column) -> sa.types.TypeEngine:
     return COLUMN_TYPES[column.type]
 
 
+def _not_on_postgresql(ddl, target, bind, tables=None, state=None, *, dialect, **kw) -> bool:
+    return dialect.name != "postgresql"
+
+
 def build_table(metadata: sa.MetaData, name: str, file_format: FileFormat, *,
                 temporary: bool = False) -> sa.Table:
-    """The table for a format: the file's columns, its key as primary key, its unique sets."""
+    """The table for a format: the file's columns, its key as primary key, its unique sets.
+
+    A day-partitioned table on PostgreSQL declares no key or unique index: each load
+    checks its day's rows for duplicates before the commit instead (see ``ingest.load``),
+    which costs less than half of building an index for every day.
+    """
     columns = [
-        sa.Column(c.name, _column_type(c), nullable=not c.required, primary_key=c.name in file_format.key)
+        sa.Column(c.name, _column_type(c), nullable=not c.required and c.name not in file_format.key,
+                  autoincrement=False)
         for c in file_format.columns
     ]
     if not temporary:
         columns.append(sa.Column(LOADED_AT, sa.DateTime(timezone=True), nullable=False,
                                  server_default=sa.func.current_timestamp()))
-    constraints = [sa.UniqueConstraint(*group) for group in file_format.unique]
+    constraints: list[sa.Constraint] = [sa.PrimaryKeyConstraint(*file_format.key)]
+    constraints += [sa.UniqueConstraint(*group) for group in file_format.unique]
+    options = {}
+    if file_format.load is LoadMode.REPLACE_PARTITION and not temporary:
+        options["postgresql_partition_by"] = f"LIST ({file_format.partition_column})"
+        constraints = [constraint.ddl_if(callable_=_not_on_postgresql) for constraint in constraints]
     return sa.Table(name, metadata, *columns, *constraints,
-                    prefixes=["TEMPORARY"] if temporary else [])
+                    prefixes=["TEMPORARY"] if temporary else [], **options)
 
 
 class ProjectTables:
