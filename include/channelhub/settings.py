@@ -1,7 +1,8 @@
-"""Reading ``airflow_settings.yaml`` (Astro CLI format) into Airflow's environment variables.
+"""Reading ``airflow_settings.yaml`` (Astro CLI format) into Airflow.
 
 Connections become ``AIRFLOW_CONN_<ID>`` (JSON) and variables ``AIRFLOW_VAR_<KEY>``:
 Airflow's own environment secrets backend, so nothing is written to the metadata DB.
+Pools live in the metadata DB, so they are imported (``airflow pools import``) instead.
 """
 
 from __future__ import annotations
@@ -41,3 +42,13 @@ def settings_env(path: Path = DEFAULT_SETTINGS, overrides: dict[str, dict[str, A
     for variable in document.get("variables") or []:
         env[f"AIRFLOW_VAR_{variable['variable_name'].upper()}"] = str(variable["variable_value"])
     return env
+
+
+def settings_pools(path: Path = DEFAULT_SETTINGS) -> dict[str, dict[str, Any]]:
+    """Pools in the shape ``airflow pools import`` reads: name -> slots and description."""
+    pools = (read_yaml(path) or {}).get("airflow", {}).get("pools") or []
+    return {
+        pool["pool_name"]: {"slots": pool["pool_slot"], "description": pool.get("pool_description", ""),
+                            "include_deferred": False}
+        for pool in pools
+    }

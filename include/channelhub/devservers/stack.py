@@ -6,18 +6,30 @@ Airflow itself runs in child processes (the real ``airflow`` CLI) with this envi
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from channelhub import PROJECT_ROOT
+from channelhub.devservers.airflow_processes import AirflowProcesses
 from channelhub.devservers.sftp_server import SftpServer
 from channelhub.devservers.smtp_server import SmtpServer
-from channelhub.settings import settings_connection, settings_env
+from channelhub.settings import settings_connection, settings_env, settings_pools
 
 HUB_USER = "hub"
+#: The UI and API login of a local stack (Airflow's simple auth manager); never used beyond 127.0.0.1.
+UI_USER, UI_PASSWORD = "admin", "admin"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @dataclass
@@ -29,6 +41,7 @@ class LocalStack:
     sftp_port: int = 0
     smtp_port: int = 0
     product_db_url: str | None = None
+    api_port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> LocalStack:
@@ -40,7 +53,9 @@ class LocalStack:
         self.sftp.start()
         self.smtp = SmtpServer(self.workdir / "mail", port=self.smtp_port).start()
         self.product_db_url = self.product_db_url or f"sqlite:///{self.workdir / 'product.db'}"
+        self.api_port = self.api_port or free_port()
         self.env = self._environment()
+        self.processes: AirflowProcesses | None = None
         return self
 
     def add_tenant(self, tenant: str, password: str, allowed_networks: tuple[str, ...] = ()) -> Path:
@@ -56,10 +71,18 @@ class LocalStack:
             "channelhub_product_db": {"conn_type": "generic", "conn_host": None,
                                       "conn_extra": {"sqlalchemy_url": self.product_db_url}},
         }
+        home = self.workdir / "airflow"
+        home.mkdir(parents=True, exist_ok=True)
+        passwords = home / "passwords.json"
+        passwords.write_text(json.dumps({UI_USER: UI_PASSWORD}))
         env = dict(os.environ)
         env.update(settings_env(overrides=overrides))
         env.update({
-            "AIRFLOW_HOME": str(self.workdir / "airflow"),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.api_port}",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
@@ -79,8 +102,20 @@ class LocalStack:
         return result
 
     def migrate(self) -> None:
+        """Creates the metadata database and the pools of ``airflow_settings.yaml``."""
         self.airflow("db", "migrate")
+        pools = self.workdir / "pools.json"
+        pools.write_text(json.dumps(settings_pools()))
+        self.airflow("pools", "import", str(pools))
+
+    def serve(self, workers: int = 0) -> AirflowProcesses:
+        """Starts api-server, scheduler, dag-processor and triggerer (and Celery workers); waits for health."""
+        self.processes = AirflowProcesses(self.env, self.workdir / "logs", self.api_port, workers=workers).start()
+        self.processes.wait_until_healthy()
+        return self.processes
 
     def stop(self) -> None:
+        if self.processes is not None:
+            self.processes.stop()
         self.smtp.stop()
         self.sftp.stop()

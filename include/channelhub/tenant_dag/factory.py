@@ -19,6 +19,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, TaskGroup
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from channelhub.alerts import operator_alert
 from channelhub.config.loader import LoadedProject
 from channelhub.sftp.sensor import TenantFileSensor
 from channelhub.tenant_dag.operators import (
@@ -29,6 +30,11 @@ from channelhub.tenant_dag.operators import (
 )
 
 START_DATE = datetime(2024, 1, 1)
+
+
+def sftp_pool(sftp_conn_id: str) -> str:
+    """The pool capping concurrent sessions on one SFTP server (declared in airflow_settings.yaml)."""
+    return f"sftp_{sftp_conn_id}"
 
 
 def build_tenant_dag(loaded: LoadedProject) -> DAG:
@@ -43,10 +49,12 @@ def build_tenant_dag(loaded: LoadedProject) -> DAG:
         max_active_runs=4,
         is_paused_upon_creation=not config.enabled,
         tags=["sftp-tenant", f"tenant:{config.tenant}"],
-        default_args={"owner": config.owner, "retries": 2, "retry_delay": timedelta(minutes=2)},
+        default_args={"owner": config.owner, "retries": 2, "retry_delay": timedelta(minutes=2),
+                      "on_failure_callback": operator_alert(config.notify.smtp_conn_id)},
         doc_md=f"Loads {', '.join(config.tables)} of **{config.tenant}/{config.project}** "
                f"(config: `{loaded.source.name}`).",
     )
+    pool = sftp_pool(config.sftp_conn_id)
     with dag:
         waits, loads, archives = {}, {}, {}
         for table in config.tables:
@@ -54,11 +62,11 @@ def build_tenant_dag(loaded: LoadedProject) -> DAG:
                 waits[table] = TenantFileSensor(
                     task_id="wait", sftp_conn_id=config.sftp_conn_id, folder=config.folder, table=table,
                     timezone=config.schedule.timezone, settle=wait.settle, timeout=wait.deadline,
-                    poke_interval=wait.poke_interval, retries=0,
+                    poke_interval=wait.poke_interval, retries=0, pool=pool,
                 )
-                loads[table] = LoadTableOperator(task_id="load", project=loaded, table=table)
+                loads[table] = LoadTableOperator(task_id="load", project=loaded, table=table, pool=pool)
                 archives[table] = ArchiveFileOperator(task_id="archive", project=loaded, table=table,
-                                                      load_task_id=loads[table].task_id)
+                                                      load_task_id=loads[table].task_id, pool=pool)
                 waits[table] >> loads[table] >> archives[table]
         for table in config.tables:
             masters = [t for t in loaded.formats[table].referenced_tables if t in loads and t != table]

@@ -1,0 +1,97 @@
+"""The long-running Airflow components of a local hub, as real child processes.
+
+``make up`` and the end-to-end tests start the same set: api-server (UI and REST API),
+scheduler, dag-processor and triggerer, plus Celery workers when the stack runs the
+CeleryExecutor. Each writes its log to ``<workdir>/logs/<name>.log``; ``stop`` ends each
+process group it started, and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from channelhub.devservers.rest import AirflowApi
+
+CORE_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+@dataclass
+class AirflowProcesses:
+    """Starts, health-checks and stops Airflow's components for one environment."""
+
+    env: dict[str, str]
+    log_dir: Path
+    api_port: int
+    components: tuple[str, ...] = CORE_COMPONENTS
+    workers: int = 0
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> AirflowProcesses:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for component in self.components:
+            args = [component, "--port", str(self.api_port)] if component == "api-server" else [component]
+            self._spawn(component, args, self.env)
+        for number in range(1, self.workers + 1):
+            name = f"worker{number}"
+            # Each worker its own hostname, so a task instance records which worker ran it.
+            self._spawn(name, ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", "4"],
+                        self.env)
+        return self
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(["airflow", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+        log.close()
+
+    def wait_until_healthy(self, timeout: float = 240) -> None:
+        """Returns once the API answers and reports a live scheduler, dag-processor and triggerer."""
+        deadline = time.monotonic() + timeout
+        wanted = {"metadatabase", "scheduler", "dag_processor", "triggerer"}
+        wanted &= {c.replace("-", "_") for c in self.components} | {"metadatabase"}
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            self._raise_if_exited()
+            try:
+                health = httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
+                unhealthy = [n for n in wanted if (health.get(n) or {}).get("status") != "healthy"]
+                if not unhealthy:
+                    return
+                last = f"not yet healthy: {', '.join(sorted(unhealthy))}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(1)
+        raise TimeoutError(f"Airflow did not become healthy in {timeout:.0f}s ({last}); logs in {self.log_dir}")
+
+    def _raise_if_exited(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"airflow {name} exited with {process.returncode}:\n{tail}")
+
+    def api(self, username: str, password: str) -> AirflowApi:
+        return AirflowApi(self.base_url, username, password)
+
+    def stop(self, grace: float = 30) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()

@@ -1,0 +1,84 @@
+"""A small client of Airflow's public REST API (v2), for the end-to-end tests and benchmarks.
+
+It logs in the way any API user does (``POST /auth/token`` with a username and password)
+and drives the hub only through documented endpoints: DAGs, DAG runs, task instances,
+clearing and backfills.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+FINISHED = {"success", "failed"}
+
+
+class AirflowApi:
+    """Authenticated calls to ``/api/v2`` of one api-server."""
+
+    def __init__(self, base_url: str, username: str, password: str):
+        token = httpx.post(f"{base_url}/auth/token", json={"username": username, "password": password},
+                           timeout=30)
+        token.raise_for_status()
+        self.client = httpx.Client(base_url=f"{base_url}/api/v2", timeout=60,
+                                   headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, path, **kwargs)
+        if response.is_error:
+            raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.text[:2000]}")
+        return response.json() if response.content else None
+
+    def dags(self, **params: Any) -> list[dict]:
+        return self.call("GET", "/dags", params={"limit": 1000, **params})["dags"]
+
+    def set_paused(self, dag_id: str, paused: bool) -> dict:
+        return self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
+
+    def trigger(self, dag_id: str, logical_date: str, run_id: str | None = None) -> dict:
+        body: dict[str, Any] = {"logical_date": logical_date}
+        if run_id:
+            body["dag_run_id"] = run_id
+        return self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 1000,
+                                                                   "order_by": "logical_date"})["dag_runs"]
+
+    def run(self, dag_id: str, run_id: str) -> dict:
+        return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                         params={"limit": 1000})["task_instances"]
+
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str]) -> list[dict]:
+        body = {"dry_run": False, "dag_run_id": run_id, "task_ids": task_ids, "only_failed": False,
+                "include_downstream": True}
+        return self.call("POST", f"/dags/{dag_id}/clearTaskInstances", json=body)["task_instances"]
+
+    def backfill(self, dag_id: str, from_date: str, to_date: str) -> dict:
+        return self.call("POST", "/backfills", json={"dag_id": dag_id, "from_date": from_date,
+                                                     "to_date": to_date, "max_active_runs": 3})
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> dict:
+        """Polls until the run has finished; returns it (success or failed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.run(dag_id, run_id)
+            if run["state"] in FINISHED:
+                return run
+            time.sleep(1)
+        raise TimeoutError(f"{dag_id} {run_id} still {run['state']} after {timeout:.0f}s")
+
+    def wait_for_dags(self, dag_ids: set[str], timeout: float = 180) -> list[dict]:
+        """Polls until the dag-processor has serialized every one of ``dag_ids``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.dags()
+            if dag_ids <= {d["dag_id"] for d in found}:
+                return found
+            time.sleep(1)
+        raise TimeoutError(f"DAGs {sorted(dag_ids)} not listed after {timeout:.0f}s")
