@@ -46,7 +46,7 @@ class AirflowProcesses:
             name = f"worker{number}"
             # Each worker its own hostname, so a task instance records which worker ran it.
             self._spawn(name, ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", "4"],
-                        self.env)
+                        {**self.env, "CHANNELHUB_WORKER_NAME": name})
         return self
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
