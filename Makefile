@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install demo test test-fast lint bench lock clean
+.PHONY: install demo up down test test-fast lint bench lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ install: $(STAMP)
 
 demo: install  ## the main job on embedded defaults
 	$(BIN)/python -m channelhub.demo
+
+up: install  ## the full local Airflow (UI, scheduler, dag-processor, triggerer) with SFTP/SMTP, in the background
+	$(BIN)/python -m channelhub.up up
+
+down:  ## stops everything make up started
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m channelhub.up down; else echo "Nothing to stop"; fi
 
 test: install  ## lint, then every test (real SFTP/SMTP servers, Airflow, PostgreSQL when it answers)
 	$(BIN)/ruff check .
@@ -36,4 +42,4 @@ lock: install
 	$(BIN)/uv pip compile requirements-dev.txt -o constraints.txt --python-version 3.11 --no-header
 
 clean:
-	rm -rf $(VENV) .demo .bench .pytest_cache
+	rm -rf $(VENV) .demo .up .bench .pytest_cache

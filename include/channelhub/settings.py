@@ -52,3 +52,8 @@ def settings_pools(path: Path = DEFAULT_SETTINGS) -> dict[str, dict[str, Any]]:
                             "include_deferred": False}
         for pool in pools
     }
+
+
+if __name__ == "__main__":
+    # ``python -m channelhub.settings > pools.json``: the pools for ``airflow pools import``.
+    print(json.dumps(settings_pools(), indent=2))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,3 +100,21 @@ class SftpServer:
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+
+def serve_forever() -> None:
+    """Runs the server in the foreground (docker-compose's ``sftp`` service).
+
+    ``CHANNELHUB_SFTP_USERS`` lists ``name:password:folder`` entries separated by spaces;
+    ``CHANNELHUB_SFTP_PORT`` is the port (2222), bound on all interfaces of the container.
+    """
+    server = SftpServer(host="0.0.0.0", port=int(os.environ.get("CHANNELHUB_SFTP_PORT", "2222")))
+    for entry in os.environ["CHANNELHUB_SFTP_USERS"].split():
+        name, password, folder = entry.split(":", 2)
+        server.add_user(name, password, Path(folder))
+    server.start()
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    serve_forever()

@@ -1,0 +1,1 @@
+CREATE DATABASE product OWNER airflow;

@@ -1,0 +1,106 @@
+"""``make up`` / ``make down``: the full local Airflow with the hub's DAGs, in the background.
+
+``up`` starts one supervisor process (``python -m channelhub.up run``) and returns once
+Airflow reports healthy. The supervisor runs the local SFTP and SMTP servers (ports from
+``airflow_settings.yaml``), the demo tenant with its sample files, and Airflow's
+api-server, scheduler, dag-processor and triggerer on SQLite with the LocalExecutor.
+``down`` signals that supervisor alone, which stops what it started and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from channelhub import PROJECT_ROOT
+from channelhub.demo import DEMO_CONFIG, DEMO_FILES
+from channelhub.devservers.stack import UI_PASSWORD, UI_USER, LocalStack
+from channelhub.settings import settings_connection
+
+UP_DIR = PROJECT_ROOT / ".up"
+PID_FILE = UP_DIR / "supervisor.pid"
+READY_FILE = UP_DIR / "ready"
+LOG_FILE = UP_DIR / "supervisor.log"
+UI_PORT = int(os.environ.get("CHANNELHUB_UI_PORT", "8080"))
+
+
+def running_pid() -> int | None:
+    try:
+        pid = int(PID_FILE.read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def up() -> int:
+    if pid := running_pid():
+        print(f"Already running (supervisor pid {pid}); the UI is at http://127.0.0.1:{UI_PORT}")
+        return 0
+    UP_DIR.mkdir(exist_ok=True)
+    READY_FILE.unlink(missing_ok=True)
+    with LOG_FILE.open("ab") as log:
+        supervisor = subprocess.Popen([sys.executable, "-m", "channelhub.up", "run"], stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT_ROOT)
+    print("Starting Airflow (api-server, scheduler, dag-processor, triggerer) ...", flush=True)
+    while not READY_FILE.exists():
+        if supervisor.poll() is not None:
+            print(LOG_FILE.read_text(errors="replace")[-4000:])
+            print(f"Airflow did not start; the log is {LOG_FILE}")
+            return 1
+        time.sleep(1)
+    print(f"Airflow UI: http://127.0.0.1:{UI_PORT}  (login {UI_USER} / {UI_PASSWORD})")
+    print(f"DAG sftp__demo__main has sample files for 2026-11-20; mail lands in {UP_DIR / 'mail'}")
+    print(f"Logs: {UP_DIR / 'logs'}.  Stop everything with: make down")
+    return 0
+
+
+def run() -> int:
+    """The supervisor: starts everything, then waits for ``down`` (SIGTERM) to stop it all."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    shutil.rmtree(UP_DIR / "sftp", ignore_errors=True)
+    stack = LocalStack(UP_DIR, DEMO_CONFIG, sftp_port=settings_connection("channelhub_sftp")["conn_port"],
+                       smtp_port=settings_connection("channelhub_smtp")["conn_port"], api_port=UI_PORT).start()
+    PID_FILE.write_text(str(os.getpid()))
+    try:
+        inbox = stack.add_tenant("demo", "demo-local-only", ("127.0.0.1/32",)) / "main"
+        inbox.mkdir(parents=True, exist_ok=True)
+        for sample in sorted(DEMO_FILES.glob("*.tsv")):
+            shutil.copy(sample, inbox / sample.name)
+        stack.migrate()
+        stack.serve()
+        READY_FILE.write_text(f"http://127.0.0.1:{UI_PORT}\n")
+        stop.wait()
+        return 0
+    finally:
+        stack.stop()
+        READY_FILE.unlink(missing_ok=True)
+        PID_FILE.unlink(missing_ok=True)
+
+
+def down() -> int:
+    pid = running_pid()
+    if pid is None:
+        print("Nothing to stop: make up is not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 90
+    while running_pid() == pid and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if running_pid() == pid:
+        os.killpg(pid, signal.SIGKILL)
+        PID_FILE.unlink(missing_ok=True)
+    print("Stopped Airflow and the local SFTP and SMTP servers")
+    return 0
+
+
+if __name__ == "__main__":
+    commands = {"up": up, "run": run, "down": down}
+    sys.exit(commands[sys.argv[1] if len(sys.argv) > 1 else "up"]())

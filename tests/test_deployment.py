@@ -1,0 +1,43 @@
+"""The cluster files: docker-compose.yaml is valid for Compose and every image tag is pinned."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from channelhub import PROJECT_ROOT
+
+COMPOSE = PROJECT_ROOT / "docker-compose.yaml"
+PINNED = re.compile(r"^[\w./-]+:v?\d+(\.\d+)+[\w.-]*$")
+
+
+def compose_command() -> list[str] | None:
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def test_compose_file_passes_compose_config():
+    command = compose_command()
+    if command is None:
+        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+    result = subprocess.run([*command, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_image_tag_is_pinned():
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    images = {name: service["image"] for name, service in services.items()}
+    assert set(images) >= {"postgres", "redis", "api-server", "scheduler", "dag-processor", "triggerer",
+                           "worker", "sftp", "mail"}
+    assert all(PINNED.match(image) for image in images.values()), images
+    (base,) = re.findall(r"^FROM (\S+)", (PROJECT_ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert PINNED.match(base), base
+    assert "CeleryExecutor" in services["worker"]["environment"]["AIRFLOW__CORE__EXECUTOR"]
