@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install demo up down test test-fast lint bench lock clean
+.PHONY: install demo up down test test-fast lint bench bench-airflow lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lint: install
 
 bench: install  ## speed and memory figures, each a ratio against a baseline measured in the same run
 	$(BIN)/python -m bench
+
+bench-airflow: install  ## 50 parallel DAG runs on LocalExecutor vs Celery, dag-processor parse of 1,000 projects
+	$(BIN)/python -m bench.airflow_runs
 
 lock: install
 	$(BIN)/uv pip compile requirements-dev.txt -o constraints.txt --python-version 3.11 --no-header

@@ -129,11 +129,8 @@ def peak_rss_mb(url: str, rows: int) -> float:
     return int(output.strip().splitlines()[-1]) / 1024
 
 
-def config_parse(projects: int = 1000) -> tuple[float, float]:
-    from channelhub.config.loader import load_tenant_config
-    from channelhub.tenant_dag.factory import build_tenant_dag
-
-    folder = WORK / "tenants"
+def write_tenant_configs(folder: Path, projects: int) -> None:
+    """``projects`` tenant projects, ten per tenant file, each with all six tables."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.yaml"):
         old.unlink()
@@ -143,6 +140,14 @@ def config_parse(projects: int = 1000) -> tuple[float, float]:
         body += [f"  - project: p{p}\n    tables: [store, style, sku, daily_sales, storestock, whstock]\n"
                  f"    schedule: {{time: '0{p}:30', timezone: Asia/Kolkata}}" for p in range(10)]
         (folder / f"t{tenant:03d}.yaml").write_text("\n".join(body) + "\n")
+
+
+def config_parse(projects: int = 1000) -> tuple[float, float]:
+    from channelhub.config.loader import load_tenant_config
+    from channelhub.tenant_dag.factory import build_tenant_dag
+
+    folder = WORK / "tenants"
+    write_tenant_configs(folder, projects)
     yaml_seconds, config = timed(load_tenant_config, folder)
     build_seconds, _ = timed(lambda: [build_tenant_dag(p) for p in config.projects])
     assert len(config.projects) == projects and not config.errors

@@ -40,7 +40,8 @@ class AirflowProcesses:
     def start(self) -> AirflowProcesses:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for component in self.components:
-            args = [component, "--port", str(self.api_port)] if component == "api-server" else [component]
+            args = [component, "--host", "127.0.0.1", "--port", str(self.api_port)] if component == "api-server" \
+                else [component]
             self._spawn(component, args, self.env)
         for number in range(1, self.workers + 1):
             name = f"worker{number}"

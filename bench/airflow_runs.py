@@ -1,0 +1,148 @@
+"""``make bench-airflow``: the hub under real Airflow processes, as ratios.
+
+1. Trigger-to-success time of 50 tenant DAG runs started together, on the LocalExecutor
+   (SQLite metadata) and on the CeleryExecutor with two workers (Redis broker, PostgreSQL
+   metadata), each through the REST API of a freshly started stack.
+2. The DAG file's parse time as the dag-processor sees it (``airflow dags report``) for
+   1,000 tenant projects from YAML, against a DAG file building the same 1,000 DAGs from
+   config objects made in Python.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+import uuid
+from datetime import date
+
+import sqlalchemy as sa
+
+from bench.__main__ import WORK, write_tenant_configs
+from channelhub import PROJECT_ROOT
+from channelhub.devservers.stack import UI_PASSWORD, UI_USER, LocalStack
+
+RUNS = 50
+STORE_FILE = "partner_id\tregion\tstore_id\tstore_name\tenabled\nP1\tNorth\tS1\tStore One\t1\n"
+DAY = date(2026, 11, 20)
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CONFIG = """
+tenant: load
+defaults:
+  sftp_conn_id: channelhub_sftp
+  enabled: false
+  notify: {emails: [ops@example.com]}
+  wait: {deadline: 60s, poke_interval: 2s, settle: 0s}
+projects:
+"""
+
+
+def parallel_runs(executor: str) -> float:
+    """Seconds from the first trigger to the last of ``RUNS`` runs succeeding."""
+    workdir = WORK / f"runs-{executor}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    tenants = workdir / "tenants"
+    tenants.mkdir(parents=True)
+    (tenants / "load.yaml").write_text(CONFIG + "".join(f"  - project: p{i:02d}\n    tables: [store]\n"
+                                                        for i in range(RUNS)))
+    databases, extra = [], {}
+    if executor == "celery":
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        databases = [f"channelhub_bench_meta_{uuid.uuid4().hex[:6]}"]
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{databases[0]}"'))
+        meta = sa.make_url(PG_ADMIN).set(database=databases[0]).render_as_string(hide_password=False)
+        extra = {"AIRFLOW__CORE__EXECUTOR": "CeleryExecutor", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
+                 "AIRFLOW__CELERY__BROKER_URL": "redis://127.0.0.1:6379/0",
+                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + meta,
+                 "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"channelhub_bench_{uuid.uuid4().hex[:6]}"}
+    stack = LocalStack(workdir / "hub", tenants, extra_env=extra).start()
+    try:
+        root = stack.add_tenant("load", "load-secret")
+        for i in range(RUNS):
+            inbox = root / f"p{i:02d}"
+            inbox.mkdir(parents=True)
+            (inbox / f"store-{DAY.isoformat()}.tsv").write_text(STORE_FILE)
+        stack.migrate()
+        api = stack.serve(workers=2 if executor == "celery" else 0).api(UI_USER, UI_PASSWORD)
+        dag_ids = [f"sftp__load__p{i:02d}" for i in range(RUNS)]
+        api.wait_for_dags(set(dag_ids), timeout=300)
+        for dag_id in dag_ids:
+            api.set_paused(dag_id, False)
+        start = time.perf_counter()
+        for dag_id in dag_ids:
+            api.trigger(dag_id, f"{DAY.isoformat()}T03:30:00Z", run_id="bench")
+        for dag_id in dag_ids:
+            assert api.wait_for_run(dag_id, "bench", timeout=1800)["state"] == "success", dag_id
+        return time.perf_counter() - start
+    finally:
+        stack.stop()
+        if databases:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{databases[0]}" WITH (FORCE)'))
+
+
+BASELINE_DAG_FILE = '''"""The same DAGs as 1,000 tenant projects, from config objects made in Python (no YAML)."""
+from pathlib import Path
+from channelhub.config.loader import LoadedProject
+from channelhub.config.tenants import TenantProject
+from channelhub.formats import load_formats
+from channelhub.tenant_dag.factory import build_tenant_dag
+
+formats = load_formats()
+tables = ["store", "style", "sku", "daily_sales", "storestock", "whstock"]
+for tenant in range({tenants}):
+    for p in range(10):
+        config = TenantProject(tenant=f"t{{tenant:03d}}", project=f"p{{p}}", sftp_conn_id="channelhub_sftp",
+                               notify={{"emails": ["ops@example.com"]}}, tables=tables,
+                               schedule={{"time": f"0{{p}}:30", "timezone": "Asia/Kolkata"}})
+        dag = build_tenant_dag(LoadedProject(config, {{t: formats[t] for t in tables}}, Path(__file__)))
+        globals()[dag.dag_id] = dag
+'''
+
+
+def dag_processor_parse(projects: int = 1000) -> tuple[float, float]:
+    """Parse seconds of the hub's DAG file over YAML, and of the Python-only baseline file."""
+    workdir = WORK / "parse"
+    shutil.rmtree(workdir, ignore_errors=True)
+    tenants = workdir / "tenants"
+    write_tenant_configs(tenants, projects)
+    baseline_dags = workdir / "baseline_dags"
+    baseline_dags.mkdir()
+    (baseline_dags / "baseline.py").write_text(BASELINE_DAG_FILE.format(tenants=projects // 10))
+    stack = LocalStack(workdir / "hub", tenants).start()
+    try:
+        stack.migrate()
+        seconds = []
+        for folder in (PROJECT_ROOT / "dags", baseline_dags):
+            stack.env["AIRFLOW__CORE__DAGS_FOLDER"] = str(folder)
+            stack.env["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "600"
+            report = json.loads(stack.airflow("dags", "report", "-o", "json", timeout=1200).stdout)
+            (entry,) = report
+            assert int(entry["dag_num"]) == projects, entry
+            seconds.append(_seconds(entry["duration"]))
+        return seconds[0], seconds[1]
+    finally:
+        stack.stop()
+
+
+def _seconds(duration: str) -> float:
+    hours, minutes, rest = duration.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+
+def main() -> None:
+    WORK.mkdir(exist_ok=True)
+    hub, baseline = dag_processor_parse()
+    print(f"Parse loop  1,000 projects from YAML {hub:6.2f}s | same DAGs built in Python {baseline:6.2f}s -> "
+          f"{hub / baseline:4.2f}x (airflow dags report, the dag-processor's parse of the file)")
+    local = parallel_runs("local")
+    print(f"50 runs     LocalExecutor (SQLite) trigger-to-success {local:6.1f}s", flush=True)
+    if "--no-celery" not in sys.argv:
+        celery = parallel_runs("celery")
+        print(f"50 runs     CeleryExecutor, 2 workers {celery:6.1f}s -> {celery / local:4.2f}x the LocalExecutor time")
+
+
+if __name__ == "__main__":
+    main()
