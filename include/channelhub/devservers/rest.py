@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 
 FINISHED = {"success", "failed"}
+#: Methods safe to repeat when the server answers 5xx (SQLite metadata databases lock under load).
+RETRIED_METHODS = {"GET", "PATCH", "DELETE"}
 
 
 class AirflowApi:
@@ -26,7 +28,12 @@ class AirflowApi:
                                    headers={"Authorization": f"Bearer {token.json()['access_token']}"})
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.request(method, path, **kwargs)
+        attempts = 5 if method in RETRIED_METHODS else 1
+        for attempt in range(attempts):
+            response = self.client.request(method, path, **kwargs)
+            if response.status_code < 500 or attempt == attempts - 1:
+                break
+            time.sleep(1 + attempt)
         if response.is_error:
             raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.text[:2000]}")
         return response.json() if response.content else None
