@@ -135,3 +135,13 @@ def test_day_table_key_without_the_day_is_refused(tmp_path):
     (error,) = load_tenant_config(tmp_path).errors
     assert "projects[0].formats.daily_sales" in error.problems[0]
     assert "must include the partition column day" in error.problems[0]
+
+
+def test_a_task_builds_only_its_own_dag(tmp_path, monkeypatch):
+    """Airflow names the DAG in the parsing context when a task starts; only that one is built."""
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme"))
+    write(tmp_path, "beta.yaml", GOOD.format(tenant="beta"))
+    monkeypatch.setenv("CHANNELHUB_CONFIG_DIR", str(tmp_path))
+    assert set(build_dags()) == {"sftp__acme__main", "sftp__beta__main"}
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "sftp__beta__main")  # what the task runner sets
+    assert set(build_dags()) == {"sftp__beta__main"}
