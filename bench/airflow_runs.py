@@ -17,10 +17,10 @@ import time
 import uuid
 from datetime import date
 
-import sqlalchemy as sa
-
-from bench.__main__ import WORK, write_tenant_configs
+from bench.__main__ import PG_ADMIN, WORK, write_tenant_configs
 from channelhub import PROJECT_ROOT
+from channelhub.devservers.airflow_processes import celery_env
+from channelhub.devservers.postgres import scratch_database
 from channelhub.devservers.rest import AirflowApi
 from channelhub.devservers.stack import UI_PASSWORD, UI_USER, LocalStack
 from channelhub.tenant_dag.factory import sftp_pool
@@ -28,7 +28,6 @@ from channelhub.tenant_dag.factory import sftp_pool
 RUNS = 50
 STORE_FILE = "partner_id\tregion\tstore_id\tstore_name\tenabled\nP1\tNorth\tS1\tStore One\t1\n"
 DAY = date(2026, 11, 20)
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CONFIG = """
 tenant: load
 defaults:
@@ -50,44 +49,38 @@ def parallel_runs(executor: str) -> float:
                                                         for i in range(RUNS)))
     # PostgreSQL metadata for both executors: on SQLite the scheduler dies of "database is
     # locked" under 50 parallel runs, and only the executor should differ between the two.
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    database = f"channelhub_bench_meta_{uuid.uuid4().hex[:6]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
-    meta = sa.make_url(PG_ADMIN).set(database=database).render_as_string(hide_password=False)
-    extra = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta}
-    if executor == "celery":
-        extra |= {"AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-                  "AIRFLOW__CELERY__BROKER_URL": "redis://127.0.0.1:6379/0",
-                  "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + meta,
-                  "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"channelhub_bench_{uuid.uuid4().hex[:6]}"}
-    stack = LocalStack(workdir / "hub", tenants, extra_env=extra).start()
-    try:
-        root = stack.add_tenant("load", "load-secret")
-        for i in range(RUNS):
-            inbox = root / f"p{i:02d}"
-            inbox.mkdir(parents=True)
-            (inbox / f"store-{DAY.isoformat()}.tsv").write_text(STORE_FILE)
-        stack.migrate()
-        api = stack.serve(workers=2 if executor == "celery" else 0).api(UI_USER, UI_PASSWORD)
-        dag_ids = [f"sftp__load__p{i:02d}" for i in range(RUNS)]
-        api.wait_for_dags(set(dag_ids), timeout=300)
-        for dag_id in dag_ids:
-            api.set_paused(dag_id, False)
-        _end_scheduled_runs(api, dag_ids)
-        # Measure the executors, not the SFTP pool: let every task of every run in at once.
-        api.call("PATCH", f"/pools/{sftp_pool('channelhub_sftp')}",
-                 json={"name": sftp_pool("channelhub_sftp"), "slots": 3 * RUNS, "include_deferred": False})
-        start = time.perf_counter()
-        for dag_id in dag_ids:
-            api.trigger(dag_id, f"{DAY.isoformat()}T03:30:00Z", run_id="bench")
-        for dag_id in dag_ids:
-            assert api.wait_for_run(dag_id, "bench", timeout=1800)["state"] == "success", dag_id
-        return time.perf_counter() - start
-    finally:
-        stack.stop()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    with scratch_database(PG_ADMIN, "channelhub_bench_meta") as metadata_url:
+        extra = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url}
+        if executor == "celery":
+            extra = celery_env(metadata_url, "redis://127.0.0.1:6379/0", f"channelhub_bench_{uuid.uuid4().hex[:6]}")
+        stack = LocalStack(workdir / "hub", tenants, extra_env=extra).start()
+        try:
+            return _time_runs(stack, executor)
+        finally:
+            stack.stop()
+
+
+def _time_runs(stack: LocalStack, executor: str) -> float:
+    root = stack.add_tenant("load", "load-secret")
+    for i in range(RUNS):
+        inbox = root / f"p{i:02d}"
+        inbox.mkdir(parents=True)
+        (inbox / f"store-{DAY.isoformat()}.tsv").write_text(STORE_FILE)
+    stack.migrate()
+    api = stack.serve(workers=2 if executor == "celery" else 0).api(UI_USER, UI_PASSWORD)
+    dag_ids = [f"sftp__load__p{i:02d}" for i in range(RUNS)]
+    api.wait_for_dags(set(dag_ids), timeout=300)
+    for dag_id in dag_ids:
+        api.set_paused(dag_id, False)
+    _end_scheduled_runs(api, dag_ids)
+    # Measure the executors, not the SFTP pool: let every task of every run in at once.
+    api.set_pool_slots(sftp_pool("channelhub_sftp"), 3 * RUNS)
+    start = time.perf_counter()
+    for dag_id in dag_ids:
+        api.trigger(dag_id, f"{DAY.isoformat()}T03:30:00Z", run_id="bench")
+    for dag_id in dag_ids:
+        assert api.wait_for_run(dag_id, "bench", timeout=1800)["state"] == "success", dag_id
+    return time.perf_counter() - start
 
 
 def _end_scheduled_runs(api: AirflowApi, dag_ids: list[str], timeout: float = 120) -> None:
@@ -99,7 +92,7 @@ def _end_scheduled_runs(api: AirflowApi, dag_ids: list[str], timeout: float = 12
         for dag_id in sorted(pending):
             scheduled = [r for r in api.runs(dag_id) if r["run_type"] == "scheduled"]
             for run in scheduled:
-                api.call("PATCH", f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}", json={"state": "failed"})
+                api.mark_failed(dag_id, run["dag_run_id"])
             if scheduled:
                 pending.discard(dag_id)
         time.sleep(1)

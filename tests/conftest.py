@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from channelhub.devservers.postgres import scratch_database
 from channelhub.formats import FileFormat, load_formats
 from channelhub.productdb.hook import create_engine
 from channelhub.productdb.tables import ProjectTables
@@ -38,16 +39,8 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
     """A new PostgreSQL database (URL), dropped on exit; skips the test when PostgreSQL is absent."""
     if not postgres_available():
         pytest.skip("PostgreSQL is not answering on 127.0.0.1:5432")
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(PG_ADMIN_URL, prefix) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -135,7 +135,7 @@ def check_backfill_under_pool(stack: LocalStack, api: AirflowApi) -> None:
     days = [date(2026, 11, 17) + timedelta(days=i) for i in range(3)]
     for day in days:
         drop_files(stack, day)
-    api.call("PATCH", f"/pools/{POOL}", json={"name": POOL, "slots": POOL_SLOTS, "include_deferred": False})
+    api.set_pool_slots(POOL, POOL_SLOTS)
     backfill = api.backfill(MAIN, f"{days[0].isoformat()}T00:00:00Z", f"{days[-1].isoformat()}T23:00:00Z")
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:

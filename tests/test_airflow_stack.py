@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from channelhub.devservers.airflow_processes import celery_env
 from channelhub.devservers.stack import UI_PASSWORD, UI_USER, LocalStack
 from tests.browser import HubUi, browser
 from tests.conftest import fresh_postgres_database
@@ -74,14 +75,9 @@ def test_celery_executor_with_two_workers(tmp_path):
     write_config(tmp_path / "tenants")
     with fresh_postgres_database("channelhub_meta") as metadata_url, \
             fresh_postgres_database("channelhub_product") as product_url:
-        queue = f"channelhub_{uuid.uuid4().hex[:8]}"  # this test's own queue on the shared Redis
-        stack = LocalStack(tmp_path / "hub", tmp_path / "tenants", product_db_url=product_url, extra_env={
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
-            "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS[0]}:{REDIS[1]}/0",
-            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
-            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
-        }).start()
+        celery = celery_env(metadata_url, f"redis://{REDIS[0]}:{REDIS[1]}/0", f"channelhub_{uuid.uuid4().hex[:8]}")
+        stack = LocalStack(tmp_path / "hub", tmp_path / "tenants", product_db_url=product_url,
+                           extra_env=celery).start()
         try:
             stack.add_tenant("acme", "acme-secret")
             stack.migrate()

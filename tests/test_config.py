@@ -21,6 +21,12 @@ projects:
 """
 
 
+@pytest.fixture(autouse=True)
+def no_clients(tmp_path, monkeypatch):
+    """Only the tenants a test writes: no client files (those are tested in test_clients_config.py)."""
+    monkeypatch.setenv("CHANNELHUB_CLIENTS_DIR", str(tmp_path / "no-clients"))
+
+
 def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text)
@@ -89,12 +95,17 @@ def test_broken_file_does_not_take_other_tenants_down(tmp_path, monkeypatch):
     assert len(messages) == 1 and "broken.yaml" in messages[0] and "tabels: unknown key" in messages[0]
 
 
+def override_format(folder: Path, table: str, shipped: str, changed: str) -> None:
+    """Tenant acme with its own copy of ``table``'s shipped format, ``shipped`` text replaced by ``changed``."""
+    override = (Path(__file__).parents[1] / "schemas" / f"{table}.yaml").read_text().replace(shipped, changed)
+    (folder / "formats").mkdir()
+    write(folder / "formats", f"{table}-override.yaml", override)
+    formats = f"    formats: {{{table}: formats/{table}-override.yaml}}\n"
+    write(folder, "acme.yaml", GOOD.format(tenant="acme") + formats)
+
+
 def test_format_override_is_loaded_and_checked(tmp_path):
-    override = (Path(__file__).parents[1] / "schemas" / "store.yaml").read_text().replace(
-        "max_length: 255", "max_length: 10")
-    (tmp_path / "formats").mkdir()
-    write(tmp_path / "formats", "store-short-names.yaml", override)
-    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme") + "    formats: {store: formats/store-short-names.yaml}\n")
+    override_format(tmp_path, "store", "max_length: 255", "max_length: 10")
     config = load_tenant_config(tmp_path)
     assert not config.errors
     (project,) = config.projects
@@ -127,11 +138,7 @@ def test_shipped_example_config_is_valid():
 
 def test_day_table_key_without_the_day_is_refused(tmp_path):
     """A day's rows are one partition: a key that leaves out the day could not be kept unique."""
-    override = (Path(__file__).parents[1] / "schemas" / "daily_sales.yaml").read_text().replace(
-        "key: [day, channel, store_id, sku]", "key: [channel, store_id, sku]")
-    (tmp_path / "formats").mkdir()
-    write(tmp_path / "formats", "sales.yaml", override)
-    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme") + "    formats: {daily_sales: formats/sales.yaml}\n")
+    override_format(tmp_path, "daily_sales", "key: [day, channel, store_id, sku]", "key: [channel, store_id, sku]")
     (error,) = load_tenant_config(tmp_path).errors
     assert "projects[0].formats.daily_sales" in error.problems[0]
     assert "must include the partition column day" in error.problems[0]

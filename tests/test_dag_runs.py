@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from channelhub.devservers.stack import LocalStack
+from channelhub.notify.report import is_run_report
 from tests.factories import rows, tsv_text
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +65,7 @@ def upload(stack: LocalStack, day: date, tables=TABLES, override: dict[str, str]
 
 def status_emails(stack: LocalStack) -> list:
     """The tenant's run reports, without the operators' failure alerts."""
-    return [m for m in stack.smtp.messages if m["subject"].startswith("[Channel Hub] ")]
+    return [m for m in stack.smtp.messages if is_run_report(m)]
 
 
 def run(stack: LocalStack, day: date):

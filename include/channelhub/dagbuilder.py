@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
 import warnings
-from pathlib import Path
 
 from airflow.sdk import DAG, get_parsing_context
 
-from channelhub.config.loader import DEFAULT_CONFIG_DIR, load_tenant_config
-from channelhub.formats.registry import DEFAULT_SCHEMAS_DIR
+from channelhub.channel_jobs.factory import build_channel_job_dags
+from channelhub.config.client_loader import load_client_config
+from channelhub.config.loader import load_tenant_config
+from channelhub.config.paths import clients_dir, config_dir, schemas_dir
 from channelhub.tenant_dag.factory import build_tenant_dag
+from channelhub.yamlfile import ConfigFileError
 
 log = logging.getLogger(__name__)
 
 
 class ConfigWarning(UserWarning):
     """A configuration file was skipped; Airflow shows it with the DAG file's import warnings."""
-
-
-def config_dir() -> Path:
-    return Path(os.environ.get("CHANNELHUB_CONFIG_DIR", DEFAULT_CONFIG_DIR))
-
-
-def schemas_dir() -> Path:
-    return Path(os.environ.get("CHANNELHUB_SCHEMAS_DIR", DEFAULT_SCHEMAS_DIR))
 
 
 def build_dags() -> dict[str, DAG]:
@@ -37,9 +30,19 @@ def build_dags() -> dict[str, DAG]:
     start-up past Airflow's import timeout in ``make bench-airflow``.
     """
     config = load_tenant_config(config_dir(), schemas_dir())
-    for error in config.errors:
+    clients = load_client_config(clients_dir())
+    unlinked = [p for p in config.projects if p.config.client is not None and p.config.client not in clients.clients]
+    errors = [*config.errors, *clients.errors, *(ConfigFileError(p.source, [
+        f"project {p.config.project!r}: client {p.config.client!r} is not configured in {clients_dir()}"])
+        for p in unlinked)]
+    skipped = {p.config.dag_id for p in unlinked}
+    for error in errors:
         log.error("Skipped %s", error)
         warnings.warn(str(error), ConfigWarning, stacklevel=1)
     wanted = get_parsing_context().dag_id
-    return {project.config.dag_id: build_tenant_dag(project) for project in config.projects
-            if wanted is None or project.config.dag_id == wanted}
+    dags = {project.config.dag_id: build_tenant_dag(project) for project in config.projects
+            if project.config.dag_id not in skipped and (wanted is None or project.config.dag_id == wanted)}
+    for client in clients.clients.values():
+        if wanted is None or wanted.startswith(f"erp__{client.config.client}__"):
+            dags.update({dag.dag_id: dag for dag in build_channel_job_dags(client)})
+    return dags

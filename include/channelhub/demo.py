@@ -10,9 +10,11 @@ from __future__ import annotations
 import html
 import shutil
 import sys
+from pathlib import Path
 
 from channelhub import PROJECT_ROOT
 from channelhub.devservers.stack import LocalStack
+from channelhub.notify.report import is_run_report
 from channelhub.settings import settings_connection
 
 DEMO_DIR = PROJECT_ROOT / ".demo"
@@ -22,32 +24,41 @@ DAG_ID = "sftp__demo__main"
 RUN_AT = "2026-11-20T09:00:00+05:30"
 
 
+def start_demo_stack(workdir: Path, **options: int) -> tuple[LocalStack, Path]:
+    """The local servers on the ports of ``airflow_settings.yaml`` and the demo tenant with its
+    sample files; returns the stack and the tenant's inbox. ``make demo`` and ``make up`` share it."""
+    stack = LocalStack(workdir, DEMO_CONFIG, sftp_port=settings_connection("channelhub_sftp")["conn_port"],
+                       smtp_port=settings_connection("channelhub_smtp")["conn_port"], **options).start()
+    inbox = stack.add_tenant("demo", "demo-local-only", ("127.0.0.1/32",)) / "main"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for sample in sorted(DEMO_FILES.glob("*.tsv")):
+        shutil.copy(sample, inbox / sample.name)
+    return stack, inbox
+
+
 def main() -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    stack = LocalStack(DEMO_DIR, DEMO_CONFIG, sftp_port=settings_connection("channelhub_sftp")["conn_port"],
-                       smtp_port=settings_connection("channelhub_smtp")["conn_port"]).start()
+    stack, inbox = start_demo_stack(DEMO_DIR)
     try:
-        inbox = stack.add_tenant("demo", "demo-local-only", ("127.0.0.1/32",)) / "main"
-        inbox.mkdir(parents=True)
-        for sample in sorted(DEMO_FILES.glob("*.tsv")):
-            shutil.copy(sample, inbox / sample.name)
         print(f"Demo files for 2026-11-20 are in {inbox}")
         print("Preparing the Airflow metadata database (SQLite) ...", flush=True)
         stack.migrate()
         print(f"Running DAG {DAG_ID} for {RUN_AT} ...", flush=True)
         run = stack.airflow("dags", "test", DAG_ID, RUN_AT, check=False, timeout=900)
         (DEMO_DIR / "dag-run.log").write_text(run.stdout + run.stderr)
-        if not stack.smtp.messages:
+        reports = [i for i, message in enumerate(stack.smtp.messages) if is_run_report(message)]
+        if not reports:
             print(run.stdout[-3000:], run.stderr[-3000:], sep="\n")
             print("No status email was sent; the DAG run log is in .demo/dag-run.log")
             return 1
-        message = stack.smtp.messages[-1]
+        message = stack.smtp.messages[reports[-1]]
         print(f"\nSubject: {message['subject']}\n")
         text = message.get_body(("html",)).get_content()
         table = text.split("<h4>Plain text</h4><pre>", 1)[1].split("</pre>", 1)[0]
         print(html.unescape(table))
-        email_file = sorted((DEMO_DIR / "mail").glob("*.eml"))[-1]
-        print(f"\nThe email (with the error report attached) is {email_file}")
+        print(f"\nThe email (with the error report attached) is {stack.smtp.mailbox.file_of(reports[-1])}")
+        alerts = len(stack.smtp.messages) - len(reports)
+        print(f"Failed-task alerts to the operators: {alerts} (in {DEMO_DIR / 'mail'})")
         print(f"Archived files: {inbox / 'processed'} and {inbox / 'failed'}")
         print(f"Loaded rows: {stack.product_db_url}")
         print(f"DAG run log: {DEMO_DIR / 'dag-run.log'}")

@@ -19,10 +19,14 @@ FIELDS = {"conn_type": "conn_type", "conn_host": "host", "conn_port": "port", "c
           "conn_password": "password", "conn_schema": "schema", "conn_extra": "extra"}
 
 
+def _declared(path: Path, kind: str) -> list[dict[str, Any]]:
+    """The entries of one kind (``connections``, ``variables``, ``pools``) in the settings file."""
+    return ((read_yaml(path) or {}).get("airflow") or {}).get(kind) or []
+
+
 def settings_connection(conn_id: str, path: Path = DEFAULT_SETTINGS) -> dict[str, Any]:
     """One connection as declared in the settings file (Astro field names)."""
-    connections = (read_yaml(path) or {}).get("airflow", {}).get("connections") or []
-    return next(c for c in connections if c["conn_id"] == conn_id)
+    return next(c for c in _declared(path, "connections") if c["conn_id"] == conn_id)
 
 
 def connection_env(connection: dict[str, Any]) -> tuple[str, str]:
@@ -33,24 +37,22 @@ def connection_env(connection: dict[str, Any]) -> tuple[str, str]:
 def settings_env(path: Path = DEFAULT_SETTINGS, overrides: dict[str, dict[str, Any]] | None = None,
                  ) -> dict[str, str]:
     """Environment variables for every connection and variable; ``overrides`` patch connections by id."""
-    document = (read_yaml(path) or {}).get("airflow", {})
     env = {}
-    for connection in document.get("connections") or []:
+    for connection in _declared(path, "connections"):
         patched = {**connection, **(overrides or {}).get(connection["conn_id"], {})}
         key, value = connection_env(patched)
         env[key] = value
-    for variable in document.get("variables") or []:
+    for variable in _declared(path, "variables"):
         env[f"AIRFLOW_VAR_{variable['variable_name'].upper()}"] = str(variable["variable_value"])
     return env
 
 
 def settings_pools(path: Path = DEFAULT_SETTINGS) -> dict[str, dict[str, Any]]:
     """Pools in the shape ``airflow pools import`` reads: name -> slots and description."""
-    pools = (read_yaml(path) or {}).get("airflow", {}).get("pools") or []
     return {
         pool["pool_name"]: {"slots": pool["pool_slot"], "description": pool.get("pool_description", ""),
                             "include_deferred": False}
-        for pool in pools
+        for pool in _declared(path, "pools")
     }
 
 

@@ -18,9 +18,8 @@ import threading
 import time
 
 from channelhub import PROJECT_ROOT
-from channelhub.demo import DEMO_CONFIG, DEMO_FILES
-from channelhub.devservers.stack import UI_PASSWORD, UI_USER, LocalStack
-from channelhub.settings import settings_connection
+from channelhub.demo import start_demo_stack
+from channelhub.devservers.stack import UI_PASSWORD, UI_USER
 
 UP_DIR = PROJECT_ROOT / ".up"
 PID_FILE = UP_DIR / "supervisor.pid"
@@ -66,14 +65,9 @@ def run() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     shutil.rmtree(UP_DIR / "sftp", ignore_errors=True)
-    stack = LocalStack(UP_DIR, DEMO_CONFIG, sftp_port=settings_connection("channelhub_sftp")["conn_port"],
-                       smtp_port=settings_connection("channelhub_smtp")["conn_port"], api_port=UI_PORT).start()
+    stack, _ = start_demo_stack(UP_DIR, api_port=UI_PORT)
     PID_FILE.write_text(str(os.getpid()))
     try:
-        inbox = stack.add_tenant("demo", "demo-local-only", ("127.0.0.1/32",)) / "main"
-        inbox.mkdir(parents=True, exist_ok=True)
-        for sample in sorted(DEMO_FILES.glob("*.tsv")):
-            shutil.copy(sample, inbox / sample.name)
         stack.migrate()
         stack.serve()
         READY_FILE.write_text(f"http://127.0.0.1:{UI_PORT}\n")

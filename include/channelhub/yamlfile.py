@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigFileError(ValueError):
@@ -31,12 +33,25 @@ def read_yaml(path: Path) -> Any:
         raise ConfigFileError(path, [str(exc)]) from exc
 
 
+def read_model(path: Path, model: type[M], expected: str, error: type[ConfigFileError] = ConfigFileError) -> M:
+    """One YAML mapping validated into ``model``; every problem names the file and the key."""
+    document = read_yaml(path)
+    if not isinstance(document, dict):
+        raise error(path, [f"{expected} must be a mapping"])
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise error(path, describe_validation_error(exc)) from None
+
+
 def describe_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
     """One line per problem, each naming the dotted key path, e.g. ``projects[0].timezone``."""
     problems = []
     for item in error.errors():
         key = prefix
         for part in item["loc"]:
+            if part == "[key]":  # pydantic marks a bad mapping key this way; the key itself says it
+                continue
             key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
         message = item["msg"]
         if item["type"] == "extra_forbidden":

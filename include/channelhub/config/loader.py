@@ -102,7 +102,8 @@ def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list
     return loaded
 
 
-def tenant_files(config_dir: Path) -> Iterable[Path]:
+def yaml_files(config_dir: Path) -> Iterable[Path]:
+    """The YAML files of a config folder, in a stable order."""
     return sorted([*config_dir.glob("*.yaml"), *config_dir.glob("*.yml")])
 
 
@@ -112,7 +113,7 @@ def load_tenant_config(config_dir: Path = DEFAULT_CONFIG_DIR,
     result = TenantConfig()
     shipped = load_formats(schemas_dir)
     seen: dict[str, Path] = {}
-    for path in tenant_files(config_dir):
+    for path in yaml_files(config_dir):
         try:
             projects = load_tenant_file(path, shipped)
         except ConfigFileError as exc:

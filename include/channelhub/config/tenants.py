@@ -149,6 +149,8 @@ class TenantProject(_Strict):
                                     description="table -> format file overriding schemas/<table>.yaml")
     enabled: bool = True
     owner: str = "channelhub"
+    client: str | None = Field(default=None, pattern=NAME,
+                               description="A client whose ERP gets this project's daily sales as documents.")
 
     @field_validator("tables")
     @classmethod
@@ -169,6 +171,12 @@ class TenantProject(_Strict):
             except ValueError:
                 raise ValueError(f"{value!r} is not an IP address or CIDR") from None
         return values
+
+    @model_validator(mode="after")
+    def _client_needs_daily_sales(self) -> TenantProject:
+        if self.client is not None and "daily_sales" not in self.tables:
+            raise ValueError("client is set but daily_sales is not in tables: only daily sales go to a client's ERP")
+        return self
 
     @model_validator(mode="after")
     def _overrides_are_configured_tables(self) -> TenantProject:

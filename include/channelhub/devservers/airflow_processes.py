@@ -22,6 +22,20 @@ from channelhub.devservers.rest import AirflowApi
 CORE_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 
+def celery_env(metadata_url: str, broker_url: str, queue: str) -> dict[str, str]:
+    """Airflow settings for the CeleryExecutor: broker, PostgreSQL metadata as result backend, own queue.
+
+    A queue of its own keeps this stack's tasks apart from any other stack on the same Redis.
+    """
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+    }
+
+
 @dataclass
 class AirflowProcesses:
     """Starts, health-checks and stops Airflow's components for one environment."""

@@ -44,6 +44,9 @@ class AirflowApi:
     def set_paused(self, dag_id: str, paused: bool) -> dict:
         return self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
 
+    def set_pool_slots(self, pool: str, slots: int) -> dict:
+        return self.call("PATCH", f"/pools/{pool}", json={"name": pool, "slots": slots, "include_deferred": False})
+
     def trigger(self, dag_id: str, logical_date: str, run_id: str | None = None) -> dict:
         body: dict[str, Any] = {"logical_date": logical_date}
         if run_id:
@@ -69,6 +72,10 @@ class AirflowApi:
     def backfill(self, dag_id: str, from_date: str, to_date: str) -> dict:
         return self.call("POST", "/backfills", json={"dag_id": dag_id, "from_date": from_date,
                                                      "to_date": to_date, "max_active_runs": 3})
+
+    def mark_failed(self, dag_id: str, run_id: str) -> dict:
+        """Ends a run by hand (a run whose task process was killed stays running until then)."""
+        return self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> dict:
         """Polls until the run has finished; returns it (success or failed)."""

@@ -24,8 +24,12 @@ class Mailbox:
         self.messages.append(message)
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / f"{len(self.messages):04d}.eml").write_bytes(envelope.content)
+            self.file_of(len(self.messages) - 1).write_bytes(envelope.content)
         return "250 Message accepted for delivery"
+
+    def file_of(self, index: int) -> Path:
+        """Where the ``index``-th message (from 0) is saved."""
+        return self.folder / f"{index + 1:04d}.eml"
 
 
 class SmtpServer:

@@ -19,7 +19,7 @@ from channelhub import PROJECT_ROOT
 from channelhub.devservers.airflow_processes import AirflowProcesses
 from channelhub.devservers.sftp_server import SftpServer
 from channelhub.devservers.smtp_server import SmtpServer
-from channelhub.settings import settings_connection, settings_env, settings_pools
+from channelhub.settings import connection_env, settings_connection, settings_env, settings_pools
 
 HUB_USER = "hub"
 #: The UI and API login of a local stack (Airflow's simple auth manager); never used beyond 127.0.0.1.
@@ -41,7 +41,11 @@ class LocalStack:
     sftp_port: int = 0
     smtp_port: int = 0
     product_db_url: str | None = None
+    hub_db_url: str | None = None
     api_port: int = 0
+    clients_dir: Path | None = None
+    #: Connections beyond airflow_settings.yaml (Astro field names, with conn_id), e.g. a partner's.
+    connections: list[dict] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> LocalStack:
@@ -53,6 +57,7 @@ class LocalStack:
         self.sftp.start()
         self.smtp = SmtpServer(self.workdir / "mail", port=self.smtp_port).start()
         self.product_db_url = self.product_db_url or f"sqlite:///{self.workdir / 'product.db'}"
+        self.hub_db_url = self.hub_db_url or f"sqlite:///{self.workdir / 'hub.db'}"
         self.api_port = self.api_port or free_port()
         self.env = self._environment()
         self.processes: AirflowProcesses | None = None
@@ -70,6 +75,8 @@ class LocalStack:
             "channelhub_smtp": {"conn_port": self.smtp.port},
             "channelhub_product_db": {"conn_type": "generic", "conn_host": None,
                                       "conn_extra": {"sqlalchemy_url": self.product_db_url}},
+            "channelhub_hub_db": {"conn_type": "generic", "conn_host": None,
+                                  "conn_extra": {"sqlalchemy_url": self.hub_db_url}},
         }
         home = self.workdir / "airflow"
         home.mkdir(parents=True, exist_ok=True)
@@ -77,6 +84,7 @@ class LocalStack:
         passwords.write_text(json.dumps({UI_USER: UI_PASSWORD}))
         env = dict(os.environ)
         env.update(settings_env(overrides=overrides))
+        env.update(dict(connection_env(connection) for connection in self.connections))
         env.update({
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.api_port}",
@@ -85,9 +93,11 @@ class LocalStack:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "channelhub.devservers.worker_name.hostname",
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "CHANNELHUB_CONFIG_DIR": str(self.config_dir),
+            "CHANNELHUB_CLIENTS_DIR": str(self.clients_dir or self.workdir / "clients"),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         })
         env.update(self.extra_env)
@@ -101,6 +111,11 @@ class LocalStack:
             raise RuntimeError(f"airflow {' '.join(args)} exited {result.returncode}:\n"
                                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
         return result
+
+    def channelhub(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Runs the hub's own CLI (``channelhub``) with this stack's environment."""
+        return subprocess.run([sys.executable, "-m", "channelhub.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout, check=False)
 
     def migrate(self) -> None:
         """Creates the metadata database and the pools of ``airflow_settings.yaml``."""

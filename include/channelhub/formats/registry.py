@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from channelhub import PROJECT_ROOT
 from channelhub.formats.model import FileFormat
-from channelhub.yamlfile import ConfigFileError, describe_validation_error, read_yaml
+from channelhub.yamlfile import ConfigFileError, read_model
 
 DEFAULT_SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 
@@ -19,13 +17,7 @@ class FormatError(ConfigFileError):
 
 def load_format(path: Path) -> FileFormat:
     """Parse one format file, naming the file and key of every problem."""
-    document = read_yaml(path)
-    if not isinstance(document, dict):
-        raise FormatError(path, ["a format must be a mapping"])
-    try:
-        return FileFormat.model_validate(document)
-    except ValidationError as exc:
-        raise FormatError(path, describe_validation_error(exc)) from exc
+    return read_model(path, FileFormat, "a format", FormatError)
 
 
 def load_formats(schemas_dir: Path = DEFAULT_SCHEMAS_DIR) -> dict[str, FileFormat]:

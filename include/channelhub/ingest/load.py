@@ -134,10 +134,13 @@ class TableWriter:
     def _quoted(self, table: sa.Table) -> str:
         return self.connection.dialect.identifier_preparer.format_table(table)
 
+    def _quoted_columns(self) -> str:
+        """The file's columns, quoted and comma-separated, for hand-written SQL."""
+        return ", ".join(map(self.connection.dialect.identifier_preparer.quote, self.format.column_names))
+
     def _open_copy(self) -> None:
-        quoted = ", ".join(map(self.connection.dialect.identifier_preparer.quote, self.format.column_names))
         # CSV mode with a quote byte that validation forbids: values are taken literally.
-        sql = (f"COPY {self._quoted(self.target)} ({quoted}) FROM STDIN "
+        sql = (f"COPY {self._quoted(self.target)} ({self._quoted_columns()}) FROM STDIN "
                "WITH (FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01', NULL '')")
         cursor = self.connection.connection.driver_connection.cursor()
         self._copy = self._copy_scope.enter_context(cursor.copy(sql, writer=QueuedLibpqWriter(cursor)))
@@ -152,10 +155,10 @@ class TableWriter:
             if not column.required:
                 listed = [None if v is None or v != v else v for v in listed]
             columns.append(listed)
-        names = ", ".join(map(self.connection.dialect.identifier_preparer.quote, self.format.column_names))
         placeholders = ", ".join("?" for _ in self.format.columns)
-        self.connection.exec_driver_sql(f"INSERT INTO {self._quoted(self.target)} ({names}) VALUES ({placeholders})",
-                                        list(zip(*columns, strict=True)))
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {self._quoted(self.target)} ({self._quoted_columns()}) VALUES ({placeholders})",
+            list(zip(*columns, strict=True)))
 
 
 def _scratch_name(table: str) -> str:

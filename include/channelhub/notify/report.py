@@ -5,11 +5,19 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import date
+from email.message import EmailMessage
 
 from channelhub.ingest.pipeline import IngestResult, TableStatus
 
 HEADERS = ("Table Name", "Status", "Rows", "Details")
 EXCERPT = 5
+#: Every run report's subject starts so; the operators' failure alerts do not.
+SUBJECT_PREFIX = "[Channel Hub] "
+
+
+def is_run_report(message: EmailMessage) -> bool:
+    """Whether a received email is a tenant's run report (not an operators' alert)."""
+    return message["subject"].startswith(SUBJECT_PREFIX)
 
 
 @dataclass
@@ -29,7 +37,7 @@ class RunReport:
         bad = sum(r.status is not TableStatus.SUCCESS for r in self.results)
         count = len(self.results)
         tail = f"{bad} of {count} tables not loaded" if bad else f"all {count} tables loaded"
-        return (f"[Channel Hub] {self.tenant}/{self.project} {self.run_date.isoformat()}: "
+        return (f"{SUBJECT_PREFIX}{self.tenant}/{self.project} {self.run_date.isoformat()}: "
                 f"{self.overall} ({tail})")
 
     def rows(self) -> list[tuple[str, str, str, str]]:

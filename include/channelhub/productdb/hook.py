@@ -65,3 +65,13 @@ class ProductDbHook(BaseHook):
         except Exception as exc:
             return False, str(exc)
         return True, "Connection successfully tested"
+
+
+class HubDbHook(ProductDbHook):
+    """The hub's own database (the ledger and the external credentials); same connection rules."""
+
+    default_conn_name = "channelhub_hub_db"
+    hook_name = "Channel Hub hub database"
+
+    def __init__(self, hub_db_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(product_db_conn_id=hub_db_conn_id, **kwargs)

@@ -61,8 +61,8 @@ def build_table(metadata: sa.MetaData, name: str, file_format: FileFormat, *,
     """The table for a format: the file's columns, its key as primary key, its unique sets.
 
     A day-partitioned table on PostgreSQL declares no key or unique index: each load
-    checks its day's rows for duplicates before the commit instead (see ``ingest.load``),
-    which costs less than half of building an index for every day.
+    checks the file's keys while it streams instead (``ingest.duplicates.KeyHashes``),
+    which costs a fraction of building a unique index for every day.
     """
     columns = [
         sa.Column(c.name, _column_type(c), nullable=not c.required and c.name not in file_format.key,

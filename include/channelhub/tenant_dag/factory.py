@@ -20,12 +20,15 @@ from airflow.sdk import DAG, TaskGroup
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from channelhub.alerts import operator_alert
+from channelhub.config.clients import ChannelJobName
 from channelhub.config.loader import LoadedProject
+from channelhub.ledger.asset import ledger_asset
 from channelhub.sftp.sensor import TenantFileSensor
 from channelhub.tenant_dag.operators import (
     ArchiveFileOperator,
     LoadTableOperator,
     RunReportOperator,
+    SalesToLedgerOperator,
     fail_unless_all_loaded,
 )
 
@@ -73,6 +76,10 @@ def build_tenant_dag(loaded: LoadedProject) -> DAG:
             if masters:
                 ready = EmptyOperator(task_id=f"{table}.masters_ready", trigger_rule="all_done")
                 [loads[m] for m in sorted(masters)] >> ready >> loads[table]
+        if config.client is not None:
+            to_ledger = SalesToLedgerOperator(task_id="daily_sales.to_ledger", project=loaded,
+                                              outlets=[ledger_asset(config.client, ChannelJobName.SALES_POSTING)])
+            loads["daily_sales"] >> to_ledger
         report = RunReportOperator(
             task_id="report", project=loaded,
             wait_task_ids={t: op.task_id for t, op in waits.items()},

@@ -11,16 +11,21 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from airflow.providers.sftp.hooks.sftp import SFTPHook
 from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from channelhub.config.client_loader import load_client_config
 from channelhub.config.loader import LoadedProject
+from channelhub.config.paths import clients_dir
 from channelhub.ingest.issues import REPORT_COLUMNS
 from channelhub.ingest.pipeline import IngestResult, TableStatus, ingest_file
+from channelhub.ledger import Ledger
+from channelhub.ledger.from_sales import sales_documents
 from channelhub.notify.report import RunReport
-from channelhub.productdb.hook import ProductDbHook
+from channelhub.productdb.hook import HubDbHook, ProductDbHook
 from channelhub.productdb.tables import ProjectTables
 from channelhub.run_date import run_date_of
 from channelhub.sftp.folder import ERRORS_SUFFIX, TenantFolder, file_name
@@ -105,6 +110,41 @@ class ArchiveFileOperator(_ProjectOperator):
         with SFTPHook(ssh_conn_id=self.config.sftp_conn_id).get_managed_conn() as sftp:
             target = self.sftp_folder(sftp).archive(name, succeeded)
         self.log.info("Archived %s to %s", name, target)
+
+
+class SalesToLedgerOperator(_ProjectOperator):
+    """Turns the run date's loaded daily_sales into sales documents for the linked client's ERP.
+
+    Its outlet is the client's SALES_POSTING ledger asset, so the sales job runs soon after.
+    """
+
+    ui_color = "#e0f7fa"
+
+    def execute(self, context: Any) -> dict[str, int]:
+        try:
+            client = load_client_config(clients_dir()).get(self.config.client)
+        except KeyError as exc:
+            raise AirflowFailException(str(exc)) from None
+        run_date = self.run_date(context)
+        table = ProjectTables(self.config.table_prefix, self.project.formats)["daily_sales"]
+        product_db = ProductDbHook(self.config.product_db_conn_id).get_engine()
+        with product_db.connect() as conn:
+            rows = [row._mapping for row in conn.execute(sa.select(table).where(table.c.day == run_date))]
+        product_db.dispose()
+        documents = sales_documents(rows, client, self.config.tenant, self.config.project, run_date)
+        hub_db = HubDbHook(client.hub_db_conn_id).get_engine()
+        ledger = Ledger(hub_db)
+        ledger.create_tables()
+        result = ledger.record(client, documents, on_change="replace_undelivered")
+        hub_db.dispose()
+        for key in result.changed_after_delivery:
+            self.log.warning("%s changed after it was posted; the ERP keeps what was sent", key)
+        counts = {"rows": len(rows), "documents": len(documents), "inserted": len(result.inserted),
+                  "unchanged": len(result.unchanged), "replaced": len(result.replaced),
+                  "changed_after_delivery": len(result.changed_after_delivery)}
+        self.log.info("Sales of %s for %s in the ledger of %s: %s", self.config.dag_id, run_date, client.client,
+                      counts)
+        return counts
 
 
 class RunReportOperator(_ProjectOperator):

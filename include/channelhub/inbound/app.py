@@ -1,0 +1,155 @@
+"""The inbound push API as a FastAPI app; the Airflow plugin in ``plugins/`` mounts it on the api-server.
+
+Every call is authenticated with the external credentials of one client-channel pair
+(headers ``authUsername``, ``authPassword``, ``authDomainName``), validated, and written to
+the ledger in one transaction. Nothing is posted from here: writing marks the channel
+job's asset, and the job posts. Answers:
+
+- 200 with the document's ``messageId`` (also when the same call is repeated: nothing changes);
+- 400 naming every failing field; 401 for a bad credential (logged without the secret);
+- 409 when an order code already exists at the location with different content.
+
+No ``from __future__ import annotations`` here: FastAPI reads the routes' annotations,
+which name a dependency defined inside :func:`create_app`.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from channelhub.config.client_loader import ClientConfig, load_client_config
+from channelhub.config.clients import ChannelJobName, Client
+from channelhub.config.paths import clients_dir
+from channelhub.credentials import Caller, CredentialStore
+from channelhub.inbound.payloads import (
+    GateEntryClose,
+    InventoryUpdate,
+    InwardOrder,
+    InwardOrderComplete,
+    OutwardOrder,
+    OutwardOrderEvent,
+    ReturnOrderEvent,
+)
+from channelhub.ledger import Ledger, LedgerConflict, NewDocument, message_id
+
+log = logging.getLogger(__name__)
+CONFIG_TTL = 30.0  # seconds a loaded client folder is reused before it is read again
+
+#: Called after documents for these jobs of a client entered the ledger.
+JobsMarker = Callable[[str, set[ChannelJobName]], None]
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc[1:] if loc and loc[0] in ("body", "header") else loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "<body>"
+
+
+async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    return JSONResponse(status_code=400, content={"error": "invalid request", "errors": errors})
+
+
+class _Clients:
+    """The client folder, re-read at most every CONFIG_TTL seconds so config edits reach the API."""
+
+    def __init__(self, clients_dir: Path | None):
+        self.clients_dir = clients_dir
+        self._loaded: tuple[float, ClientConfig] | None = None
+
+    def get(self, name: str) -> Client:
+        if self._loaded is None or time.monotonic() - self._loaded[0] > CONFIG_TTL:
+            self._loaded = (time.monotonic(), load_client_config(self.clients_dir or clients_dir()))
+        return self._loaded[1].get(name)
+
+
+def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
+               clients_dir: Path | None = None) -> FastAPI:
+    """The API over the hub database ``engine_factory`` opens; ``mark_jobs`` wakes the channel jobs."""
+    app = FastAPI(title="Channel Hub inbound API", version="1",
+                  exception_handlers={RequestValidationError: _bad_request})
+    clients = _Clients(clients_dir)
+    state: dict[str, Any] = {}
+
+    def engine() -> sa.Engine:
+        if "engine" not in state:
+            state["engine"] = engine_factory()
+            Ledger(state["engine"]).create_tables()
+        return state["engine"]
+
+    def caller(request: Request,
+               auth_username: Annotated[str, Header(alias="authUsername")] = "",
+               auth_password: Annotated[str, Header(alias="authPassword")] = "",
+               auth_domain: Annotated[str, Header(alias="authDomainName")] = "") -> Caller:
+        found = CredentialStore(engine()).verify(auth_username, auth_password, auth_domain) \
+            if auth_username and auth_password and auth_domain else None
+        if found is None:
+            log.warning("Refused inbound call to %s: bad credentials for username=%r domain=%r from %s",
+                        request.url.path, auth_username, auth_domain, request.client.host if request.client else "?")
+            raise HTTPException(401, "invalid credentials: check authUsername, authPassword and authDomainName")
+        return found
+
+    Authenticated = Annotated[Caller, Depends(caller)]
+
+    def enter(who: Caller, documents: list[NewDocument]) -> dict[str, Any]:
+        try:
+            client = clients.get(who.client)
+        except KeyError as exc:
+            raise HTTPException(403, str(exc)) from None
+        try:
+            result = Ledger(engine()).record(client, documents, on_change="reject")
+        except LedgerConflict as exc:
+            raise HTTPException(409, f"{exc}; an order code is unique per location") from None
+        jobs = {d.kind.job for d in documents if d.kind.job is not None and d.key in result.inserted}
+        if jobs and client.erp is not None:
+            try:
+                mark_jobs(client.client, jobs)
+            except Exception:  # the documents are safe in the ledger; the job's schedule still posts them
+                log.exception("Could not mark the ledger asset of %s %s", client.client, sorted(jobs))
+        return {"status": "ACCEPTED" if result.inserted else "UNCHANGED",
+                "messageIds": [message_id(client.client, d.key) for d in documents]}
+
+    def origin(who: Caller) -> str:
+        return f"api:{who.username}"
+
+    @app.post("/v1/outward-orders")
+    def create_outward_order(order: OutwardOrder, who: Authenticated) -> dict[str, Any]:
+        return enter(who, [order.document(who.channel, origin(who))])
+
+    @app.post("/v1/outward-orders/events")
+    def outward_order_event(event: OutwardOrderEvent, who: Authenticated) -> dict[str, Any]:
+        return enter(who, [event.document(who.channel, origin(who))])
+
+    @app.post("/v1/inward-orders")
+    def create_inward_order(order: InwardOrder, who: Authenticated) -> dict[str, Any]:
+        return enter(who, [order.document(who.channel, origin(who))])
+
+    @app.post("/v1/inward-orders/gate-entries/close")
+    def close_gate_entry(gate_entry: GateEntryClose, who: Authenticated) -> dict[str, Any]:
+        return enter(who, [gate_entry.document(who.channel, origin(who))])
+
+    @app.post("/v1/inward-orders/complete")
+    def complete_inward_order(completion: InwardOrderComplete, who: Authenticated) -> dict[str, Any]:
+        return enter(who, [completion.document(who.channel, origin(who))])
+
+    @app.post("/v1/return-orders/events")
+    def return_order_event(event: ReturnOrderEvent, who: Authenticated) -> dict[str, Any]:
+        return enter(who, [event.document(who.channel, origin(who))])
+
+    @app.post("/v1/inventory/absolute")
+    def absolute_inventory(update: InventoryUpdate, who: Authenticated) -> dict[str, Any]:
+        good, bad = update.split()
+        answer: dict[str, Any] = {"successProducts": [p["channelSkuCode"] for p in good], "failureProducts": bad}
+        if good:
+            answer["messageIds"] = enter(who, [update.document(good, who.channel, origin(who))])["messageIds"]
+        return answer
+
+    return app

@@ -1,0 +1,70 @@
+"""Business documents as the ledger keeps them: a kind, a stable key, a stable messageId.
+
+The key says what the document *is* (for example the order ``O-1`` at location ``WH1``),
+so the same document arriving twice, by a repeated API call or a rerun task, is one
+ledger row. The messageId is derived from client and key, never random, so every
+posting of a document carries the same messageId and the ERP can de-duplicate on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from channelhub.config.clients import ChannelJobName
+
+MESSAGE_ID_NAMESPACE = uuid.UUID("4b6f3c0e-52a1-4bd0-9a43-7c1d6a0f2e11")
+
+
+class DocumentKind(StrEnum):
+    OUTWARD_EVENT = "OUTWARD_EVENT"
+    INWARD_ORDER = "INWARD_ORDER"
+    INWARD_COMPLETE = "INWARD_COMPLETE"
+    GATE_ENTRY = "GATE_ENTRY"
+    RETURN_EVENT = "RETURN_EVENT"
+    INVENTORY = "INVENTORY"
+
+    @property
+    def job(self) -> ChannelJobName | None:
+        """The ERP channel job that posts this kind; None for documents the ERP is not sent."""
+        return JOB_OF_KIND.get(self)
+
+
+JOB_OF_KIND = {
+    DocumentKind.OUTWARD_EVENT: ChannelJobName.SALES_POSTING,
+    DocumentKind.INWARD_COMPLETE: ChannelJobName.INWARDS_POSTING,
+    DocumentKind.GATE_ENTRY: ChannelJobName.INWARDS_GATE_ENTRY_POSTING,
+    DocumentKind.RETURN_EVENT: ChannelJobName.RETURNS_POSTING,
+}
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A document about to enter the ledger, from the push API or a tenant file."""
+
+    kind: DocumentKind
+    key: str
+    channel: str
+    payload: dict[str, Any]
+    origin: str
+
+    @property
+    def canonical_payload(self) -> str:
+        return json.dumps(self.payload, sort_keys=True, separators=(",", ":"), default=str)
+
+    @property
+    def payload_sha(self) -> str:
+        return hashlib.sha256(self.canonical_payload.encode()).hexdigest()
+
+
+def message_id(client: str, key: str) -> str:
+    return str(uuid.uuid5(MESSAGE_ID_NAMESPACE, f"{client}/{key}"))
+
+
+def content_key(payload: dict[str, Any]) -> str:
+    """A short digest of a payload, for document kinds whose every distinct call is a new document."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
