@@ -25,10 +25,15 @@ up: install  ## the full local Airflow (UI, scheduler, dag-processor, triggerer)
 down:  ## stops everything make up started
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m channelhub.up down; else echo "Nothing to stop"; fi
 
+# Two pytest workers: the end-to-end tests mostly wait on Airflow processes, so two of them side
+# by side fit 2 cores. One test file goes to one worker (its module-scoped Airflow stack is
+# started once), in file order, so the two longest files (tests/test_airflow_*.py) start first.
+PYTEST_WORKERS ?= 2
+
 test: install  ## lint, then every test (real SFTP/SMTP servers, Airflow, PostgreSQL when it answers)
 	$(BIN)/ruff check .
 	bash tests/system-packages.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 test-fast: install  ## the tests that start no Airflow process
 	$(BIN)/pytest -m "not e2e"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -38,7 +39,7 @@ class HubUi:
     def __init__(self, driver: WebDriver, base_url: str):
         self.driver = driver
         self.base_url = base_url
-        self.wait = WebDriverWait(driver, 60)
+        self.wait = WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,))
 
     def log_in(self, username: str, password: str) -> None:
         self.driver.get(f"{self.base_url}/")
@@ -53,8 +54,16 @@ class HubUi:
         toggle = (By.CSS_SELECTOR, "[data-testid=toggle-pause]")
         self.wait.until(expected_conditions.presence_of_element_located(toggle))
         self.driver.find_element(By.CSS_SELECTOR, "button[aria-label='Show table view']").click()
-        rows = self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "tbody tr"))
-        return {row.find_element(By.CSS_SELECTOR, "a").text: row.text for row in rows}
+        return self.wait.until(self._dag_rows)
+
+    @staticmethod
+    def _dag_rows(driver: WebDriver) -> dict[str, str] | bool:
+        """The table's rows once each shows its DAG's link; while it still renders, False."""
+        rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+        links = [row.find_elements(By.CSS_SELECTOR, "a") for row in rows]
+        if not rows or not all(links):
+            return False
+        return {link[0].text: row.text for link, row in zip(links, rows, strict=True)}
 
     def dag_page(self, dag_id: str) -> str:
         """The text of a DAG's page (schedule, owner, tags, details)."""
