@@ -8,7 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from channelhub.formats import FileFormat
-from channelhub.ingest.pipeline import IngestResult, ingest_file
+from channelhub.ingest.pipeline import ingest_file
+from channelhub.ingest.result import IngestResult
 from channelhub.productdb.tables import ProjectTables
 
 HEADERS = {

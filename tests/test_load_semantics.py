@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from channelhub.ingest.pipeline import TableStatus, ingest_file
+from channelhub.ingest.pipeline import ingest_file
+from channelhub.ingest.result import TableStatus
 from tests.conftest import RUN_DATE
 from tests.factories import load, load_masters, rows, table_rows, tsv_text
 

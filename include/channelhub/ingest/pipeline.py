@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,53 +11,12 @@ from channelhub.formats import FileFormat
 from channelhub.ingest.checks import BlockChecker
 from channelhub.ingest.duplicates import KeyHashes, find_duplicates
 from channelhub.ingest.frames import parse_block
-from channelhub.ingest.issues import Issue, IssueLog
+from channelhub.ingest.issues import IssueLog
 from channelhub.ingest.load import INTEGRITY_ERRORS, TableWriter
 from channelhub.ingest.masters import MasterData
+from channelhub.ingest.result import IngestResult, TableStatus
 from channelhub.ingest.tsv import DEFAULT_BLOCK_BYTES, TsvBlocks
 from channelhub.productdb.tables import ProjectTables
-
-
-class TableStatus(StrEnum):
-    SUCCESS = "SUCCESS"
-    FAILED = "FAILED"
-    MISSING = "MISSING"
-
-
-@dataclass
-class IngestResult:
-    """What happened to one table's file; travels to the report as an XCom."""
-
-    table: str
-    status: TableStatus
-    rows: int = 0
-    error_count: int = 0
-    first_errors: list[Issue] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    detail: str = ""
-
-    def to_xcom(self) -> dict:
-        return {
-            "table": self.table,
-            "status": self.status.value,
-            "rows": self.rows,
-            "error_count": self.error_count,
-            "first_errors": [issue.as_dict() for issue in self.first_errors],
-            "notes": self.notes,
-            "detail": self.detail,
-        }
-
-    @classmethod
-    def from_xcom(cls, data: dict) -> IngestResult:
-        return cls(
-            table=data["table"],
-            status=TableStatus(data["status"]),
-            rows=data.get("rows", 0),
-            error_count=data.get("error_count", 0),
-            first_errors=[Issue(**issue) for issue in data.get("first_errors", [])],
-            notes=data.get("notes", []),
-            detail=data.get("detail", ""),
-        )
 
 
 def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: ProjectTables,

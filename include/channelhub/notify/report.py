@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
 
-from channelhub.ingest.pipeline import IngestResult, TableStatus
+from channelhub.ingest.result import IngestResult, TableStatus
 
 HEADERS = ("Table Name", "Status", "Rows", "Details")
 EXCERPT = 5

@@ -21,7 +21,7 @@ from channelhub.config.client_loader import load_client_config
 from channelhub.config.loader import LoadedProject
 from channelhub.config.paths import clients_dir
 from channelhub.ingest.issues import REPORT_COLUMNS
-from channelhub.ingest.pipeline import IngestResult, TableStatus, ingest_file
+from channelhub.ingest.result import IngestResult, TableStatus
 from channelhub.ledger import Ledger
 from channelhub.ledger.from_sales import sales_documents
 from channelhub.notify.report import RunReport
@@ -61,6 +61,10 @@ class LoadTableOperator(_ProjectOperator):
         self.table = table
 
     def execute(self, context: Any) -> None:
+        # Imported here, not at module level: the data stack (pandas, pandera) takes seconds to
+        # import, and every task process parses the DAG file under the DagBag import timeout.
+        from channelhub.ingest.pipeline import ingest_file
+
         run_date = self.run_date(context)
         name = file_name(self.table, run_date)
         file_format = self.project.formats[self.table]
