@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from datetime import date
+from pathlib import Path
 
 from bench.__main__ import PG_ADMIN, WORK, write_tenant_configs
 from channelhub import PROJECT_ROOT
@@ -26,6 +27,7 @@ from channelhub.devservers.stack import UI_PASSWORD, UI_USER, LocalStack
 from channelhub.tenant_dag.factory import sftp_pool
 
 RUNS = 50
+PARSE_REPEATS = 3
 STORE_FILE = "partner_id\tregion\tstore_id\tstore_name\tenabled\nP1\tNorth\tS1\tStore One\t1\n"
 DAY = date(2026, 11, 20)
 CONFIG = """
@@ -132,19 +134,28 @@ def dag_processor_parse(projects: int = 1000) -> tuple[float, float]:
     stack = LocalStack(workdir / "hub", tenants).start()
     try:
         stack.migrate()
-        seconds = []
-        for folder in (PROJECT_ROOT / "dags", baseline_dags):
-            stack.env["AIRFLOW__CORE__DAGS_FOLDER"] = str(folder)
-            stack.env["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "600"
-            output = stack.airflow("dags", "report", "-o", "json", timeout=1200).stdout
-            # Warnings may precede the report on stdout; the report is the JSON list line.
-            report = json.loads(next(line for line in reversed(output.splitlines()) if line.startswith("[")))
-            (entry,) = report
-            assert int(entry["dag_num"]) == projects, entry
-            seconds.append(_seconds(entry["duration"]))
-        return seconds[0], seconds[1]
+        stack.env["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "600"
+        folders = (PROJECT_ROOT / "dags", baseline_dags)
+        # Alternate the two files and keep each one's best: the first parse on a machine pays
+        # cold caches, and which file came first would otherwise decide the ratio.
+        seconds: dict[Path, list[float]] = {folder: [] for folder in folders}
+        for _ in range(PARSE_REPEATS):
+            for folder in folders:
+                seconds[folder].append(_report_seconds(stack, folder, projects))
+        return min(seconds[folders[0]]), min(seconds[folders[1]])
     finally:
         stack.stop()
+
+
+def _report_seconds(stack: LocalStack, dags_folder: Path, projects: int) -> float:
+    """The parse duration ``airflow dags report`` gives for the one DAG file in ``dags_folder``."""
+    stack.env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags_folder)
+    output = stack.airflow("dags", "report", "-o", "json", timeout=1200).stdout
+    # Warnings may precede the report on stdout; the report is the JSON list line.
+    report = json.loads(next(line for line in reversed(output.splitlines()) if line.startswith("[")))
+    (entry,) = report
+    assert int(entry["dag_num"]) == projects, entry
+    return _seconds(entry["duration"])
 
 
 def _seconds(duration: str) -> float:
@@ -156,7 +167,8 @@ def main() -> None:
     WORK.mkdir(exist_ok=True)
     hub, baseline = dag_processor_parse()
     print(f"Parse loop  1,000 projects from YAML {hub:6.2f}s | same DAGs built in Python {baseline:6.2f}s -> "
-          f"{hub / baseline:4.2f}x (airflow dags report, the dag-processor's parse of the file)")
+          f"{hub / baseline:4.2f}x (airflow dags report, the dag-processor's parse of the file; best of "
+          f"{PARSE_REPEATS})", flush=True)
     local = parallel_runs("local")
     print(f"50 runs     LocalExecutor trigger-to-success {local:6.1f}s", flush=True)
     if "--no-celery" not in sys.argv:
