@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
+from channelhub import PROJECT_ROOT
 from channelhub.config.loader import load_tenant_config
 from channelhub.dagbuilder import ConfigWarning, build_dags
 
@@ -152,3 +155,13 @@ def test_a_task_builds_only_its_own_dag(tmp_path, monkeypatch):
     assert set(build_dags()) == {"sftp__acme__main", "sftp__beta__main"}
     monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "sftp__beta__main")  # what the task runner sets
     assert set(build_dags()) == {"sftp__beta__main"}
+
+
+def test_parsing_the_dag_file_leaves_the_data_stack_unimported():
+    """Each task process parses the DAG file under the DagBag import timeout; pandas and pandera
+    take seconds to import, so only the load task imports them (50 parallel runs timed out)."""
+    probe = ("import runpy, sys; runpy.run_path(sys.argv[1]); "
+             "print(sorted(m for m in ('pandas', 'pandera') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe, str(PROJECT_ROOT / "dags" / "channelhub_dags.py")],
+                            capture_output=True, text=True, check=True, timeout=300)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
