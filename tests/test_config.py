@@ -46,6 +46,14 @@ def write(folder: Path, name: str, text: str) -> Path:
         ("    schedule: {frequency: cron, cron: 'every day'}\n", "'every day' is not a cron expression"),
         ("    allowed_ips: [10.0.0.300]\n", "'10.0.0.300' is not an IP address or CIDR"),
         ("    wait: {deadline: soon}\n", "'soon' is not a duration"),
+        # A project's folder lies under its own tenant's root, whatever the text tries.
+        ("    sftp_folder: ../irism-victim/main\n", "projects[0]: Value error, sftp_folder '../irism-victim/main' "
+         "must not contain empty, '.' or '..' parts"),
+        ("    sftp_folder: /irism-victim/main\n", "sftp_folder '/irism-victim/main' must be relative to the SFTP root"),
+        ("    sftp_folder: ../../../../etc\n", "sftp_folder '../../../../etc' must not contain"),
+        ("    sftp_folder: irism-victim/main\n", "must lie under the tenant's own root irism-acme/"),
+        ("    sftp_folder: irism-acme/../irism-victim/main\n", "must not contain empty, '.' or '..' parts"),
+        ("    sftp_folder: irism-acme\n", "must lie under the tenant's own root irism-acme/"),
     ],
 )
 def test_bad_project_key_is_named(tmp_path, snippet, expected):
@@ -116,6 +124,23 @@ def test_format_override_is_loaded_and_checked(tmp_path):
     write(tmp_path, "acme.yaml", GOOD.format(tenant="acme") + "    formats: {store: missing.yaml}\n")
     (error,) = load_tenant_config(tmp_path).errors
     assert "projects[0].formats.store" in error.problems[0]
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    ("/etc/passwd", "'/etc/passwd' must be a path relative to acme.yaml"),
+    ("../../../../../../etc/passwd", "leads out of the tenant file's folder"),
+    ("formats/../../outside.yaml", "leads out of the tenant file's folder"),
+    ("formats/escape.yaml", "leads out of the tenant file's folder"),  # a link to a file outside
+])
+def test_a_format_override_stays_in_the_tenant_files_folder(tmp_path, override, expected):
+    tenants = tmp_path / "tenants"
+    (tenants / "formats").mkdir(parents=True)
+    (tmp_path / "outside.yaml").write_text((PROJECT_ROOT / "schemas" / "store.yaml").read_text())
+    (tenants / "formats" / "escape.yaml").symlink_to(tmp_path / "outside.yaml")
+    write(tenants, "acme.yaml", GOOD.format(tenant="acme") + f"    formats: {{store: '{override}'}}\n")
+    (error,) = load_tenant_config(tenants).errors
+    assert error.path == str(tenants / "acme.yaml")
+    assert any(p.startswith("projects[0].formats.store: ") and expected in p for p in error.problems), error.problems
 
 
 def test_generated_dag_shape_and_schedule(tmp_path, monkeypatch):

@@ -164,3 +164,28 @@ def test_missing_file_past_the_deadline_is_reported_missing(stack):
     assert statuses.pop("whstock") == "MISSING"
     assert set(statuses.values()) == {"SUCCESS"}
     assert count(stack, "daily_sales", day) == 3
+
+
+def test_a_linked_archive_folder_is_refused_and_reported_in_the_email(stack):
+    """The tenant replaced its processed/ with a link to another tenant's inbox: the hub loads
+    the files but moves nothing through the link, and the email says why."""
+    day = date(2026, 11, 23)
+    victim = stack.sftp_root / "irism-victim" / "main"
+    victim.mkdir(parents=True)
+    (victim / f"store-{day.isoformat()}.tsv").write_text("the victim's own file\n")
+    processed = folder(stack) / "processed"
+    processed.rename(folder(stack) / "processed.real")
+    processed.symlink_to("../../irism-victim/main")
+    try:
+        upload(stack, day)
+        result, message = run(stack, day)
+    finally:
+        processed.unlink()
+        (folder(stack) / "processed.real").rename(processed)
+    assert result.returncode != 0
+    body = message.get_body(("html",)).get_content()
+    assert set(status_rows(message).values()) == {"FAILED"}
+    assert "irism-acme/main/processed is a symbolic link; the hub does not follow links" in body
+    assert sorted(p.name for p in victim.iterdir()) == [f"store-{day.isoformat()}.tsv"]
+    assert (victim / f"store-{day.isoformat()}.tsv").read_text() == "the victim's own file\n"
+    assert len(list(folder(stack).glob(f"*-{day.isoformat()}.tsv"))) == len(TABLES), "the files stay in the inbox"

@@ -58,6 +58,24 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def confined_override(tenant_file: Path, override: str) -> Path | str:
+    """The format file an override names, or why it is refused.
+
+    It must lie in a subfolder of the tenant file's folder, after following links: an
+    override is read by the hub with the hub's rights, so ``/etc/passwd`` or
+    ``../../secrets.yaml`` must not be reachable from a tenant's config.
+    """
+    base = tenant_file.parent.resolve()
+    if Path(override).is_absolute():
+        return f"must be a path relative to {tenant_file.name}, in a subfolder such as formats/"
+    resolved = (base / override).resolve()
+    if not resolved.is_relative_to(base):
+        return f"leads out of the tenant file's folder {base.name}/"
+    if resolved.parent == base:
+        return "must be in a subfolder (e.g. formats/): every YAML directly in the tenant folder is a tenant"
+    return resolved
+
+
 def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list[LoadedProject]:
     """All projects of one tenant file; raises ConfigFileError listing every problem in it."""
     document = read_yaml(path)
@@ -86,8 +104,12 @@ def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list
             continue
         formats = {table: shipped_formats[table] for table in project.tables}
         for table, override in project.formats.items():
+            format_path = confined_override(path, override)
+            if isinstance(format_path, str):
+                problems.append(f"{where}.formats.{table}: {override!r} {format_path}")
+                continue
             try:
-                formats[table] = load_format((path.parent / override).resolve())
+                formats[table] = load_format(format_path)
             except ConfigFileError as exc:
                 problems.append(f"{where}.formats.{table}: {exc}")
                 continue

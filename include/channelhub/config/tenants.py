@@ -37,6 +37,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def tenant_root(tenant: str) -> str:
+    """The folder a tenant's SFTP user is chrooted to, relative to the hub's SFTP root."""
+    return f"irism-{tenant}"
+
+
+def folder_problem(folder: str, tenant: str) -> str | None:
+    """Why ``folder`` is not a folder inside the tenant's own root, or None.
+
+    Checked on the text alone, before any server is asked: a project must never be able to
+    name another tenant's folder (``../irism-other/main``, ``/irism-other/main``) or one
+    outside the SFTP root (``../../etc``).
+    """
+    root = tenant_root(tenant)
+    if folder.startswith("/"):
+        return f"must be relative to the SFTP root, like {root}/<project>"
+    if "\\" in folder or any(ord(c) < 32 or ord(c) == 127 for c in folder):
+        return "must not contain backslashes or control characters"
+    parts = folder.rstrip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "must not contain empty, '.' or '..' parts"
+    if parts[0] != root or len(parts) < 2:
+        return f"must lie under the tenant's own root {root}/ (e.g. {root}/<project>)"
+    return None
+
+
 class Schedule(_Strict):
     """When a project runs: a time of day in a timezone, daily or weekly, or a cron expression."""
 
@@ -179,6 +204,14 @@ class TenantProject(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _folder_is_the_tenants_own(self) -> TenantProject:
+        if self.sftp_folder is not None:
+            problem = folder_problem(self.sftp_folder, self.tenant)
+            if problem:
+                raise ValueError(f"sftp_folder {self.sftp_folder!r} {problem}")
+        return self
+
+    @model_validator(mode="after")
     def _overrides_are_configured_tables(self) -> TenantProject:
         extra = [t for t in self.formats if t not in self.tables]
         if extra:
@@ -187,7 +220,7 @@ class TenantProject(_Strict):
 
     @property
     def folder(self) -> str:
-        return (self.sftp_folder or f"irism-{self.tenant}/{self.project}").strip("/")
+        return (self.sftp_folder or f"{tenant_root(self.tenant)}/{self.project}").rstrip("/")
 
     @property
     def dag_id(self) -> str:

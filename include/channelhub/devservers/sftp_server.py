@@ -3,6 +3,13 @@
 It stands in for the production OpenSSH server: the hub's own user sees every tenant
 folder, each tenant user sees only ``irism-<tenant>/`` and may only connect from its
 allowed networks.
+
+asyncssh's chroot is virtual: it rewrites paths but the operating system still follows
+links, so a chain of links made by a tenant could lead out of its folder. This server
+therefore refuses to create links at all and resolves every path (after following any
+link) before using it, refusing one that lands outside the user's root. Passwords are
+read from a file, never from the environment, which any process of this server exposes
+in ``/proc/<pid>/environ``.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import posixpath
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +39,33 @@ class SftpUser:
         return any(ip in ipaddress.ip_network(net, strict=False) for net in self.allowed_networks)
 
 
+class ConfinedSFTPServer(asyncssh.SFTPServer):
+    """asyncssh's SFTP server, held to the user's root whatever links the disk holds."""
+
+    def __init__(self, chan: asyncssh.SSHServerChannel, root: Path, stalled: threading.Event):
+        super().__init__(chan, chroot=str(root))
+        self._root = os.path.realpath(root).encode()
+        self._stalled = stalled
+
+    def map_path(self, path: bytes) -> bytes:
+        mapped = super().map_path(path)
+        resolved = os.path.realpath(mapped)
+        if resolved != self._root and not resolved.startswith(self._root + b"/"):
+            raise asyncssh.SFTPPermissionDenied("the path leads out of your folder")
+        return mapped
+
+    def symlink(self, oldpath: bytes, newpath: bytes) -> None:
+        raise asyncssh.SFTPPermissionDenied("links cannot be created on this server")
+
+    def link(self, oldpath: bytes, newpath: bytes) -> None:
+        raise asyncssh.SFTPPermissionDenied("links cannot be created on this server")
+
+    async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        while self._stalled.is_set():  # a test's stand-in for a hung server (SIGSTOP)
+            await asyncio.sleep(0.05)
+        return super().read(file_obj, offset, size)
+
+
 @dataclass
 class SftpServer:
     """Serves SFTP on 127.0.0.1 from a background thread; ``port`` is known once started."""
@@ -39,6 +74,8 @@ class SftpServer:
     host: str = "127.0.0.1"
     port: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)
+    #: While set, every read hangs: what a stalled server looks like to the hub.
+    stalled: threading.Event = field(default_factory=threading.Event)
 
     def add_user(self, name: str, password: str, root: Path, allowed_networks: tuple[str, ...] = ()) -> None:
         root.mkdir(parents=True, exist_ok=True)
@@ -83,7 +120,7 @@ class SftpServer:
 
         def sftp_factory(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
             user = server.users[chan.get_extra_info("username")]
-            return asyncssh.SFTPServer(chan, chroot=str(user.root))
+            return ConfinedSFTPServer(chan, user.root, server.stalled)
 
         key = asyncssh.generate_private_key("ssh-ed25519")
         self._acceptor = await asyncssh.listen(
@@ -102,16 +139,29 @@ class SftpServer:
         self._thread.join(10)
 
 
+def read_users_file(path: Path) -> list[tuple[str, str, Path]]:
+    """``name:password:folder`` lines (``#`` starts a comment); the folder must be absolute."""
+    users = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.strip().split(":", 2)
+        if len(parts) != 3 or not all(parts) or not posixpath.isabs(parts[2]):
+            raise ValueError(f"{path} line {number}: expected name:password:/absolute/folder")
+        users.append((parts[0], parts[1], Path(parts[2])))
+    return users
+
+
 def serve_forever() -> None:
     """Runs the server in the foreground (docker-compose's ``sftp`` service).
 
-    ``CHANNELHUB_SFTP_USERS`` lists ``name:password:folder`` entries separated by spaces;
-    ``CHANNELHUB_SFTP_PORT`` is the port (2222), bound on all interfaces of the container.
+    ``CHANNELHUB_SFTP_USERS_FILE`` names the users file (see :func:`read_users_file`), which
+    must lie outside every user's folder; ``CHANNELHUB_SFTP_PORT`` is the port (2222), bound
+    on all interfaces of the container.
     """
     server = SftpServer(host="0.0.0.0", port=int(os.environ.get("CHANNELHUB_SFTP_PORT", "2222")))
-    for entry in os.environ["CHANNELHUB_SFTP_USERS"].split():
-        name, password, folder = entry.split(":", 2)
-        server.add_user(name, password, Path(folder))
+    for name, password, folder in read_users_file(Path(os.environ["CHANNELHUB_SFTP_USERS_FILE"])):
+        server.add_user(name, password, folder)
     server.start()
     threading.Event().wait()
 

@@ -3,6 +3,12 @@
 A file arrives in the project folder; once processed it moves to ``processed/`` or, with
 an ``.errors.tsv`` report beside it, to ``failed/``. Looking in all three places is what
 lets a rerun or a backfill of an old date find the file it processed before.
+
+The tenant controls this folder, so nothing in it is trusted: every path the hub reads,
+moves or writes is checked with ``lstat`` from the folder's top down, and a symbolic link
+(or a folder where a file belongs) is refused with :class:`UnsafeTenantPath` rather than
+followed. SFTP has no ``O_NOFOLLOW``, so a tenant racing the hub between the check and the
+use remains possible; docs/security.md says how the production server closes that gap.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
-from paramiko import SFTPClient
+from paramiko import SFTPAttributes, SFTPClient
+
+from channelhub.exceptions import UnsafeTenantPath
 
 PROCESSED, FAILED = "processed", "failed"
 ERRORS_SUFFIX = ".errors.tsv"
@@ -35,37 +43,61 @@ class RemoteFile:
 
 
 class TenantFolder:
-    """One project folder on an open SFTP session."""
+    """One project folder on an open SFTP session; never follows a link."""
 
     def __init__(self, sftp: SFTPClient, folder: str):
         self.sftp = sftp
         self.folder = folder
 
-    def _stat(self, path: str):
+    def _lstat(self, path: str) -> SFTPAttributes | None:
         try:
-            attributes = self.sftp.stat(path)
+            return self.sftp.lstat(path)
         except FileNotFoundError:
             return None
         except OSError as exc:  # paramiko maps "no such file" to IOError(errno 2)
             if getattr(exc, "errno", None) == 2:
                 return None
             raise
-        return attributes if stat.S_ISREG(attributes.st_mode or 0) else None
+
+    def _kind(self, path: str, want: int) -> bool:
+        """Whether ``path`` exists as a ``want`` (S_IFREG or S_IFDIR); refuses links and misfits."""
+        attributes = self._lstat(path)
+        if attributes is None:
+            return False
+        mode = attributes.st_mode or 0
+        if stat.S_ISLNK(mode):
+            raise UnsafeTenantPath(path, "is a symbolic link")
+        if stat.S_IFMT(mode) != want:
+            raise UnsafeTenantPath(path, "is not a " + ("folder" if want == stat.S_IFDIR else "regular file"))
+        return True
+
+    def _folders_exist(self, subfolder: str = "") -> bool:
+        """Whether the project folder (and ``subfolder`` in it) exist, each part a real folder."""
+        path = ""
+        for part in [*self.folder.split("/"), *([subfolder] if subfolder else [])]:
+            path = posixpath.join(path, part)
+            if not self._kind(path, stat.S_IFDIR):
+                return False
+        return True
+
+    def _file(self, subfolder: str, name: str) -> SFTPAttributes | None:
+        if not self._folders_exist(subfolder):
+            return None
+        path = posixpath.join(self.folder, subfolder, name)
+        return self._lstat(path) if self._kind(path, stat.S_IFREG) else None
 
     def locate(self, name: str) -> RemoteFile | None:
         """The newest copy: a fresh upload first, then the archived one from an earlier run."""
         for subfolder, archived in (("", False), (PROCESSED, True), (FAILED, True)):
-            path = posixpath.join(self.folder, subfolder, name)
-            attributes = self._stat(path)
+            attributes = self._file(subfolder, name)
             if attributes is not None:
-                return RemoteFile(path, attributes.st_size or 0, float(attributes.st_mtime or 0), archived)
+                return RemoteFile(posixpath.join(self.folder, subfolder, name), attributes.st_size or 0,
+                                  float(attributes.st_mtime or 0), archived)
         return None
 
     def _ensure(self, subfolder: str) -> str:
         path = posixpath.join(self.folder, subfolder)
-        try:
-            self.sftp.stat(path)
-        except OSError:
+        if not self._folders_exist(subfolder):
             self.sftp.mkdir(path)
         return path
 
@@ -77,8 +109,9 @@ class TenantFolder:
         target_dir = self._ensure(PROCESSED if succeeded else FAILED)
         target = posixpath.join(target_dir, name)
         if found.path != target:
-            for stale in (target, *self._archived_paths(name)):
-                if stale != found.path and self._stat(stale) is not None:
+            for sub in (PROCESSED, FAILED):
+                stale = posixpath.join(self.folder, sub, name)
+                if stale != found.path and self._file(sub, name) is not None:
                     self.sftp.remove(stale)
             self.sftp.posix_rename(found.path, target)
         return target
@@ -86,18 +119,15 @@ class TenantFolder:
     def write_error_report(self, name: str, report: bytes | None) -> None:
         """Put ``failed/<name>.errors.tsv`` for the tenant to read, or remove a stale one."""
         path = posixpath.join(self._ensure(FAILED), name + ERRORS_SUFFIX)
+        exists = self._kind(path, stat.S_IFREG)
         if report is not None:
             with self.sftp.open(path, "wb") as handle:
                 handle.write(report)
-        elif self._stat(path) is not None:
+        elif exists:
             self.sftp.remove(path)
 
-    def _archived_paths(self, name: str) -> list[str]:
-        return [posixpath.join(self.folder, sub, name) for sub in (PROCESSED, FAILED)]
-
     def read_error_report(self, name: str) -> bytes | None:
-        report = posixpath.join(self.folder, FAILED, name + ERRORS_SUFFIX)
-        if self._stat(report) is None:
+        if self._file(FAILED, name + ERRORS_SUFFIX) is None:
             return None
-        with self.sftp.open(report, "rb") as handle:
+        with self.sftp.open(posixpath.join(self.folder, FAILED, name + ERRORS_SUFFIX), "rb") as handle:
             return handle.read()

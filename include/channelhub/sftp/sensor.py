@@ -3,7 +3,8 @@
 Rescheduling frees the worker slot between pokes; each poke is one short SFTP session.
 A file modified less than ``settle`` ago is taken to be still uploading and is left for
 the next poke. Past ``timeout`` the sensor is skipped (``soft_fail``) and the table is
-reported MISSING while the other tables go on.
+reported MISSING while the other tables go on. A link in the tenant folder ends the wait
+at once: the load refuses it and the email says why.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.providers.sftp.hooks.sftp import SFTPHook
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from channelhub.exceptions import UnsafeTenantPath
 from channelhub.run_date import run_date_of
 from channelhub.sftp.folder import TenantFolder, file_name
+from channelhub.sftp.hook import TenantSftpHook
 
 
 class TenantFileSensor(BaseSensorOperator):
@@ -37,8 +39,13 @@ class TenantFileSensor(BaseSensorOperator):
 
     def poke(self, context: Any) -> PokeReturnValue:
         name = file_name(self.table, run_date_of(context, self.timezone))
-        with SFTPHook(ssh_conn_id=self.sftp_conn_id).get_managed_conn() as sftp:
-            found = TenantFolder(sftp, self.folder).locate(name)
+        try:
+            with TenantSftpHook(self.sftp_conn_id).session() as sftp:
+                found = TenantFolder(sftp, self.folder).locate(name)
+        except UnsafeTenantPath as exc:
+            # Not a wait: the load finds the same link and reports it as the table's failure.
+            self.log.error("%s", exc)
+            return PokeReturnValue(is_done=True, xcom_value=exc.path)
         if found is None:
             self.log.info("Waiting for %s/%s", self.folder, name)
             return PokeReturnValue(is_done=False)

@@ -84,6 +84,7 @@ def build_tenant_dag(loaded: LoadedProject) -> DAG:
             task_id="report", project=loaded,
             wait_task_ids={t: op.task_id for t, op in waits.items()},
             load_task_ids={t: op.task_id for t, op in loads.items()},
+            archive_task_ids={t: op.task_id for t, op in archives.items()},
         )
         check = PythonOperator(task_id="check_run", python_callable=fail_unless_all_loaded,
                                op_kwargs={"report_task_id": report.task_id}, retries=0)

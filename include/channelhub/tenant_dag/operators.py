@@ -8,11 +8,11 @@ table's tasks reruns that table alone and the report is rebuilt from what is cur
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from airflow.providers.sftp.hooks.sftp import SFTPHook
 from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from channelhub.config.client_loader import load_client_config
 from channelhub.config.loader import LoadedProject
 from channelhub.config.paths import clients_dir
+from channelhub.exceptions import UnsafeTenantPath
 from channelhub.ingest.issues import REPORT_COLUMNS
 from channelhub.ingest.result import IngestResult, TableStatus
 from channelhub.ledger import Ledger
@@ -29,8 +30,12 @@ from channelhub.productdb.hook import HubDbHook, ProductDbHook
 from channelhub.productdb.tables import ProjectTables
 from channelhub.run_date import run_date_of
 from channelhub.sftp.folder import ERRORS_SUFFIX, TenantFolder, file_name
+from channelhub.sftp.hook import TenantSftpHook
+from channelhub.tenant_dag.workdir import load_workdir
 
 RESULT_KEY = "result"
+#: XCom key under which the archive task says why it refused to move a file.
+ARCHIVE_PROBLEM_KEY = "archive_problem"
 
 
 class _ProjectOperator(BaseOperator):
@@ -45,13 +50,17 @@ class _ProjectOperator(BaseOperator):
     def sftp_folder(self, sftp) -> TenantFolder:
         return TenantFolder(sftp, self.config.folder)
 
+    def sftp_session(self):
+        return TenantSftpHook(self.config.sftp_conn_id).session()
+
 
 class LoadTableOperator(_ProjectOperator):
     """Downloads the table's file, validates every row, and loads it in one transaction.
 
     A file that fails validation fails this task without retries (retrying cannot fix
-    the file); its error report is put beside it on the SFTP server. Connection problems
-    raise normally and are retried.
+    the file); its error report is put beside it on the SFTP server. So does a link where
+    the file or its folders should be (the table is FAILED with the reason in the email).
+    Connection problems and timeouts raise normally and are retried.
     """
 
     ui_color = "#e8f5e9"
@@ -61,37 +70,48 @@ class LoadTableOperator(_ProjectOperator):
         self.table = table
 
     def execute(self, context: Any) -> None:
-        # Imported here, not at module level: the data stack (pandas, pandera) takes seconds to
-        # import, and every task process parses the DAG file under the DagBag import timeout.
-        from channelhub.ingest.pipeline import ingest_file
-
         run_date = self.run_date(context)
         name = file_name(self.table, run_date)
-        file_format = self.project.formats[self.table]
-        tables = ProjectTables(self.config.table_prefix, self.project.formats)
-        engine = ProductDbHook(self.config.product_db_conn_id).get_engine()
-        with SFTPHook(ssh_conn_id=self.config.sftp_conn_id).get_managed_conn() as sftp, \
-                tempfile.TemporaryDirectory(prefix="channelhub-") as workdir:
-            folder = self.sftp_folder(sftp)
-            found = folder.locate(name)
-            if found is None:
-                raise AirflowFailException(f"{name} is not in {self.config.folder} nor its processed/failed "
-                                           "folders any more")
-            local = Path(workdir) / name
-            sftp.get(found.path, str(local))
-            report_path = Path(workdir) / (name + ERRORS_SUFFIX)
-            self.log.info("Validating and loading %s (%d bytes) for %s", found.path, found.size, run_date)
-            result = ingest_file(local, file_format, engine, tables, run_date, file_name=name,
-                                 report_path=report_path)
-            folder.write_error_report(name, report_path.read_bytes() if report_path.exists() else None)
-        engine.dispose()
+        try:
+            result = self._load(run_date, name)
+        except UnsafeTenantPath as exc:
+            context["ti"].xcom_push(key=RESULT_KEY, value=IngestResult(self.table, TableStatus.FAILED,
+                                                                       detail=str(exc)).to_xcom())
+            raise AirflowFailException(str(exc)) from None
         context["ti"].xcom_push(key=RESULT_KEY, value=result.to_xcom())
         if result.status is TableStatus.FAILED:
             for issue in result.first_errors:
                 self.log.error("%s line %s column %s value %r: %s [%s]", issue.file, issue.line, issue.column,
                                issue.value, issue.message, issue.rule)
             raise AirflowFailException(f"{name}: {result.error_count} error(s); nothing was loaded")
-        self.log.info("Loaded %d rows into %s", result.rows, tables[self.table].name)
+        self.log.info("Loaded %d rows of %s", result.rows, name)
+
+    def _load(self, run_date: date, name: str) -> IngestResult:
+        # Imported here, not at module level: the data stack (pandas, pandera) takes seconds to
+        # import, and every task process parses the DAG file under the DagBag import timeout.
+        from channelhub.ingest.pipeline import ingest_file
+
+        file_format = self.project.formats[self.table]
+        tables = ProjectTables(self.config.table_prefix, self.project.formats)
+        engine = ProductDbHook(self.config.product_db_conn_id).get_engine()
+        try:
+            with self.sftp_session() as sftp, \
+                    load_workdir(self.config.dag_id, self.table, run_date.isoformat()) as workdir:
+                folder = self.sftp_folder(sftp)
+                found = folder.locate(name)
+                if found is None:
+                    raise AirflowFailException(f"{name} is not in {self.config.folder} nor its processed/failed "
+                                               "folders any more")
+                local = workdir / name
+                sftp.get(found.path, str(local))
+                report_path = workdir / (name + ERRORS_SUFFIX)
+                self.log.info("Validating and loading %s (%d bytes) for %s", found.path, found.size, run_date)
+                result = ingest_file(local, file_format, engine, tables, run_date, file_name=name,
+                                     report_path=report_path)
+                folder.write_error_report(name, report_path.read_bytes() if report_path.exists() else None)
+        finally:
+            engine.dispose()
+        return result
 
 
 class ArchiveFileOperator(_ProjectOperator):
@@ -111,8 +131,12 @@ class ArchiveFileOperator(_ProjectOperator):
             raise AirflowSkipException("the load did not judge the file; it stays where it is")
         succeeded = result["status"] == TableStatus.SUCCESS.value
         name = file_name(self.table, self.run_date(context))
-        with SFTPHook(ssh_conn_id=self.config.sftp_conn_id).get_managed_conn() as sftp:
-            target = self.sftp_folder(sftp).archive(name, succeeded)
+        try:
+            with self.sftp_session() as sftp:
+                target = self.sftp_folder(sftp).archive(name, succeeded)
+        except UnsafeTenantPath as exc:
+            context["ti"].xcom_push(key=ARCHIVE_PROBLEM_KEY, value=str(exc))
+            raise AirflowFailException(str(exc)) from None
         self.log.info("Archived %s to %s", name, target)
 
 
@@ -156,18 +180,25 @@ class RunReportOperator(_ProjectOperator):
 
     ui_color = "#ede7f6"
 
-    def __init__(self, *, wait_task_ids: dict[str, str], load_task_ids: dict[str, str], **kwargs: Any):
+    def __init__(self, *, wait_task_ids: dict[str, str], load_task_ids: dict[str, str],
+                 archive_task_ids: dict[str, str], **kwargs: Any):
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.wait_task_ids = wait_task_ids
         self.load_task_ids = load_task_ids
+        self.archive_task_ids = archive_task_ids
 
     def collect(self, context: Any) -> list[IngestResult]:
         ti = context["ti"]
         results = []
         for table in self.config.tables:
             loaded = ti.xcom_pull(task_ids=self.load_task_ids[table], key=RESULT_KEY)
-            if loaded is not None:
+            not_archived = ti.xcom_pull(task_ids=self.archive_task_ids[table], key=ARCHIVE_PROBLEM_KEY)
+            if loaded is not None and not_archived:
+                result = IngestResult.from_xcom(loaded)
+                results.append(IngestResult(table, TableStatus.FAILED, rows=result.rows,
+                                            detail=f"{result.status.value.lower()} but not archived: {not_archived}"))
+            elif loaded is not None:
                 results.append(IngestResult.from_xcom(loaded))
             elif ti.xcom_pull(task_ids=self.wait_task_ids[table]) is not None:
                 results.append(IngestResult(table, TableStatus.FAILED,
@@ -194,12 +225,15 @@ class RunReportOperator(_ProjectOperator):
         if not failed:
             return []
         combined = workdir / f"errors-{report.tenant}-{report.project}-{report.run_date.isoformat()}.tsv"
-        with SFTPHook(ssh_conn_id=self.config.sftp_conn_id).get_managed_conn() as sftp, \
-                combined.open("wb") as out:
+        with self.sftp_session() as sftp, combined.open("wb") as out:
             out.write(("\t".join(REPORT_COLUMNS) + "\n").encode())
             folder = self.sftp_folder(sftp)
             for result in failed:
-                content = folder.read_error_report(file_name(result.table, report.run_date))
+                try:
+                    content = folder.read_error_report(file_name(result.table, report.run_date))
+                except UnsafeTenantPath as exc:  # never read through a tenant's link into the email
+                    self.log.error("%s", exc)
+                    continue
                 if content:
                     out.write(content.split(b"\n", 1)[1] if b"\n" in content else b"")
         return [str(combined)]

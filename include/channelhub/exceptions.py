@@ -1,0 +1,33 @@
+"""The hub's own errors, in one place, so callers can tell a refusal from a passing fault.
+
+A :class:`ChannelHubError` that is ``transient`` is worth another try of the whole task
+(Airflow's retries); any other is final for the input that caused it.
+"""
+
+from __future__ import annotations
+
+
+class ChannelHubError(Exception):
+    """Base of every error the hub raises on purpose."""
+
+    transient = False
+
+
+class UnsafeTenantPath(ChannelHubError):
+    """A path in a tenant folder that the hub refuses to touch (a link, or not what it should be).
+
+    Tenants control their own folders, so a link there could make the hub read, move or
+    overwrite another tenant's files. The message is written for the tenant's status email.
+    """
+
+    def __init__(self, path: str, problem: str):
+        self.path = path
+        super().__init__(f"{path} {problem}; the hub does not follow links in a tenant folder. "
+                         "Remove it (or replace it with a real folder or file) and rerun")
+
+
+class CredentialRefreshFailed(ChannelHubError):
+    """The partner's credential URL did not give new headers: every posting would fail alike,
+    so the task fails (and Airflow retries it) while the documents stay PENDING."""
+
+    transient = True
