@@ -103,7 +103,8 @@ def test_inventory_answers_which_skus_succeeded_and_which_failed(hub):
     body = answer.json()
     assert body["successProducts"] == ["A", "C"]
     assert [(f["channelSkuCode"], f["reason"]) for f in body["failureProducts"]] == [
-        ("B", "quantity must be a whole number >= 0"), ("A", "channelSkuCode is listed twice in this call")]
+        ("B", "quantity: Input should be greater than or equal to 0"),
+        ("A", "channelSkuCode is listed twice in this call")]
     assert [d["kind"] for d in ledger.documents_of(client)] == ["INVENTORY"]
     assert ledger.deliveries_of(client) == [] and marked == []  # absolute inventory is not an ERP posting
     over = api.post("/v1/inventory/absolute", json={"locationCode": "WH1", "products": [
@@ -123,9 +124,10 @@ def test_inward_orders_gate_entries_and_returns_go_to_their_jobs(hub):
     ret = {"returnOrderCode": "R-1", "forwardOrderCode": "SO-1", "locationCode": "WH1", "eventType": "COMPLETE",
            "eventTime": "2026-11-22T10:00:00Z",
            "orderItems": [{"orderItemCode": "SO-1-1", "channelSkuCode": "SKU1", "quantity": 1}]}
+    assert api.post("/v1/outward-orders", json=ORDER).status_code == 200  # the return's forward order
     for path, body in [("/v1/inward-orders", inward), ("/v1/inward-orders/gate-entries/close", gate),
                        ("/v1/inward-orders/complete", complete), ("/v1/return-orders/events", ret)]:
         assert api.post(path, json=body).status_code == 200, path
     assert api.post("/v1/inward-orders", json={**inward, "orderType": "XX"}).status_code == 400
     jobs = sorted(d["job"] for d in ledger.deliveries_of(client))
-    assert jobs == ["INWARDS_GATE_ENTRY_POSTING", "INWARDS_POSTING", "RETURNS_POSTING"]
+    assert jobs == ["INWARDS_GATE_ENTRY_POSTING", "INWARDS_POSTING", "RETURNS_POSTING", "SALES_POSTING"]

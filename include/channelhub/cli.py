@@ -20,7 +20,7 @@ from channelhub.config.client_loader import load_client_config
 from channelhub.config.clients import Channel, ChannelJobName, Client, job_dag_id
 from channelhub.config.paths import clients_dir
 from channelhub.connectors import connector_hook
-from channelhub.credentials import CredentialStore
+from channelhub.credentials import CredentialStore, PushNotAllowed
 from channelhub.ledger import DeliveryStatus, Ledger
 from channelhub.productdb.hook import HubDbHook
 
@@ -60,7 +60,10 @@ def credentials_test(args: argparse.Namespace) -> int:
 
 def credentials_generate(args: argparse.Namespace) -> int:
     client, channel = _pair(args.client, args.channel)
-    credential = _store(client.hub_db_conn_id).generate(client.client, channel.id)
+    try:
+        credential = _store(client.hub_db_conn_id).generate(client.client, channel.id, channel.type)
+    except PushNotAllowed as exc:
+        raise CliError(str(exc)) from None
     print(f"External credentials for {client.client}/{channel.id}. The password is shown only now; "
           "only its hash is stored.")
     print(f"authUsername:   {credential.username}")

@@ -2,7 +2,13 @@
 ``authDomainName`` to call the hub's inbound API for one client-channel pair.
 
 The password is shown once, when generated, and only its scrypt hash is stored. A
-revoked credential stops working at once; a new one can be generated at any time.
+revoked credential stops working at once; a new one can be generated at any time. Only
+a MARKETPLACE channel pushes to the hub: the ERP channel gets no push credential.
+
+Verifying costs one scrypt (about 50 ms of CPU). :meth:`CredentialStore.verify` pays it
+for every answer, known user or not, so the time taken tells nothing about which
+usernames exist; a bounded cache of recently verified (username, password digest) pairs
+lets a partner's steady calls skip it, and the store's row (revocation) is read each time.
 """
 
 from __future__ import annotations
@@ -10,6 +16,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -18,6 +27,15 @@ from channelhub.ledger.schema import external_credentials, metadata
 from channelhub.ledger.store import utcnow
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+#: How many scrypt checks run at once (one per core here): a flood of checks queues instead of
+#: starving every other thread of the api-server.
+SCRYPT_SLOTS = threading.BoundedSemaphore(2)
+VERIFIED_CACHE_SIZE = 1024
+VERIFIED_TTL = 600.0  # seconds a verified password is trusted without another scrypt
+
+
+class PushNotAllowed(ValueError):
+    """A credential asked for a channel that does not push to the hub."""
 
 
 @dataclass(frozen=True)
@@ -43,16 +61,49 @@ def _hash(password: str, salt: bytes) -> str:
 
 def _matches(password: str, stored: str) -> bool:
     _, n, r, p, salt, digest = stored.split("$")
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    with SCRYPT_SLOTS:
+        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
     return hmac.compare_digest(candidate.hex(), digest)
+
+
+#: Compared against when the username is unknown, so that answer costs what a known one does.
+_DUMMY_HASH = _hash(secrets.token_urlsafe(24), secrets.token_bytes(16))
+
+
+class _VerifiedCache:
+    """(username, SHA-256 of the password) -> the stored hash it matched, for a while; bounded."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(username: str, password: str) -> tuple[str, str]:
+        return username, hashlib.sha256(password.encode()).hexdigest()
+
+    def matches(self, username: str, password: str, stored: str) -> bool:
+        with self._lock:
+            entry = self._entries.get(self.key(username, password))
+        return entry is not None and entry[1] > time.monotonic() and hmac.compare_digest(entry[0], stored)
+
+    def add(self, username: str, password: str, stored: str) -> None:
+        with self._lock:
+            self._entries[self.key(username, password)] = (stored, time.monotonic() + VERIFIED_TTL)
+            self._entries.move_to_end(self.key(username, password))
+            while len(self._entries) > VERIFIED_CACHE_SIZE:
+                self._entries.popitem(last=False)
 
 
 class CredentialStore:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
+        self.verified = _VerifiedCache()
         metadata.create_all(engine, tables=[external_credentials])
 
-    def generate(self, client: str, channel: str) -> ExternalCredential:
+    def generate(self, client: str, channel: str, channel_type: str = "MARKETPLACE") -> ExternalCredential:
+        if channel_type != "MARKETPLACE":
+            raise PushNotAllowed(f"channel {channel!r} of {client} is an {channel_type} channel: only "
+                                 "MARKETPLACE channels push to the hub, so it gets no push credential")
         username = f"{client}.{channel}.{secrets.token_hex(4)}"
         password = secrets.token_urlsafe(24)
         with self.engine.begin() as conn:
@@ -61,14 +112,25 @@ class CredentialStore:
                 password_hash=_hash(password, secrets.token_bytes(16)), created_at=utcnow()))
         return ExternalCredential(username, password, client)
 
-    def verify(self, username: str, password: str, domain: str) -> Caller | None:
-        """The caller, or None for an unknown, revoked or wrong credential (all look the same)."""
+    def verify(self, username: str, password: str, domain: str, cached_only: bool = False) -> Caller | None:
+        """The caller, or None for an unknown, revoked or wrong credential (all look and take the same).
+
+        ``cached_only`` accepts only a recently verified password, without an scrypt check: what
+        a throttled username still gets.
+        """
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(external_credentials).where(
                 external_credentials.c.username == username)).first()
-        if row is None or row.revoked_at is not None or row.client != domain:
+        stored = row.password_hash if row is not None else _DUMMY_HASH
+        if row is not None and self.verified.matches(username, password, stored):
+            good = True
+        elif cached_only:
             return None
-        if not _matches(password, row.password_hash):
+        else:
+            good = _matches(password, stored) and row is not None
+            if good:
+                self.verified.add(username, password, stored)
+        if not good or row.revoked_at is not None or row.client != domain:
             return None
         return Caller(row.username, row.client, row.channel)
 

@@ -1,13 +1,21 @@
 """The inbound push API as a FastAPI app; the Airflow plugin in ``plugins/`` mounts it on the api-server.
 
 Every call is authenticated with the external credentials of one client-channel pair
-(headers ``authUsername``, ``authPassword``, ``authDomainName``), validated, and written to
-the ledger in one transaction. Nothing is posted from here: writing marks the channel
-job's asset, and the job posts. Answers:
+(headers ``authUsername``, ``authPassword``, ``authDomainName``) before its body is read
+(:mod:`channelhub.inbound.guard`), validated, and written to the ledger in one
+transaction. A credential acts on its own channel's documents only. Nothing is posted
+from here: writing marks the channel job's asset, and the job posts. Answers:
 
-- 200 with the document's ``messageId`` (also when the same call is repeated: nothing changes);
+- 200 with the document's ``messageId`` (also when the same call is repeated, at once or
+  later: nothing changes);
 - 400 naming every failing field; 401 for a bad credential (logged without the secret);
-- 409 when an order code already exists at the location with different content.
+- 403 for a credential of a channel that does not push (not a MARKETPLACE channel);
+- 404 for an event on an order this channel never created;
+- 409 when an order code already exists at the location with different content;
+- 413 for a body over 2 MiB; 429 with ``Retry-After`` after too many failed logins.
+
+The OpenAPI document and its /docs and /redoc pages are not served: the API is for
+configured partners, and its reference is docs/client-channels.md.
 
 No ``from __future__ import annotations`` here: FastAPI reads the routes' annotations,
 which name a dependency defined inside :func:`create_app`.
@@ -20,7 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -28,6 +36,7 @@ from channelhub.config.client_loader import ClientConfig, load_client_config
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.paths import clients_dir
 from channelhub.credentials import Caller, CredentialStore
+from channelhub.inbound.guard import SCOPE_KEY, InboundGuard
 from channelhub.inbound.payloads import (
     GateEntryClose,
     InventoryUpdate,
@@ -74,7 +83,7 @@ class _Clients:
 def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
                clients_dir: Path | None = None) -> FastAPI:
     """The API over the hub database ``engine_factory`` opens; ``mark_jobs`` wakes the channel jobs."""
-    app = FastAPI(title="Channel Hub inbound API", version="1",
+    app = FastAPI(title="Channel Hub inbound API", version="1", docs_url=None, redoc_url=None, openapi_url=None,
                   exception_handlers={RequestValidationError: _bad_request})
     clients = _Clients(clients_dir)
     state: dict[str, Any] = {}
@@ -85,27 +94,32 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
             Ledger(state["engine"]).create_tables()
         return state["engine"]
 
-    def caller(request: Request,
-               auth_username: Annotated[str, Header(alias="authUsername")] = "",
-               auth_password: Annotated[str, Header(alias="authPassword")] = "",
-               auth_domain: Annotated[str, Header(alias="authDomainName")] = "") -> Caller:
-        found = CredentialStore(engine()).verify(auth_username, auth_password, auth_domain) \
-            if auth_username and auth_password and auth_domain else None
-        if found is None:
-            log.warning("Refused inbound call to %s: bad credentials for username=%r domain=%r from %s",
-                        request.url.path, auth_username, auth_domain, request.client.host if request.client else "?")
-            raise HTTPException(401, "invalid credentials: check authUsername, authPassword and authDomainName")
-        return found
+    def authenticate(username: str, password: str, domain: str, cached_only: bool) -> Caller | None:
+        if "store" not in state:
+            state["store"] = CredentialStore(engine())
+        return state["store"].verify(username, password, domain, cached_only)
+
+    app.add_middleware(InboundGuard, authenticate=authenticate)
+
+    def caller(request: Request) -> Caller:
+        return request.scope[SCOPE_KEY]
 
     Authenticated = Annotated[Caller, Depends(caller)]
 
-    def enter(who: Caller, documents: list[NewDocument]) -> dict[str, Any]:
+    def enter(who: Caller, documents: list[NewDocument], refers_to: tuple[str, str] | None = None) -> dict[str, Any]:
         try:
             client = clients.get(who.client)
+            channel = client.channel(who.channel)
         except KeyError as exc:
             raise HTTPException(403, str(exc)) from None
+        if channel.type != "MARKETPLACE":
+            raise HTTPException(403, f"channel {who.channel!r} is an {channel.type} channel; only MARKETPLACE "
+                                     "channels push documents to the hub")
+        ledger = Ledger(engine())
+        if refers_to is not None and not ledger.has_document(client.client, refers_to[0]):
+            raise HTTPException(404, f"{refers_to[1]} at this location is not an order this channel created")
         try:
-            result = Ledger(engine()).record(client, documents, on_change="reject")
+            result = ledger.record(client, documents, on_change="reject")
         except LedgerConflict as exc:
             raise HTTPException(409, f"{exc}; an order code is unique per location") from None
         jobs = {d.kind.job for d in documents if d.kind.job is not None and d.key in result.inserted}
@@ -126,7 +140,7 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
 
     @app.post("/v1/outward-orders/events")
     def outward_order_event(event: OutwardOrderEvent, who: Authenticated) -> dict[str, Any]:
-        return enter(who, [event.document(who.channel, origin(who))])
+        return enter(who, [event.document(who.channel, origin(who))], event.refers_to(who.channel))
 
     @app.post("/v1/inward-orders")
     def create_inward_order(order: InwardOrder, who: Authenticated) -> dict[str, Any]:
@@ -134,15 +148,15 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
 
     @app.post("/v1/inward-orders/gate-entries/close")
     def close_gate_entry(gate_entry: GateEntryClose, who: Authenticated) -> dict[str, Any]:
-        return enter(who, [gate_entry.document(who.channel, origin(who))])
+        return enter(who, [gate_entry.document(who.channel, origin(who))], gate_entry.refers_to(who.channel))
 
     @app.post("/v1/inward-orders/complete")
     def complete_inward_order(completion: InwardOrderComplete, who: Authenticated) -> dict[str, Any]:
-        return enter(who, [completion.document(who.channel, origin(who))])
+        return enter(who, [completion.document(who.channel, origin(who))], completion.refers_to(who.channel))
 
     @app.post("/v1/return-orders/events")
     def return_order_event(event: ReturnOrderEvent, who: Authenticated) -> dict[str, Any]:
-        return enter(who, [event.document(who.channel, origin(who))])
+        return enter(who, [event.document(who.channel, origin(who))], event.refers_to(who.channel))
 
     @app.post("/v1/inventory/absolute")
     def absolute_inventory(update: InventoryUpdate, who: Authenticated) -> dict[str, Any]:

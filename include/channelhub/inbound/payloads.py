@@ -1,22 +1,57 @@
 """What push-based partners send (field names as in DESIGN section 6), and the ledger documents made of it.
 
 Models reject unknown fields, so a misspelt field is named in the 400 answer instead of
-being dropped silently.
+being dropped silently. Every endpoint applies the same value rules:
+
+- quantities are JSON integers (not ``"2"``, ``2.0`` or ``true``) from 0 to 1,000,000;
+- amounts are JSON numbers (not ``"499"``), finite, from 0 to 1,000,000,000;
+- codes are texts of 1 to 64 characters without control characters (no NUL);
+- times are ISO 8601 texts with a timezone (``2026-11-20T10:00:00+05:30``);
+- a cancelled quantity is at most the ordered one.
+
+Document keys start with the sending channel: an order code belongs to the channel that
+sent it, so one channel can neither change nor probe another channel's orders.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from channelhub.ledger import DocumentKind, NewDocument
 from channelhub.ledger.documents import content_key
 
 MAX_ORDER_ITEMS = 2500
 MAX_INVENTORY_SKUS = 300
-CODE = {"min_length": 1, "max_length": 64}
+MAX_SHIPMENTS = 100
+MAX_QUANTITY = 1_000_000
+MAX_AMOUNT = 1_000_000_000
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 text with a timezone, like 2026-11-20T10:00:00+05:30")
+    return value
+
+
+Code = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
+OptionalCode = Annotated[str, Strict(), StringConstraints(max_length=64, pattern=PRINTABLE)] | None
+Quantity = Annotated[int, Strict(), Field(ge=0, le=MAX_QUANTITY)]
+Amount = Annotated[float, Strict(), Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 
 
 class _Payload(BaseModel):
@@ -32,27 +67,43 @@ def _each_sku_once(items: list[Any]) -> None:
         seen.add(item.channelSkuCode)
 
 
+def outward_order_key(channel: str, location: str, order: str) -> str:
+    """The key of a channel's outward order (its CREATE document), which its events refer to."""
+    return f"outward:{channel}:{location}:{order}:CREATE"
+
+
+def inward_order_key(channel: str, location: str, order: str) -> str:
+    return f"inward:{channel}:{location}:{order}"
+
+
 class OrderItem(_Payload):
-    orderItemCode: str = Field(**CODE)
-    channelSkuCode: str = Field(**CODE)
-    orderedQuantity: int = Field(ge=1)
-    cancelledQuantity: int = Field(default=0, ge=0)
-    sellingPricePerUnit: float = Field(ge=0)
-    sellerDiscount: float = Field(default=0, ge=0)
-    channelDiscount: float = Field(default=0, ge=0)
-    shippingCharge: float = Field(default=0, ge=0)
+    orderItemCode: Code
+    channelSkuCode: Code
+    orderedQuantity: Annotated[Quantity, Field(ge=1)]
+    cancelledQuantity: Quantity = 0
+    sellingPricePerUnit: Amount
+    sellerDiscount: Amount = 0
+    channelDiscount: Amount = 0
+    shippingCharge: Amount = 0
+
+    @model_validator(mode="after")
+    def _cancelled_within_ordered(self) -> OrderItem:
+        if self.cancelledQuantity > self.orderedQuantity:
+            raise ValueError(f"cancelledQuantity {self.cancelledQuantity} is more than orderedQuantity "
+                             f"{self.orderedQuantity}")
+        return self
 
 
 class OutwardOrder(_Payload):
     """Create outward order: one order per call, each SKU once, at most 2,500 items."""
 
-    orderCode: str = Field(**CODE)
-    parentOrderCode: str | None = Field(default=None, max_length=64)
-    locationCode: str = Field(**CODE)
-    partnerCode: str | None = Field(default=None, max_length=64)
-    partnerLocationCode: str | None = Field(default=None, max_length=64)
-    orderType: str = Field(default="SALE", max_length=32)
-    orderTime: datetime
+    orderCode: Code
+    parentOrderCode: OptionalCode = None
+    locationCode: Code
+    partnerCode: OptionalCode = None
+    partnerLocationCode: OptionalCode = None
+    orderType: Annotated[Code, StringConstraints(max_length=32)] = "SALE"
+    orderTime: Timestamp
     orderItems: list[OrderItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
 
     @model_validator(mode="after")
@@ -64,55 +115,61 @@ class OutwardOrder(_Payload):
         payload = {**self.model_dump(mode="json", exclude={"orderTime"}), "eventType": "OUTWARD_ORDER_CREATE",
                    "eventTime": self.model_dump(mode="json")["orderTime"], "shipments": []}
         # The order code is unique per location: the same order sent again is the same document.
-        return NewDocument(DocumentKind.OUTWARD_EVENT, f"outward:{self.locationCode}:{self.orderCode}:CREATE",
+        return NewDocument(DocumentKind.OUTWARD_EVENT, outward_order_key(channel, self.locationCode, self.orderCode),
                            channel, payload, origin)
 
 
 class EventItem(_Payload):
-    orderItemCode: str = Field(**CODE)
-    channelSkuCode: str = Field(**CODE)
-    quantity: int = Field(ge=0)
+    orderItemCode: Code
+    channelSkuCode: Code
+    quantity: Quantity
 
 
 class Shipment(_Payload):
-    shipmentCode: str = Field(**CODE)
-    awbNumber: str | None = Field(default=None, max_length=64)
-    transporter: str | None = Field(default=None, max_length=64)
-    orderItems: list[EventItem] = Field(default_factory=list)
+    shipmentCode: Code
+    awbNumber: OptionalCode = None
+    transporter: OptionalCode = None
+    orderItems: list[EventItem] = Field(default_factory=list, max_length=MAX_ORDER_ITEMS)
 
 
 class OutwardOrderEvent(_Payload):
-    orderCode: str = Field(**CODE)
-    locationCode: str = Field(**CODE)
+    """An event on an order this channel created before (the order must be in the ledger)."""
+
+    orderCode: Code
+    locationCode: Code
     eventType: Literal["CANCEL", "PARTIAL_CANCEL", "COMPLETE", "SHIPMENT_DISPATCH", "SHIPMENT_DELIVER"]
-    eventTime: datetime
+    eventTime: Timestamp
     orderItems: list[EventItem] = Field(default_factory=list, max_length=MAX_ORDER_ITEMS)
-    shipments: list[Shipment] = Field(default_factory=list)
+    shipments: list[Shipment] = Field(default_factory=list, max_length=MAX_SHIPMENTS)
+
+    def refers_to(self, channel: str) -> tuple[str, str]:
+        return outward_order_key(channel, self.locationCode, self.orderCode), f"order {self.orderCode!r}"
 
     def document(self, channel: str, origin: str) -> NewDocument:
         payload = self.model_dump(mode="json")
         payload["eventType"] = f"OUTWARD_ORDER_{self.eventType}" if self.eventType in (
             "CANCEL", "PARTIAL_CANCEL", "COMPLETE") else self.eventType
-        return NewDocument(DocumentKind.OUTWARD_EVENT,
-                           f"outward:{self.locationCode}:{self.orderCode}:{self.eventType}:{content_key(payload)}",
-                           channel, payload, origin)
+        return NewDocument(
+            DocumentKind.OUTWARD_EVENT,
+            f"outward:{channel}:{self.locationCode}:{self.orderCode}:{self.eventType}:{content_key(payload)}",
+            channel, payload, origin)
 
 
 class InwardItem(_Payload):
-    orderItemCode: str = Field(**CODE)
-    channelSkuCode: str = Field(**CODE)
-    quantity: int = Field(ge=0)
+    orderItemCode: Code
+    channelSkuCode: Code
+    quantity: Quantity
 
 
 InwardType = Literal["PO", "STO", "RO", "OPEN_PO", "OPEN_RO"]
 
 
 class InwardOrder(_Payload):
-    orderCode: str = Field(**CODE)
+    orderCode: Code
     orderType: InwardType
-    locationCode: str = Field(**CODE)
-    partnerCode: str | None = Field(default=None, max_length=64)
-    orderTime: datetime
+    locationCode: Code
+    partnerCode: OptionalCode = None
+    orderTime: Timestamp
     orderItems: list[InwardItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
 
     @model_validator(mode="after")
@@ -121,93 +178,120 @@ class InwardOrder(_Payload):
         return self
 
     def document(self, channel: str, origin: str) -> NewDocument:
-        return NewDocument(DocumentKind.INWARD_ORDER, f"inward:{self.locationCode}:{self.orderCode}",
+        return NewDocument(DocumentKind.INWARD_ORDER, inward_order_key(channel, self.locationCode, self.orderCode),
                            channel, self.model_dump(mode="json"), origin)
 
 
 class InwardOrderComplete(_Payload):
-    """Inward order completion: what was received against the order."""
+    """Inward order completion: what was received against an inward order of this channel."""
 
-    orderCode: str = Field(**CODE)
+    orderCode: Code
     orderType: InwardType
-    locationCode: str = Field(**CODE)
-    partnerCode: str | None = Field(default=None, max_length=64)
-    completedTime: datetime
+    locationCode: Code
+    partnerCode: OptionalCode = None
+    completedTime: Timestamp
     orderItems: list[InwardItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
 
+    def refers_to(self, channel: str) -> tuple[str, str]:
+        return inward_order_key(channel, self.locationCode, self.orderCode), f"inward order {self.orderCode!r}"
+
     def document(self, channel: str, origin: str) -> NewDocument:
-        return NewDocument(DocumentKind.INWARD_COMPLETE, f"inward-complete:{self.locationCode}:{self.orderCode}",
+        return NewDocument(DocumentKind.INWARD_COMPLETE,
+                           f"inward-complete:{channel}:{self.locationCode}:{self.orderCode}",
                            channel, {**self.model_dump(mode="json"), "eventType": "INWARD_ORDER_COMPLETE"}, origin)
 
 
 class GateEntryItem(_Payload):
-    orderItemCode: str = Field(**CODE)
-    channelSkuCode: str = Field(**CODE)
-    qcPassQuantity: int = Field(ge=0)
-    qcFailQuantity: int = Field(ge=0)
+    orderItemCode: Code
+    channelSkuCode: Code
+    qcPassQuantity: Quantity
+    qcFailQuantity: Quantity
 
 
 class GateEntryClose(_Payload):
-    """A gate entry against an inward order, closed: posted by INWARDS_GATE_ENTRY_POSTING."""
+    """A gate entry against an inward order of this channel, closed: posted by INWARDS_GATE_ENTRY_POSTING."""
 
-    orderCode: str = Field(**CODE)
+    orderCode: Code
     orderType: InwardType
-    invoiceId: str = Field(**CODE)
-    gateEntryId: str = Field(**CODE)
-    locationCode: str = Field(**CODE)
-    partnerCode: str | None = Field(default=None, max_length=64)
+    invoiceId: Code
+    gateEntryId: Code
+    locationCode: Code
+    partnerCode: OptionalCode = None
     orderItems: list[GateEntryItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
+
+    def refers_to(self, channel: str) -> tuple[str, str]:
+        return inward_order_key(channel, self.locationCode, self.orderCode), f"inward order {self.orderCode!r}"
 
     def document(self, channel: str, origin: str) -> NewDocument:
         return NewDocument(DocumentKind.GATE_ENTRY,
-                           f"gate-entry:{self.locationCode}:{self.orderCode}:{self.gateEntryId}",
+                           f"gate-entry:{channel}:{self.locationCode}:{self.orderCode}:{self.gateEntryId}",
                            channel, self.model_dump(mode="json"), origin)
 
 
 class ReturnOrderEvent(_Payload):
-    returnOrderCode: str = Field(**CODE)
-    forwardOrderCode: str | None = Field(default=None, max_length=64)
-    locationCode: str = Field(**CODE)
+    """A return; ``forwardOrderCode``, when given, must be an order this channel created."""
+
+    returnOrderCode: Code
+    forwardOrderCode: OptionalCode = None
+    locationCode: Code
     eventType: Literal["RETURN_ORDER_CREATE", "UPDATE", "CANCEL", "PARTIAL_CANCEL", "COMPLETE"]
-    eventTime: datetime
+    eventTime: Timestamp
     orderItems: list[EventItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
+
+    def refers_to(self, channel: str) -> tuple[str, str] | None:
+        if not self.forwardOrderCode:
+            return None
+        return (outward_order_key(channel, self.locationCode, self.forwardOrderCode),
+                f"forward order {self.forwardOrderCode!r}")
 
     def document(self, channel: str, origin: str) -> NewDocument:
         payload = self.model_dump(mode="json")
         return NewDocument(
             DocumentKind.RETURN_EVENT,
-            f"return:{self.locationCode}:{self.returnOrderCode}:{self.eventType}:{content_key(payload)}",
+            f"return:{channel}:{self.locationCode}:{self.returnOrderCode}:{self.eventType}:{content_key(payload)}",
             channel, payload, origin)
 
 
-class InventoryUpdate(_Payload):
-    """Absolute inventory of up to 300 SKUs at one location; each product is checked on its own."""
+class InventoryProduct(_Payload):
+    channelSkuCode: Code
+    quantity: Quantity
 
-    locationCode: str = Field(**CODE)
+
+PRODUCT = TypeAdapter(InventoryProduct)
+
+
+def _reason(error: ValidationError) -> str:
+    """The first problem of one product, with its field, as the product's failure reason."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "product"
+    return f"{field}: {first['msg']}"
+
+
+class InventoryUpdate(_Payload):
+    """Absolute inventory of up to 300 SKUs at one location; each product is checked on its own,
+    by the same rules as the other endpoints."""
+
+    locationCode: Code
     products: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INVENTORY_SKUS)
 
     def split(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The products that can be taken, and the others each with the reason."""
         good, bad, seen = [], [], set()
         for product in self.products:
-            sku, quantity = product.get("channelSkuCode"), product.get("quantity")
-            reason = None
-            if not isinstance(sku, str) or not 1 <= len(sku) <= 64:
-                reason = "channelSkuCode must be a text of 1 to 64 characters"
-            elif sku in seen:
-                reason = "channelSkuCode is listed twice in this call"
-            elif set(product) - {"channelSkuCode", "quantity"}:
-                reason = f"unknown field(s) {', '.join(sorted(set(product) - {'channelSkuCode', 'quantity'}))}"
-            elif isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-                reason = "quantity must be a whole number >= 0"
-            if reason:
-                bad.append({"channelSkuCode": sku, "reason": reason})
-            else:
-                seen.add(sku)
-                good.append({"channelSkuCode": sku, "quantity": quantity})
+            sku = product.get("channelSkuCode")
+            try:
+                checked = PRODUCT.validate_python(product)
+            except ValidationError as exc:
+                bad.append({"channelSkuCode": sku if isinstance(sku, str) else None, "reason": _reason(exc)})
+                continue
+            if checked.channelSkuCode in seen:
+                bad.append({"channelSkuCode": sku, "reason": "channelSkuCode is listed twice in this call"})
+                continue
+            seen.add(checked.channelSkuCode)
+            good.append(checked.model_dump())
         return good, bad
 
     def document(self, products: list[dict[str, Any]], channel: str, origin: str) -> NewDocument:
         payload = {"locationCode": self.locationCode, "products": products}
-        return NewDocument(DocumentKind.INVENTORY, f"inventory:{self.locationCode}:{content_key(payload)}",
+        return NewDocument(DocumentKind.INVENTORY, f"inventory:{channel}:{self.locationCode}:{content_key(payload)}",
                            channel, payload, origin)

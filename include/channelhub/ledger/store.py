@@ -24,6 +24,7 @@ from channelhub.ledger.documents import NewDocument, message_id
 from channelhub.ledger.schema import deliveries, documents, metadata
 
 LOOKUP_CHUNK = 500
+RACE_RETRIES = 3
 
 
 def utcnow() -> datetime:
@@ -98,6 +99,17 @@ class Ledger:
         delivery is still PENDING; a document already SENT or SKIPPED keeps what went out and
         is reported in ``changed_after_delivery``.
         """
+        for attempt in range(RACE_RETRIES):
+            try:
+                return self._record(client, new, on_change)
+            except sa.exc.IntegrityError:
+                # Another writer entered the same key between our look-up and insert: look again,
+                # and the document is now one we already have (UNCHANGED) or a conflict.
+                if attempt == RACE_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record(self, client: Client, new: Sequence[NewDocument], on_change: str) -> RecordResult:
         result = RecordResult()
         now = utcnow()
         erp = client.erp
@@ -134,6 +146,10 @@ class Ledger:
                         "created_at": now, "updated_at": now,
                     } for d in routed])
         return result
+
+    def has_document(self, client: str, key: str) -> bool:
+        with self.engine.connect() as conn:
+            return bool(self._existing(conn, client, [key]))
 
     @staticmethod
     def _existing(conn: sa.Connection, client: str, keys: list[str]) -> dict[str, dict[str, Any]]:

@@ -27,7 +27,9 @@ def sqlalchemy_url(conn_type: str, *, host: str | None, login: str | None, passw
 
 
 def create_engine(url: sa.URL | str) -> sa.Engine:
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    # hide_parameters: a failed statement's message (and so a log or a 500) never carries the
+    # rows it wrote, which are tenants' data and partners' documents.
+    engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         # Writers wait for each other instead of failing with "database is locked".
         sa.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA busy_timeout = 60000"))

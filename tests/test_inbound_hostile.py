@@ -1,0 +1,332 @@
+"""The inbound push API under hostile input, served by a real uvicorn on 127.0.0.1 over a real
+ledger (SQLite and PostgreSQL): credentials before the body, size caps, throttling, ownership
+within a client, strict values and concurrent repeats.
+
+Every bad input in this file is counted in docs/security.md; each must be refused with a
+4xx that names the problem, never a 500."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+import sqlalchemy as sa
+import uvicorn
+import yaml
+
+from channelhub import credentials as credentials_module
+from channelhub.credentials import CredentialStore, PushNotAllowed
+from channelhub.devservers.stack import free_port
+from channelhub.inbound.app import create_app
+from channelhub.inbound.guard import MAX_BODY
+from channelhub.ledger import Ledger
+from channelhub.ledger.schema import external_credentials
+from channelhub.ledger.store import utcnow
+from tests.channels import client_document
+
+ITEM = {"orderItemCode": "SO-1-1", "channelSkuCode": "SKU1", "orderedQuantity": 2, "sellingPricePerUnit": 499.0}
+ORDER = {"orderCode": "SO-1", "locationCode": "WH1", "orderTime": "2026-11-20T10:00:00+05:30", "orderItems": [ITEM]}
+
+
+class Hub:
+    """The API on a real port, its client config, ledger and one credential per marketplace channel."""
+
+    def __init__(self, engine, folder):
+        self.document = client_document()
+        self.client = self.document["client"]
+        (folder / "client.yaml").write_text(yaml.safe_dump(self.document))
+        self.app = create_app(lambda: engine, lambda client, jobs: None, clients_dir=folder)
+        self.ledger = Ledger(engine)
+        self.ledger.create_tables()
+        self.store = CredentialStore(engine)
+        self.headers = {}
+        for channel in ("amazon-in", "myntra"):
+            credential = self.store.generate(self.client, channel)
+            self.headers[channel] = {"authUsername": credential.username, "authPassword": credential.password,
+                                     "authDomainName": credential.domain}
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def post(self, path: str, body, channel: str = "amazon-in", **headers) -> requests.Response:
+        data = body if isinstance(body, bytes | str) else json.dumps(body)
+        return requests.post(self.base + path, data=data, timeout=60,
+                             headers={**self.headers[channel], "Content-Type": "application/json", **headers})
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+@pytest.fixture
+def hub(engine, tmp_path):
+    hub = Hub(engine, tmp_path)
+    yield hub
+    hub.stop()
+
+
+def raw_request(port: int, headers: dict[str, str], body_sent: bytes) -> str:
+    """Sends a POST whose Content-Length promises far more than is sent; returns the status line.
+
+    A server that read the body before answering would wait for the rest until the timeout."""
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(f"POST /v1/outward-orders HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode() + body_sent)
+        return sock.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+def test_credentials_are_checked_before_the_body_is_read(hub):
+    promised = {"Content-Type": "application/json", "Content-Length": str(133 * 1024 * 1024)}
+    assert raw_request(hub.port, promised, b"[" * 1024) == "HTTP/1.1 401 Unauthorized"
+    good = {**promised, **hub.headers["amazon-in"]}
+    assert raw_request(hub.port, good, b"[" * 1024) == "HTTP/1.1 413 Request Entity Too Large"
+
+
+def test_a_streamed_body_over_the_cap_is_413_and_the_cap_admits_a_full_order(hub):
+    def chunks():
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    streamed = requests.post(hub.base + "/v1/outward-orders", data=chunks(), timeout=60,
+                             headers={**hub.headers["amazon-in"], "Content-Type": "application/json"})
+    assert streamed.status_code == 413 and "at most" not in streamed.text and "over" in streamed.json()["detail"]
+    longest = "X" * 64
+    items = [{"orderItemCode": f"{longest[:-5]}{i:05d}", "channelSkuCode": f"{longest[:-5]}{i:05d}",
+              "orderedQuantity": 1, "cancelledQuantity": 0, "sellingPricePerUnit": 999999.99,
+              "sellerDiscount": 0, "channelDiscount": 0, "shippingCharge": 0} for i in range(2500)]
+    answer = hub.post("/v1/outward-orders", {**ORDER, "orderItems": items})
+    assert answer.status_code == 200, answer.text[:300]
+    assert hub.post("/v1/outward-orders", {**ORDER, "orderItems": [*items, ITEM]}).status_code == 400
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(hub):
+    answer = hub.post("/v1/outward-orders", "[" * 100_000)
+    assert answer.status_code == 400, answer.text[:300]
+
+
+def test_wrong_passwords_are_throttled_per_username_with_retry_after(hub):
+    assert hub.post("/v1/outward-orders", ORDER).status_code == 200  # the partner's password, now verified
+    answers = [hub.post("/v1/outward-orders", ORDER, authPassword=f"guess-{i}").status_code for i in range(12)]
+    assert answers[:10] == [401] * 10 and answers[10:] == [429, 429]
+    throttled = hub.post("/v1/outward-orders", ORDER, authPassword="guess-x")
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
+    assert "too many failed logins" in throttled.json()["detail"]
+    assert hub.post("/v1/outward-orders", ORDER).json()["status"] == "UNCHANGED", \
+        "the partner's verified password still works while its username is throttled"
+    other = hub.post("/v1/outward-orders", ORDER, channel="myntra")
+    assert other.status_code == 200, "another username is not throttled"
+
+
+def test_failures_from_one_address_are_throttled_across_usernames(hub):
+    answers = [hub.post("/v1/outward-orders", ORDER, authUsername=f"nobody-{i}").status_code for i in range(32)]
+    assert answers[:30] == [401] * 30 and set(answers[30:]) == {429}
+    assert hub.post("/v1/outward-orders", ORDER).status_code == 429, "the address is throttled for everyone"
+
+
+class ScryptSpy:
+    """Counts the real scrypt calls and how many ran at once (it calls through to hashlib)."""
+
+    def __init__(self):
+        self.calls = self.running = self.most = 0
+        self.lock = threading.Lock()
+        self.real = hashlib.scrypt
+
+    def __call__(self, *args, **kwargs):
+        with self.lock:
+            self.calls += 1
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            return self.real(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_unknown_users_cost_the_same_scrypt_and_floods_queue_for_two_slots(hub, monkeypatch):
+    spy = ScryptSpy()
+    monkeypatch.setattr(credentials_module.hashlib, "scrypt", spy)
+    hub.post("/v1/outward-orders", ORDER, authUsername="no-such-user")
+    hub.post("/v1/outward-orders", ORDER, authDomainName="not-the-client")
+    hub.post("/v1/outward-orders", ORDER, authPassword="wrong")
+    assert spy.calls == 3, "unknown user, wrong domain and wrong password each pay one scrypt"
+    with ThreadPoolExecutor(20) as pool:
+        flood = list(pool.map(lambda i: hub.post("/v1/outward-orders", ORDER, authPassword=f"w{i}",
+                                                 channel="myntra").status_code, range(20)))
+    assert set(flood) <= {401, 429}
+    assert spy.most <= 2, "scrypt runs in at most two threads at once, never on the event loop"
+    before = spy.calls
+    assert hub.post("/v1/outward-orders", ORDER).status_code == 200
+    assert hub.post("/v1/outward-orders", ORDER).status_code == 200
+    assert spy.calls <= before + 1, "once verified, a partner's calls skip scrypt"
+
+
+def test_a_channel_cannot_act_on_or_probe_another_channels_orders(hub):
+    assert hub.post("/v1/outward-orders", ORDER).json()["status"] == "ACCEPTED"
+    cancel = {"orderCode": "SO-1", "locationCode": "WH1", "eventType": "CANCEL", "eventTime": "2026-11-20T11:00:00Z",
+              "orderItems": [{"orderItemCode": "SO-1-1", "channelSkuCode": "SKU1", "quantity": 2}]}
+    refused = hub.post("/v1/outward-orders/events", cancel, channel="myntra")
+    assert refused.status_code == 404 and "not an order this channel created" in refused.json()["detail"]
+    never = hub.post("/v1/outward-orders/events", {**cancel, "orderCode": "SO-404"}, channel="myntra")
+    assert never.status_code == 404 and never.json() == refused.json() | {"detail": never.json()["detail"]}
+    same_code = hub.post("/v1/outward-orders", {**ORDER, "orderItems": [{**ITEM, "orderedQuantity": 9}]},
+                         channel="myntra")
+    assert same_code.status_code == 200 and same_code.json()["status"] == "ACCEPTED", "no 409 that tells A's codes"
+    assert hub.post("/v1/outward-orders/events", cancel).status_code == 200, "the owner may cancel"
+    channels = sorted((d["channel"], d["doc_key"].split(":")[0]) for d in hub.ledger.documents_of(hub.client))
+    assert channels == [("amazon-in", "outward"), ("amazon-in", "outward"), ("myntra", "outward")]
+    assert all(d["doc_key"].startswith(f"outward:{d['channel']}:") for d in hub.ledger.documents_of(hub.client))
+    assert hub.post("/v1/outward-orders", {**ORDER, "orderCode": "SO-A2"}).status_code == 200
+    for path, body in [("/v1/inward-orders/gate-entries/close", {
+            "orderCode": "PO-9", "orderType": "PO", "invoiceId": "I", "gateEntryId": "G", "locationCode": "WH1",
+            "orderItems": [{"orderItemCode": "1", "channelSkuCode": "S", "qcPassQuantity": 1, "qcFailQuantity": 0}]}),
+            ("/v1/inward-orders/complete", {"orderCode": "PO-9", "orderType": "PO", "locationCode": "WH1",
+             "completedTime": "2026-11-20T10:00:00Z",
+             "orderItems": [{"orderItemCode": "1", "channelSkuCode": "S", "quantity": 1}]}),
+            ("/v1/return-orders/events", {"returnOrderCode": "R-1", "forwardOrderCode": "SO-A2", "locationCode": "WH1",
+             "eventType": "COMPLETE", "eventTime": "2026-11-20T10:00:00Z",
+             "orderItems": [{"orderItemCode": "1", "channelSkuCode": "S", "quantity": 1}]})]:
+        assert hub.post(path, body, channel="myntra").status_code == 404, path
+
+
+def test_the_erp_channel_gets_no_push_credential(hub, engine):
+    with pytest.raises(PushNotAllowed, match="ERP channel: only MARKETPLACE channels push"):
+        hub.store.generate(hub.client, "erp", "ERP")
+    from channelhub.credentials import _hash  # a credential made before this rule, stored as it was
+    with engine.begin() as conn:
+        conn.execute(external_credentials.insert().values(
+            username="legacy.erp", client=hub.client, channel="erp", password_hash=_hash("legacy-pw", b"s" * 16),
+            created_at=utcnow()))
+    answer = hub.post("/v1/outward-orders", ORDER, authUsername="legacy.erp", authPassword="legacy-pw")
+    assert answer.status_code == 403 and "only MARKETPLACE channels push" in answer.json()["detail"]
+    assert hub.ledger.documents_of(hub.client) == []
+
+
+def item(**changes):
+    return {**ORDER, "orderItems": [{**ITEM, **changes}]}
+
+
+BAD_ORDERS = [
+    (item(orderedQuantity="2"), "orderItems[0].orderedQuantity"),
+    (item(orderedQuantity=2.0), "orderItems[0].orderedQuantity"),
+    (item(orderedQuantity=True), "orderItems[0].orderedQuantity"),
+    (item(orderedQuantity=10**30), "orderItems[0].orderedQuantity"),
+    (item(orderedQuantity=0), "orderItems[0].orderedQuantity"),
+    (item(orderedQuantity=None), "orderItems[0].orderedQuantity"),
+    (item(cancelledQuantity=3), "orderItems[0]"),
+    (item(cancelledQuantity=-1), "orderItems[0].cancelledQuantity"),
+    (item(sellingPricePerUnit="499"), "orderItems[0].sellingPricePerUnit"),
+    (item(sellingPricePerUnit=True), "orderItems[0].sellingPricePerUnit"),
+    (item(sellingPricePerUnit=-1), "orderItems[0].sellingPricePerUnit"),
+    (item(sellingPricePerUnit=1e12), "orderItems[0].sellingPricePerUnit"),
+    (item(sellerDiscount=[1]), "orderItems[0].sellerDiscount"),
+    (item(channelSkuCode=""), "orderItems[0].channelSkuCode"),
+    (item(channelSkuCode=123), "orderItems[0].channelSkuCode"),
+    (item(channelSkuCode="S" * 65), "orderItems[0].channelSkuCode"),
+    (item(orderItemCode="A\x00B"), "orderItems[0].orderItemCode"),
+    (item(colour="red"), "orderItems[0].colour"),
+    ({**ORDER, "orderCode": "SO\x00-1"}, "orderCode"),
+    ({**ORDER, "orderCode": "SO\n-1"}, "orderCode"),
+    ({**ORDER, "locationCode": None}, "locationCode"),
+    ({**ORDER, "orderTime": "2026-11-20T10:00:00"}, "orderTime"),
+    ({**ORDER, "orderTime": 1763625600}, "orderTime"),
+    ({**ORDER, "orderTime": "yesterday"}, "orderTime"),
+    ({**ORDER, "orderType": "X" * 33}, "orderType"),
+    ({**ORDER, "orderItems": []}, "orderItems"),
+    ({**ORDER, "orderItems": {"a": 1}}, "orderItems"),
+    ({k: v for k, v in ORDER.items() if k != "orderCode"}, "orderCode"),
+    ([ORDER], "<body>"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), BAD_ORDERS, ids=[f"{i}-{f}" for i, (_, f) in enumerate(BAD_ORDERS)])
+def test_a_bad_value_is_a_400_naming_its_field(hub, body, field):
+    answer = hub.post("/v1/outward-orders", body)
+    assert answer.status_code == 400, answer.text[:300]
+    assert field in {e["field"] for e in answer.json()["errors"]}, answer.json()
+    assert hub.ledger.documents_of(hub.client) == []
+
+
+RAW_BAD_BODIES = [b'{"orderCode": "SO-1", "price": 1e400}', b"not json", b"", b'{"orderCode": "\\ud800"}',
+                  "{\"orderCode\": \"\u0000\"}".encode()]
+
+
+@pytest.mark.parametrize("raw", RAW_BAD_BODIES)
+def test_unparseable_or_infinite_bodies_are_400(hub, raw):
+    answer = hub.post("/v1/outward-orders", raw)
+    assert answer.status_code == 400, answer.text[:300]
+
+
+def test_inventory_follows_the_same_value_rules(hub):
+    products = [{"channelSkuCode": "A", "quantity": "5"}, {"channelSkuCode": "B", "quantity": 5.0},
+                {"channelSkuCode": "C", "quantity": True}, {"channelSkuCode": "D", "quantity": 10**30},
+                {"channelSkuCode": "E\x00", "quantity": 1}, {"channelSkuCode": 7, "quantity": 1},
+                {"channelSkuCode": "F", "quantity": 1, "extra": 1}, {"channelSkuCode": "G", "quantity": 1}]
+    body = hub.post("/v1/inventory/absolute", {"locationCode": "WH1", "products": products}).json()
+    assert body["successProducts"] == ["G"]
+    reasons = [f["reason"].split(":")[0] for f in body["failureProducts"]]
+    assert reasons == ["quantity", "quantity", "quantity", "quantity", "channelSkuCode", "channelSkuCode", "extra"]
+
+
+def test_twenty_identical_requests_at_once_all_answer_as_a_repeat_does(hub, caplog):
+    caplog.set_level(logging.DEBUG)
+    order = {**ORDER, "orderCode": "SO-RACE", "orderItems": [{**ITEM, "orderItemCode": "SECRET-ITEM-77"}]}
+    hub.post("/v1/outward-orders", {**ORDER, "orderCode": "warm-up"})  # verify the password once
+    barrier = threading.Barrier(20)
+
+    def send(_):
+        barrier.wait(60)
+        return hub.post("/v1/outward-orders", order)
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(send, range(20)))
+    assert [a.status_code for a in answers] == [200] * 20, [a.text[:200] for a in answers if a.status_code != 200]
+    statuses = sorted(a.json()["status"] for a in answers)
+    assert statuses == ["ACCEPTED"] + ["UNCHANGED"] * 19
+    assert len({tuple(a.json()["messageIds"]) for a in answers}) == 1
+    keys = [d["doc_key"] for d in hub.ledger.documents_of(hub.client)]
+    assert sum("SO-RACE" in k for k in keys) == 1
+    assert "SECRET-ITEM-77" not in caplog.text, "no payload goes into a log"
+
+
+def test_the_api_serves_no_public_schema_or_docs(hub):
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert requests.get(hub.base + path, timeout=30).status_code == 401, path
+        assert requests.get(hub.base + path, headers=hub.headers["amazon-in"], timeout=30).status_code == 404, path
+
+
+def test_the_ledger_retries_a_lost_insert_race(engine):
+    """Two writers of one key: the loser of the unique-key race answers UNCHANGED, not an error."""
+    from tests.channels import make_client, outward_event
+    client = make_client()
+    ledger = Ledger(engine)
+    ledger.create_tables()
+    document = outward_event("SO-R")
+    real = ledger._existing
+    calls = []
+
+    def blind_first_look(conn, client_name, keys):  # the first look misses what the rival wrote meanwhile
+        calls.append(keys)
+        if len(calls) == 1:
+            Ledger(engine)._record(client, [document], "reject")
+            return {}
+        return real(conn, client_name, keys)
+
+    ledger._existing = blind_first_look
+    result = ledger.record(client, [document])
+    assert result.unchanged == [document.key] and result.inserted == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM ledger_documents")).scalar_one() >= 1
