@@ -14,6 +14,7 @@ from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName
 from channelhub.connectors.http_erp import ErpEndpoint, ErpPoster
 from channelhub.devservers.erp_server import CREDENTIAL, POSTINGS, Answer, ErpServer
+from channelhub.exceptions import CredentialRefreshFailed
 from channelhub.ledger import DeliveryStatus, Ledger, LedgerConflict, message_id
 from channelhub.ledger.store import utcnow
 from tests.channels import make_client, outward_event
@@ -103,6 +104,23 @@ def test_expired_headers_are_refreshed_once_from_the_credential_url(ledger, erp)
     assert erp.state.credential_calls == 1  # four threads saw the 401; one refresh served them all
     assert all(b for b in erp.state.accepted.values())
     assert erp.state.requests[-1].headers["Authorization"] == erp.state.token != "static-token"
+
+
+def test_a_credential_url_outage_fails_the_task_not_the_documents(ledger, erp):
+    client = make_client(concurrency=4)
+    ledger.record(client, [outward_event(f"O-{i}") for i in range(100)])
+    erp.expire_token()
+    erp.fail_credential_url(1)  # one 500 within a run is retried like any 5xx
+    assert post_due(ledger, client, SALES, poster_for(erp)).as_dict()["SENT"] == 100
+    ledger.record(client, [outward_event(f"P-{i}") for i in range(100)])
+    erp.expire_token()
+    erp.fail_credential_url(10_000)
+    with pytest.raises(CredentialRefreshFailed, match="the credential URL answered HTTP 500"):
+        post_due(ledger, client, SALES, poster_for(erp))
+    rows = [r for key, r in statuses(ledger, client).items() if ":P-" in key]
+    assert len(rows) == 100 and {r["status"] for r in rows} == {"PENDING"}, "no document is FAILED for it"
+    erp.fail_credential_url(0)  # the outage ends; Airflow's retry of the task posts them all
+    assert post_due(ledger, client, SALES, poster_for(erp)).as_dict()["SENT"] == 100
 
 
 def test_429_waits_for_retry_after_and_500_is_retried(ledger, erp):

@@ -49,11 +49,13 @@ class PostChannelJobOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, int]:
         erp = self.client.erp
         engine = HubDbHook(self.client.hub_db_conn_id).get_engine()
-        ledger = Ledger(engine)
-        ledger.create_tables()
-        poster = connector_hook(self.client, erp).get_poster()
-        summary = post_due(ledger, self.client, self.job, poster)
-        engine.dispose()
+        try:
+            ledger = Ledger(engine)
+            ledger.create_tables()
+            poster = connector_hook(self.client, erp).get_poster()
+            summary = post_due(ledger, self.client, self.job, poster)  # a failed credential refresh raises:
+        finally:                                                         # Airflow retries the task
+            engine.dispose()
         self.log.info("%s for %s: %s", self.job.value, self.client.client, summary.as_dict())
         first_errors = "; ".join(summary.errors[:3])
         if summary.left_pending:

@@ -5,6 +5,10 @@ Documents are read from the ledger in batches of ``batch_size`` and posted with
 arrive (all that arrived together, in one commit), so a task killed mid-batch leaves
 only the calls that were in flight unrecorded; a rerun posts those again with the same
 messageId, which the ERP de-duplicates on.
+
+When the partner's credential URL fails, no document is to blame: reading stops, the
+answers of the calls in flight are recorded, the documents without an answer stay
+PENDING, and :class:`CredentialRefreshFailed` fails the task so Airflow retries it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.connectors.http_erp import ErpPoster, Outcome, PostResult
+from channelhub.exceptions import CredentialRefreshFailed
 from channelhub.ledger import Delivery, DeliveryOutcome, DeliveryStatus, Ledger
 from channelhub.ledger.store import utcnow
 
@@ -74,9 +79,11 @@ def post_due(ledger: Ledger, client: Client, job: ChannelJobName, poster: ErpPos
     received_before = (now or utcnow()) - erp.job(job).delay
     summary = PostingSummary()
     last_id, exhausted = 0, False
+    refresh_failed: CredentialRefreshFailed | None = None
     calls: dict[Future[PostResult], Delivery] = {}
     with ThreadPoolExecutor(max_workers=erp.concurrency, thread_name_prefix="post") as pool:
         while True:
+            exhausted = exhausted or refresh_failed is not None
             while not exhausted and len(calls) < erp.batch_size:
                 batch = ledger.due(client.client, job, erp.id, received_before, erp.batch_size, after_id=last_id)
                 exhausted = not batch
@@ -92,9 +99,18 @@ def post_due(ledger: Ledger, client: Client, job: ChannelJobName, poster: ErpPos
                             skipped.append(DeliveryOutcome(delivery.delivery_id, DeliveryStatus.SKIPPED, error=reason))
                     _record(ledger, skipped, summary)
             if not calls:
+                if refresh_failed is not None:
+                    raise refresh_failed
                 return summary
             answered, _ = wait(calls, return_when=FIRST_COMPLETED)
-            _record(ledger, [_outcome(calls.pop(call), call.result()) for call in answered], summary)
+            outcomes = []
+            for call in answered:
+                delivery = calls.pop(call)
+                if isinstance(call.exception(), CredentialRefreshFailed):
+                    refresh_failed = call.exception()  # the delivery stays PENDING, untouched
+                else:
+                    outcomes.append(_outcome(delivery, call.result()))
+            _record(ledger, outcomes, summary)
 
 
 def _outcome(delivery: Delivery, result: PostResult) -> DeliveryOutcome:

@@ -15,7 +15,10 @@ with ``schema`` and ``port``) and, in ``extra``:
 Outcomes: 2xx is SENT. 429, 5xx, timeouts and refused connections are retried with
 exponential backoff, honouring ``Retry-After``; when the attempts run out the document
 is RETRY (it stays PENDING for the next run). Any other 4xx is REJECTED at once with the
-partner's answer kept, and so is a 401 that new headers did not cure.
+partner's answer kept, and so is a 401 that new headers did not cure. A credential URL
+that fails (5xx, timeout, an answer that is not a JSON object of headers) is retried the
+same way; if it still fails, :class:`CredentialRefreshFailed` is raised: it is no fault
+of the document, so the task fails (Airflow retries it) and the document stays PENDING.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import urllib3
 from airflow.sdk.bases.hook import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from channelhub.exceptions import CredentialRefreshFailed
 
 if TYPE_CHECKING:
     from channelhub.config.clients import Channel, Client
@@ -60,6 +65,10 @@ class _Transient(Exception):
         super().__init__(error)
         self.response = response
         self.retry_after = _retry_after(response) if response is not None else None
+
+
+class _RefreshFailed(_Transient):
+    """The credential URL gave no new headers this time."""
 
 
 def _retry_after(response: urllib3.BaseHTTPResponse) -> float | None:
@@ -139,11 +148,11 @@ class ErpPoster:
         calls[0] += 1
         response, version = self._send(body)
         if response.status == 401 and self.endpoint.credential_url and not refreshed[0]:
-            refreshed[0] = True
             try:
                 self.refresh_headers(version)
             except (urllib3.exceptions.HTTPError, ValueError) as exc:
-                raise _Transient(f"HTTP 401, and the credential URL failed: {exc}", response) from exc
+                raise _RefreshFailed(f"HTTP 401, and the credential URL failed: {exc}") from exc
+            refreshed[0] = True
             calls[0] += 1
             response, _ = self._send(body)
         if response.status == 429 or response.status >= 500:
@@ -159,6 +168,8 @@ class ErpPoster:
                             retry=retry_if_exception_type(_Transient), reraise=True)
         try:
             return retrying(self._attempt, body, calls, refreshed)
+        except _RefreshFailed as exc:
+            raise CredentialRefreshFailed(f"{exc} (after {calls[0]} call(s))") from exc
         except _Transient as exc:
             response = exc.response
             return PostResult(Outcome.RETRY, calls[0], response.status if response is not None else None,

@@ -61,6 +61,8 @@ class ErpState:
     requests: list[Received] = field(default_factory=list)
     accepted: dict[str, Any] = field(default_factory=dict)
     credential_calls: int = 0
+    #: While above 0, the credential URL answers 500 and counts down (a refresh outage).
+    credential_failures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -94,6 +96,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == CREDENTIAL:
             with state.lock:
                 state.credential_calls += 1
+                failing = state.credential_failures > 0
+                state.credential_failures -= failing
+            if failing:
+                self._reply(500, {"error": "credential service unavailable"})
+                return
+            with state.lock:
                 if state.expired:
                     state.token, state.expired = f"token-{secrets.token_hex(6)}", False
                 token = state.token
@@ -187,6 +195,11 @@ class ErpServer:
         """The current headers stop working; the credential URL hands out a new token."""
         with self.state.lock:
             self.state.expired = True
+
+    def fail_credential_url(self, times: int) -> None:
+        """The credential URL answers 500 the next ``times`` calls."""
+        with self.state.lock:
+            self.state.credential_failures = times
 
     def answer_next(self, *answers: Answer) -> None:
         with self.state.lock:
