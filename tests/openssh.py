@@ -85,10 +85,11 @@ class OpenSshServer:
             folder.mkdir(mode=0o755)
             folder.chmod(0o755)
         self._group(self.tenants_group)
+        self._group(self.hub_user)
         tenant_groups = [f"sftp-{tenant}" for tenant in tenants]
         for group in tenant_groups:
             self._group(group)
-        self._user(self.hub_user, self.tenants_group, tenant_groups)
+        self._user(self.hub_user, self.hub_user, tenant_groups)
         for tenant, group in zip(tenants, tenant_groups, strict=True):
             self._user(tenant, group, [self.tenants_group])
             chroot = self.root / f"irism-{tenant}"   # root-owned, 755: OpenSSH's rule for a chroot
@@ -122,7 +123,7 @@ Match User {self.hub_user}
     ChrootDirectory {self.root}
     ForceCommand internal-sftp -u 0007 -d /
 
-Match Group {self.tenants_group} User *,!{self.hub_user}
+Match Group {self.tenants_group}
     ChrootDirectory {self.root}/irism-%u
     ForceCommand internal-sftp -u 0007 -d /
 """)

@@ -113,7 +113,9 @@ class TenantFolder:
                 stale = posixpath.join(self.folder, sub, name)
                 if stale != found.path and self._file(sub, name) is not None:
                     self.sftp.remove(stale)
-            self.sftp.posix_rename(found.path, target)
+            # Plain rename, which refuses to replace an existing file: should a tenant swap the
+            # checked folder for a link in the instant before this call, no file there is lost.
+            self.sftp.rename(found.path, target)
         return target
 
     def write_error_report(self, name: str, report: bytes | None) -> None:
