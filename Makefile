@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install demo up down test test-fast lint bench bench-airflow bench-erp lock clean
+.PHONY: install demo up down test test-fast lint bench bench-airflow bench-erp bench-api lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-airflow: install  ## 50 parallel DAG runs on LocalExecutor vs Celery, dag-
 
 bench-erp: install  ## 10,000 sales documents posted to a local ERP answering in 20 ms: docs/s vs the concurrency ceiling
 	$(BIN)/python -m bench.erp_posting
+
+bench-api: install  ## the push API: a verified partner's call vs its first (scrypt) call, and under a login flood
+	$(BIN)/python -m bench.inbound_api
 
 lock: install
 	$(BIN)/uv pip compile requirements-dev.txt -o constraints.txt --python-version 3.11 --no-header

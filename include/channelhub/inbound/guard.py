@@ -4,12 +4,12 @@ A pure ASGI middleware, so it runs before FastAPI reads a byte of the body: a ca
 without valid credentials is answered 401 having cost the hub a header parse and one
 bounded scrypt check, never a 100 MB read and parse. In order:
 
-1. a client address that failed too often gets 429 with ``Retry-After``;
-2. a username that failed too often gets 429, unless the caller presents that username's
-   recently verified password (a partner keeps working while someone guesses at its name);
-3. the credential is checked in a worker thread (scrypt stays off the event loop); a bad one
-   is 401 and counts against the username and the address;
-4. a body over ``max_body`` bytes is 413, by its Content-Length or as it streams in.
+1. a client address or a username that failed too often gets 429 with ``Retry-After``,
+   unless the caller presents that username's recently verified password: a partner keeps
+   working while someone guesses at its name or from its address (a shared NAT);
+2. otherwise the credential is checked in a worker thread (scrypt stays off the event loop);
+   a bad one is 401 and counts against the username and the address;
+3. a body over ``max_body`` bytes is 413, by its Content-Length or as it streams in.
 
 The verified caller is handed to the routes in the request scope under ``SCOPE_KEY``.
 """
@@ -58,16 +58,15 @@ class InboundGuard:
         username = headers.get("authusername", "")[:200]
         password = headers.get("authpassword", "")[:200]
         domain = headers.get("authdomainname", "")[:200]
-        if wait := self.per_address.retry_after(address):
-            await self._too_many(send, scope, f"address {address}", wait)
-            return
+        address_wait = self.per_address.retry_after(address)
         user_wait = self.per_username.retry_after(username) if username else None
+        throttled = address_wait is not None or user_wait is not None
         caller = None
         if username and password and domain:
-            caller = await anyio.to_thread.run_sync(self.authenticate, username, password, domain,
-                                                    user_wait is not None)
-        if caller is None and user_wait is not None:
-            await self._too_many(send, scope, f"username {username!r}", user_wait)
+            caller = await anyio.to_thread.run_sync(self.authenticate, username, password, domain, throttled)
+        if caller is None and throttled:
+            who = f"address {address}" if address_wait is not None else f"username {username!r}"
+            await self._too_many(send, scope, who, max(address_wait or 0, user_wait or 0))
             return
         if caller is None:
             self.per_address.failed(address)
