@@ -58,6 +58,10 @@ def unknown_connector(document):
     erp_of(document)["connector"] = "soap_erp"
 
 
+def erp_on_a_connector_that_cannot_post(document):
+    erp_of(document)["connector"] = "push_api"
+
+
 def bad_type(document):
     document["channels"][0]["type"] = "SHOP"
 
@@ -71,6 +75,8 @@ def bad_type(document):
     (bad_delay, "'later' is not a duration"),
     (unknown_connector, "unknown connector 'soap_erp'; known: http_erp, push_api"),
     (bad_type, "channels[0].type: Input should be 'MARKETPLACE' or 'ERP'"),
+    (erp_on_a_connector_that_cannot_post, "channels[2]: Value error, connector 'push_api' cannot post documents, "
+     "which an ERP channel needs; connectors that can: http_erp"),
 ])
 def test_a_bad_client_file_is_rejected_naming_file_and_key(folders, break_it, expected):
     clients, _ = folders

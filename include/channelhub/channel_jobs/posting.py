@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from channelhub.config.clients import ChannelJobName, Client
-from channelhub.connectors.http_erp import ErpPoster, Outcome, PostResult
+from channelhub.connectors.contract import DocumentPoster
+from channelhub.connectors.results import Outcome, PostResult
 from channelhub.exceptions import CredentialRefreshFailed
 from channelhub.ledger import Delivery, DeliveryOutcome, DeliveryStatus, Ledger
 from channelhub.ledger.store import utcnow
@@ -68,7 +69,7 @@ def skip_reason(client: Client, delivery: Delivery) -> str | None:
     return None
 
 
-def post_due(ledger: Ledger, client: Client, job: ChannelJobName, poster: ErpPoster,
+def post_due(ledger: Ledger, client: Client, job: ChannelJobName, poster: DocumentPoster,
              now: datetime | None = None) -> PostingSummary:
     """Posts every delivery of ``job`` that is PENDING and at least the job's delay old.
 

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from channelhub.config.tenants import NAME, Schedule, _Strict, parse_duration
+from channelhub.connectors.contract import unfit_connector
 
 
 class ChannelJobName(StrEnum):
@@ -64,14 +65,11 @@ class Channel(_Strict):
     pool: str | None = Field(default=None, description="Airflow pool capping calls to the partner; "
                                                        "default partner_<conn_id>.")
 
-    @field_validator("connector")
-    @classmethod
-    def _known_connector(cls, value: str) -> str:
-        from channelhub.connectors import CONNECTORS
-
-        if value not in CONNECTORS:
-            raise ValueError(f"unknown connector {value!r}; known: {', '.join(sorted(CONNECTORS))}")
-        return value
+    @model_validator(mode="after")
+    def _connector_can_serve(self) -> Channel:
+        if problem := unfit_connector(self.connector, self.type):
+            raise ValueError(problem)
+        return self
 
     @model_validator(mode="after")
     def _erp_only_settings(self) -> Channel:

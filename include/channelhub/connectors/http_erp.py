@@ -1,7 +1,8 @@
 """``http_erp``: JSON postings to a client's ERP endpoint.
 
-The connection (conn type ``http``) holds the URL in ``host`` (a full URL, or a host
-with ``schema`` and ``port``) and, in ``extra``:
+The connection (type ``channelhub_http_erp``; one of type ``http`` is read the same way)
+holds the URL in ``host`` (a full URL, or a host with ``schema`` and ``port``) and, in
+``extra``:
 
 - ``headers``: static headers sent with every posting (the client's credentials);
 - ``credential_url``: called (GET, empty body) after an HTTP 401; it answers a JSON
@@ -28,34 +29,20 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import urllib3
 from airflow.sdk.bases.hook import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from channelhub.connectors.contract import CONNECTORS
+from channelhub.connectors.results import Outcome, PostResult
 from channelhub.exceptions import CredentialRefreshFailed
 
 if TYPE_CHECKING:
     from channelhub.config.clients import Channel, Client
 
 RESPONSE_KEPT = 4000
-
-
-class Outcome(StrEnum):
-    SENT = "SENT"
-    REJECTED = "REJECTED"
-    RETRY = "RETRY"
-
-
-@dataclass(frozen=True)
-class PostResult:
-    outcome: Outcome
-    attempts: int
-    status_code: int | None = None
-    body: str | None = None
-    error: str | None = None
 
 
 class _Transient(Exception):
@@ -198,7 +185,7 @@ class HttpErpHook(BaseHook):
 
     conn_name_attr = "http_erp_conn_id"
     default_conn_name = "http_erp_default"
-    conn_type = "http"
+    conn_type = CONNECTORS["http_erp"].connection_type
     hook_name = "Channel Hub HTTP ERP"
 
     def __init__(self, http_erp_conn_id: str = default_conn_name, **kwargs: Any) -> None:

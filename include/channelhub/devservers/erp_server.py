@@ -179,7 +179,7 @@ class ErpServer:
 
     def connection(self, **extra: Any) -> dict[str, Any]:
         """The Airflow connection (Astro field names) of an ``http_erp`` channel posting here."""
-        return {"conn_type": "http", "conn_host": self.base_url + POSTINGS, "conn_extra": {
+        return {"conn_type": "channelhub_http_erp", "conn_host": self.base_url + POSTINGS, "conn_extra": {
             "headers": {"Authorization": self.state.token}, "credential_url": self.base_url + CREDENTIAL,
             "check_url": self.base_url + CHECK, **extra}}
 

@@ -1,0 +1,91 @@
+"""What a connector is: the partner-facing abilities a channel can rely on.
+
+A connector is named in client YAML (``connector: http_erp``) and implemented by a hook
+that owns the channel's Airflow connection. This module says what each connector can do
+without importing any hook, so loading config stays cheap and a client file whose channel
+needs an ability its connector lacks is refused at load, naming file and key, instead of
+failing in a task at run time.
+
+Abilities, and what a connector's hook then offers:
+
+- ``post documents``: ``get_poster()`` returns a :class:`DocumentPoster`;
+- ``read stock``: ``get_stock_reader()`` returns a :class:`StockReader`;
+- ``pull orders``: (the channel's order sync; no connector offers it yet);
+- ``test credentials``: ``test_connection() -> (ok, message)``, what Airflow's connection
+  Test button and ``channelhub credentials test`` call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+from channelhub.connectors.results import PostResult
+
+
+class Ability(StrEnum):
+    POST_DOCUMENTS = "post documents"
+    READ_STOCK = "read stock"
+    PULL_ORDERS = "pull orders"
+    TEST_CREDENTIALS = "test credentials"
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    name: str
+    hook_class: str  # import path, imported only when the connector is used
+    connection_type: str  # its own type in the Airflow UI's connection form
+    abilities: frozenset[Ability]
+    description: str
+
+
+CONNECTORS = {spec.name: spec for spec in (
+    ConnectorSpec("http_erp", "channelhub.connectors.http_erp.HttpErpHook", "channelhub_http_erp",
+                  frozenset({Ability.POST_DOCUMENTS, Ability.TEST_CREDENTIALS}),
+                  "JSON postings to a client's ERP endpoint"),
+    ConnectorSpec("push_api", "channelhub.connectors.push_api.PushApiHook", "channelhub_push_api",
+                  frozenset({Ability.TEST_CREDENTIALS}),
+                  "a partner that pushes documents to the hub's inbound API"),
+)}
+
+#: What a channel of each type needs from its connector.
+NEEDED_BY_CHANNEL_TYPE = {
+    "ERP": frozenset({Ability.POST_DOCUMENTS, Ability.TEST_CREDENTIALS}),
+    "MARKETPLACE": frozenset({Ability.TEST_CREDENTIALS}),
+}
+
+
+def unfit_connector(connector: str, channel_type: str) -> str | None:
+    """Why ``connector`` cannot serve a channel of ``channel_type``, or None when it can."""
+    spec = CONNECTORS.get(connector)
+    if spec is None:
+        return f"unknown connector {connector!r}; known: {', '.join(sorted(CONNECTORS))}"
+    missing = sorted(NEEDED_BY_CHANNEL_TYPE[channel_type] - spec.abilities)
+    if not missing:
+        return None
+    able = sorted(name for name, other in CONNECTORS.items()
+                  if NEEDED_BY_CHANNEL_TYPE[channel_type] <= other.abilities)
+    return (f"connector {connector!r} cannot {' or '.join(missing)}, which an {channel_type} channel needs; "
+            f"connectors that can: {', '.join(able) or 'none'}")
+
+
+class DocumentPoster(Protocol):
+    """Posts one ledger document (its body, with messageId and channelName) to the partner."""
+
+    def post(self, body: dict[str, Any]) -> PostResult: ...
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    sku: str
+    warehouse: str
+    on_hand: Decimal
+    forecast: Decimal
+
+
+class StockReader(Protocol):
+    """On-hand and forecast quantities per product in one of the partner's warehouses."""
+
+    def read_stock(self, skus: list[str], warehouse: str) -> list[StockLevel]: ...
