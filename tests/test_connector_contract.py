@@ -10,6 +10,7 @@ import pytest
 import yaml
 from airflow.models.connection import Connection
 from airflow.providers_manager import ProvidersManager
+from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
 from channelhub.connectors.contract import CONNECTORS, NEEDED_BY_CHANNEL_TYPE, Ability, unfit_connector
 from channelhub.credentials import CredentialStore
@@ -28,10 +29,10 @@ def test_each_channel_type_has_a_connector_that_serves_it_and_push_api_cannot_po
 
 
 def test_the_hub_registers_a_connection_type_per_connector():
-    manager = ProvidersManager()
-    assert "channelhub" in manager.providers
+    assert "channelhub" in ProvidersManager().providers
+    hooks = ProvidersManagerTaskRuntime().hooks
     for spec in CONNECTORS.values():
-        assert manager.hooks[spec.connection_type].hook_class_name == spec.hook_class
+        assert hooks[spec.connection_type].hook_class_name == spec.hook_class
 
 
 @pytest.fixture
