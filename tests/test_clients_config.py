@@ -76,7 +76,7 @@ def bad_type(document):
     (unknown_connector, "unknown connector 'soap_erp'; known: http_erp, push_api"),
     (bad_type, "channels[0].type: Input should be 'MARKETPLACE' or 'ERP'"),
     (erp_on_a_connector_that_cannot_post, "channels[2]: Value error, connector 'push_api' cannot post documents, "
-     "which an ERP channel needs; connectors that can: http_erp"),
+     "which an ERP channel needs; connectors that can: http_erp, tryton"),
 ])
 def test_a_bad_client_file_is_rejected_naming_file_and_key(folders, break_it, expected):
     clients, _ = folders

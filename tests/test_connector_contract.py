@@ -24,7 +24,7 @@ def test_each_channel_type_has_a_connector_that_serves_it_and_push_api_cannot_po
         assert any(unfit_connector(name, channel_type) is None for name in CONNECTORS), channel_type
     assert Ability.POST_DOCUMENTS not in CONNECTORS["push_api"].abilities
     assert unfit_connector("push_api", "ERP") == ("connector 'push_api' cannot post documents, which an ERP "
-                                                  "channel needs; connectors that can: http_erp")
+                                                  "channel needs; connectors that can: http_erp, tryton")
     assert unfit_connector("http_erp", "ERP") is None
 
 

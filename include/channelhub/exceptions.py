@@ -26,8 +26,13 @@ class UnsafeTenantPath(ChannelHubError):
                          "Remove it (or replace it with a real folder or file) and rerun")
 
 
-class CredentialRefreshFailed(ChannelHubError):
-    """The partner's credential URL did not give new headers: every posting would fail alike,
-    so the task fails (and Airflow retries it) while the documents stay PENDING."""
+class PartnerAuthFailed(ChannelHubError):
+    """The partner refused the hub's own credentials (or gave none): every posting would fail
+    alike and no document is to blame, so the task fails (and Airflow retries it, then alerts
+    the operators) while the documents stay PENDING."""
 
     transient = True
+
+
+class CredentialRefreshFailed(PartnerAuthFailed):
+    """The partner's credential URL did not give new headers."""

@@ -14,6 +14,8 @@ from channelhub.connectors.contract import CONNECTORS
 FIELDS_UNUSED_BY = {
     "channelhub_http_erp": {"hidden-fields": ["login", "password"],
                             "relabeling": {"host": "Posting URL (or host)"}},
+    "channelhub_tryton": {"hidden-fields": [],
+                          "relabeling": {"host": "Tryton URL (or host)", "schema": "Database"}},
     "channelhub_push_api": {"hidden-fields": ["host", "port", "schema", "login", "password"],
                             "relabeling": {}},
 }

@@ -8,7 +8,8 @@ messageId, which the ERP de-duplicates on.
 
 When the partner's credential URL fails, no document is to blame: reading stops, the
 answers of the calls in flight are recorded, the documents without an answer stay
-PENDING, and :class:`CredentialRefreshFailed` fails the task so Airflow retries it.
+PENDING, and :class:`PartnerAuthFailed` fails the task so Airflow retries it. The same
+holds for any login the partner refuses (a wrong password).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.connectors.contract import DocumentPoster
 from channelhub.connectors.results import Outcome, PostResult
-from channelhub.exceptions import CredentialRefreshFailed
+from channelhub.exceptions import PartnerAuthFailed
 from channelhub.ledger import Delivery, DeliveryOutcome, DeliveryStatus, Ledger
 from channelhub.ledger.store import utcnow
 
@@ -80,7 +81,7 @@ def post_due(ledger: Ledger, client: Client, job: ChannelJobName, poster: Docume
     received_before = (now or utcnow()) - erp.job(job).delay
     summary = PostingSummary()
     last_id, exhausted = 0, False
-    refresh_failed: CredentialRefreshFailed | None = None
+    refresh_failed: PartnerAuthFailed | None = None
     calls: dict[Future[PostResult], Delivery] = {}
     with ThreadPoolExecutor(max_workers=erp.concurrency, thread_name_prefix="post") as pool:
         while True:
@@ -107,7 +108,7 @@ def post_due(ledger: Ledger, client: Client, job: ChannelJobName, poster: Docume
             outcomes = []
             for call in answered:
                 delivery = calls.pop(call)
-                if isinstance(call.exception(), CredentialRefreshFailed):
+                if isinstance(call.exception(), PartnerAuthFailed):
                     refresh_failed = call.exception()  # the delivery stays PENDING, untouched
                 else:
                     outcomes.append(_outcome(delivery, call.result()))

@@ -1,0 +1,351 @@
+"""``tryton``: ledger documents into a real Tryton ERP over its JSON-RPC API (never in-process).
+
+The connection (type ``channelhub_tryton``) holds the server in ``host`` (``http://host:port``
+or host with ``port``), the database in ``schema``, the user in ``login`` and ``password``;
+``extra``: ``warehouse`` (code, default ``WH``), ``timeout`` (seconds, 60).
+
+What each document becomes (found by code: products by their code = the SKU, parties by
+their code = the ERP channel name for sales and returns, ``partnerCode`` for receipts):
+
+- ``OUTWARD_ORDER_CREATE``: a sale with its lines, quoted and confirmed;
+- ``OUTWARD_ORDER_COMPLETE`` (and a tenant's daily sales): that sale (made now if the order
+  was never created) with its customer shipment done;
+- ``OUTWARD_ORDER_CANCEL``: the order's sale cancelled (while not yet confirmed);
+- other documents: REJECTED with the reason (no such posting in this connector yet).
+
+Tryton does not de-duplicate: every ERP document carries ``<channel>:<order>:<messageId>``
+in its ``reference`` and is looked up before anything is created, so a rerun after a lost
+answer or a killed task finds the document instead of making a second one.
+
+Sessions: a login gives a session that Tryton expires when idle; a call refused with 401 or
+403 logs in again once. A refused login (a wrong password) raises ``PartnerAuthFailed``: the
+task fails and the documents stay PENDING. A Tryton that is down (refused, timeout, 5xx) is
+RETRY; a missing product or party, or a value Tryton refuses, is that document's REJECTED
+with the reason (the SKU named), never the batch's.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import urllib3
+from airflow.sdk.bases.hook import BaseHook
+
+from channelhub.connectors.contract import CONNECTORS, StockLevel
+from channelhub.connectors.results import Outcome, PostResult
+from channelhub.exceptions import PartnerAuthFailed
+
+if TYPE_CHECKING:
+    from channelhub.config.clients import Channel, Client
+
+
+class TrytonUnavailable(Exception):
+    """Tryton cannot be reached or failed on its side: worth another try later."""
+
+
+class TrytonRefused(Exception):
+    """Tryton (or the document against Tryton's data) says no: retrying cannot help."""
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"__class__": "Decimal", "decimal": str(value)}
+    if isinstance(value, dt.datetime):
+        return {"__class__": "datetime", "year": value.year, "month": value.month, "day": value.day,
+                "hour": value.hour, "minute": value.minute, "second": value.second, "microsecond": value.microsecond}
+    if isinstance(value, dt.date):
+        return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
+    raise TypeError(f"cannot send {type(value).__name__} to Tryton")
+
+
+def _decode(value: dict[str, Any]) -> Any:
+    kind = value.get("__class__")
+    if kind == "Decimal":
+        return Decimal(value["decimal"])
+    if kind == "date":
+        return dt.date(value["year"], value["month"], value["day"])
+    return value
+
+
+@dataclass(frozen=True)
+class TrytonServer:
+    url: str
+    database: str
+    login: str
+    password: str
+    warehouse: str = "WH"
+    timeout: float = 60.0
+
+
+class TrytonSession:
+    """One user's JSON-RPC session on one database; shared by the posting threads."""
+
+    def __init__(self, server: TrytonServer):
+        self.server = server
+        self.endpoint = f"{server.url.rstrip('/')}/{server.database}/rpc/"
+        self.http = urllib3.PoolManager(maxsize=16, retries=False, timeout=urllib3.Timeout(total=server.timeout))
+        self._lock = threading.Lock()
+        self._auth: str | None = None
+        self.context: dict[str, Any] = {}
+
+    def _post(self, method: str, params: list[Any], auth: str | None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json", **({"Authorization": auth} if auth else {})}
+        body = json.dumps({"method": method, "params": params, "id": 1}, default=_encode).encode()
+        try:
+            response = self.http.request("POST", self.endpoint, body=body, headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
+            raise TrytonUnavailable(f"Tryton at {self.server.url} cannot be reached: {exc}") from exc
+        if response.status >= 500:
+            raise TrytonUnavailable(f"Tryton answered HTTP {response.status}")
+        if response.status in (401, 403):
+            return response.status, None
+        if response.status != 200:
+            raise TrytonRefused(f"Tryton answered HTTP {response.status}")
+        return 200, json.loads(response.data, object_hook=_decode)
+
+    def _login(self) -> str:
+        status, answer = self._post("common.db.login",
+                                    [self.server.login, {"password": self.server.password}, "en"], None)
+        if status != 200 or answer is None or "error" in answer or not answer.get("result"):
+            error = (answer or {}).get("error") if isinstance(answer, dict) else None
+            raise PartnerAuthFailed(f"Tryton refused the login of {self.server.login!r} to database "
+                                    f"{self.server.database!r}" + (f": {error}" if error else ""))
+        uid, session = answer["result"][:2]
+        auth = "Session " + base64.b64encode(f"{self.server.login}:{uid}:{session}".encode()).decode()
+        status, preferences = self._post("model.res.user.get_preferences", [True, {}], auth)
+        if status != 200 or "error" in preferences:
+            raise TrytonRefused(f"the preferences of {self.server.login!r} could not be read")
+        self.context = {key: preferences["result"][key] for key in ("company", "language")
+                        if key in preferences["result"]}
+        return auth
+
+    def call(self, model: str, method: str, *args: Any, context: dict[str, Any] | None = None) -> Any:
+        """``model.<model>.<method>(*args, context)``; logs in (again) when the session is missing or expired."""
+        for attempt in range(2):
+            with self._lock:
+                if self._auth is None:
+                    self._auth = self._login()
+                auth = self._auth
+            status, answer = self._post(f"model.{model}.{method}",
+                                        [*args, {**self.context, **(context or {})}], auth)
+            if status == 200:
+                if "error" in answer:
+                    raise TrytonRefused(_error_text(answer["error"]))
+                return answer["result"]
+            with self._lock:  # 401/403: the session expired; log in again once
+                if self._auth == auth:
+                    self._auth = None
+            if attempt == 1:
+                raise PartnerAuthFailed(f"Tryton refused the session of {self.server.login!r} again after a new login")
+        raise AssertionError("unreachable")
+
+
+def _error_text(error: Any) -> str:
+    """Tryton's error (``[kind, [message, description, ...]]`` or ``[text, ...]``) as one line."""
+    if isinstance(error, list) and len(error) == 2 and isinstance(error[1], list) and error[1]:
+        return f"{error[0]}: {error[1][0]}"
+    return str(error)[:500]
+
+
+class TrytonPoster:
+    """Turns one ledger document into Tryton documents; safe to share between threads."""
+
+    def __init__(self, session: TrytonSession):
+        self.session = session
+        self._ids: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def post(self, body: dict[str, Any]) -> PostResult:
+        event = body.get("eventType", "")
+        try:
+            if event in ("OUTWARD_ORDER_CREATE", "OUTWARD_ORDER_COMPLETE"):
+                detail = self._sale(body, ship=event == "OUTWARD_ORDER_COMPLETE")
+            elif event == "OUTWARD_ORDER_CANCEL":
+                detail = self._cancel_sale(body)
+            else:
+                raise TrytonRefused(f"the tryton connector does not post {event or 'this kind of'} documents yet")
+        except TrytonUnavailable as exc:
+            return PostResult(Outcome.RETRY, 1, error=str(exc))
+        except TrytonRefused as exc:
+            return PostResult(Outcome.REJECTED, 1, error=str(exc))
+        return PostResult(Outcome.SENT, 1, body=detail)
+
+    def _id_by_code(self, model: str, code: str, what: str) -> int:
+        with self._lock:
+            known = self._ids.get((model, code))
+        if known is not None:
+            return known
+        found = self.session.call(model, "search", [("code", "=", code)], 0, 2, None)
+        if len(found) != 1:
+            raise TrytonRefused(f"{what} {code!r} is not in Tryton" if not found
+                                else f"{what} {code!r} is in Tryton {len(found)} times")
+        with self._lock:
+            self._ids[(model, code)] = found[0]
+        return found[0]
+
+    def _warehouse(self, code: str | None = None) -> int:
+        code = code or self.session.server.warehouse
+        with self._lock:
+            known = self._ids.get(("warehouse", code))
+        if known is not None:
+            return known
+        found = self.session.call("stock.location", "search", [("code", "=", code), ("type", "=", "warehouse")],
+                                  0, 2, None)
+        if len(found) != 1:
+            raise TrytonRefused(f"warehouse {code!r} is not in Tryton")
+        with self._lock:
+            self._ids[("warehouse", code)] = found[0]
+        return found[0]
+
+    @staticmethod
+    def reference(body: dict[str, Any]) -> str:
+        return f"{body['channelName']}:{body['orderCode']}:{body['messageId']}"
+
+    def _find_sale(self, domain: list[Any]) -> dict[str, Any] | None:
+        found = self.session.call("sale.sale", "search_read", domain, 0, 1, None, ["state", "shipments", "number"])
+        return found[0] if found else None
+
+    def _sale(self, body: dict[str, Any], ship: bool) -> str:
+        reference = self.reference(body)
+        sale = self._find_sale([("reference", "=", reference)])
+        if sale is None and ship:  # the order may have been created by an earlier document
+            sale = self._find_sale([("reference", "like", f"{body['channelName']}:{body['orderCode']}:%"),
+                                    ("state", "not in", ["cancelled"])])
+        if sale is None:
+            sale = {"id": self._create_sale(body, reference), "state": "draft"}
+        if sale["state"] in ("draft", "quotation"):
+            if sale["state"] == "draft":
+                self.session.call("sale.sale", "quote", [sale["id"]])
+            self.session.call("sale.sale", "confirm", [sale["id"]])
+        if ship:
+            self._ship(sale["id"])
+        done = self.session.call("sale.sale", "read", [sale["id"]], ["number", "state", "shipment_state"])[0]
+        return json.dumps({"sale": done["number"], "state": done["state"], "shipment_state": done["shipment_state"],
+                           "reference": reference})
+
+    def _create_sale(self, body: dict[str, Any], reference: str) -> int:
+        party = self._id_by_code("party.party", body["channelName"], "customer party")
+        addresses = self.session.call("party.party", "read", [party], ["addresses"])[0]["addresses"]
+        if not addresses:
+            raise TrytonRefused(f"customer party {body['channelName']!r} has no address in Tryton")
+        missing, lines = [], []
+        for item in body.get("orderItems", []):
+            try:
+                product = self._id_by_code("product.product", item["channelSkuCode"], "product")
+            except TrytonRefused:
+                missing.append(item["channelSkuCode"])
+                continue
+            quantity = item["orderedQuantity"] - item.get("cancelledQuantity", 0)
+            if quantity <= 0:
+                continue
+            lines.append({"type": "line", "product": product, "quantity": quantity, "unit": self._unit(product),
+                          "unit_price": Decimal(str(item["sellingPricePerUnit"])),
+                          "description": f"{item['orderItemCode']} {item['channelSkuCode']}"})
+        if missing:
+            raise TrytonRefused(f"product(s) not in Tryton: {', '.join(missing)}")
+        when = body.get("eventTime") or body.get("orderTime")
+        sale = {"party": party, "invoice_address": addresses[0], "shipment_address": addresses[0],
+                "warehouse": self._warehouse(), "reference": reference,
+                "description": f"{body['channelName']} order {body['orderCode']}",
+                "lines": [["create", lines]]}
+        if when:
+            sale["sale_date"] = dt.date.fromisoformat(str(when)[:10])
+        return self.session.call("sale.sale", "create", [sale])[0]
+
+    def _unit(self, product: int) -> int:
+        with self._lock:
+            known = self._ids.get(("unit", str(product)))
+        if known is None:
+            known = self.session.call("product.product", "read", [product], ["default_uom"])[0]["default_uom"]
+            with self._lock:
+                self._ids[("unit", str(product))] = known
+        return known
+
+    def _ship(self, sale: int) -> None:
+        shipments = self.session.call("sale.sale", "read", [sale], ["shipments"])[0]["shipments"]
+        for shipment in self.session.call("stock.shipment.out", "read", shipments, ["state"]):
+            state = shipment["state"]
+            if state in ("done", "cancelled"):
+                continue
+            if state in ("draft", "waiting"):
+                if state == "draft":
+                    self.session.call("stock.shipment.out", "wait", [shipment["id"]])
+                # The goods left the store or the warehouse already: the ERP records what happened.
+                self.session.call("stock.shipment.out", "assign_force", [shipment["id"]])
+                state = "assigned"
+            if state == "assigned":
+                self.session.call("stock.shipment.out", "pick", [shipment["id"]])
+                state = "picked"
+            if state == "picked":
+                self.session.call("stock.shipment.out", "pack", [shipment["id"]])
+            self.session.call("stock.shipment.out", "do", [shipment["id"]])
+
+    def _cancel_sale(self, body: dict[str, Any]) -> str:
+        sale = self._find_sale([("reference", "like", f"{body['channelName']}:{body['orderCode']}:%")])
+        if sale is None:
+            raise TrytonRefused(f"no sale for order {body['orderCode']!r} of {body['channelName']} in Tryton")
+        if sale["state"] == "cancelled":
+            return json.dumps({"sale": sale["number"], "state": "cancelled"})
+        if sale["state"] not in ("draft", "quotation"):
+            raise TrytonRefused(f"sale {sale['number']} is {sale['state']}: Tryton cancels only draft or quoted sales")
+        self.session.call("sale.sale", "cancel", [sale["id"]])
+        return json.dumps({"sale": sale["number"], "state": "cancelled"})
+
+    def read_stock(self, skus: list[str], warehouse: str | None = None) -> list[StockLevel]:
+        """On-hand and forecast quantity of each SKU in the warehouse (code; default the connection's)."""
+        code = warehouse or self.session.server.warehouse
+        products = self.session.call("product.product", "search_read", [("code", "in", skus)], 0, None, None,
+                                     ["code", "quantity", "forecast_quantity"],
+                                     context={"locations": [self._warehouse(code)]})
+        return [StockLevel(p["code"], code, Decimal(str(p["quantity"])), Decimal(str(p["forecast_quantity"])))
+                for p in products]
+
+
+class TrytonHook(BaseHook):
+    """Builds a :class:`TrytonPoster` (also the stock reader) from an Airflow connection.
+
+    :param tryton_conn_id: connection of type ``channelhub_tryton`` (see the module docs).
+    """
+
+    conn_name_attr = "tryton_conn_id"
+    default_conn_name = "tryton_default"
+    conn_type = CONNECTORS["tryton"].connection_type
+    hook_name = "Channel Hub Tryton ERP"
+
+    def __init__(self, tryton_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tryton_conn_id = tryton_conn_id
+
+    @classmethod
+    def for_channel(cls, client: Client, channel: Channel) -> TrytonHook:
+        return cls(channel.conn_id)
+
+    def get_server(self) -> TrytonServer:
+        conn = self.get_connection(self.tryton_conn_id)
+        extra = conn.extra_dejson
+        host = conn.host or ""
+        if not host or not conn.schema or not conn.login:
+            raise TrytonRefused(f"connection {self.tryton_conn_id}: host, schema (the database) and login are needed")
+        url = host if "://" in host else f"http://{host}{f':{conn.port}' if conn.port else ''}"
+        return TrytonServer(url, conn.schema, conn.login, conn.password or "", extra.get("warehouse", "WH"),
+                            float(extra.get("timeout", 60)))
+
+    def get_poster(self) -> TrytonPoster:
+        return TrytonPoster(TrytonSession(self.get_server()))
+
+    def get_stock_reader(self) -> TrytonPoster:
+        return self.get_poster()
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            session = TrytonSession(self.get_server())
+            user = session.call("res.user", "get_preferences", True)
+        except (TrytonRefused, TrytonUnavailable, PartnerAuthFailed) as exc:
+            return False, str(exc)
+        return True, f"logged in to Tryton database {session.server.database!r} (company {user.get('company')})"

@@ -1,0 +1,141 @@
+"""A real Tryton ERP on 127.0.0.1 for the tests and the demo.
+
+Initialising a Tryton database with the sale, purchase and stock modules costs minutes of
+CPU, so it is done once per set of installed Tryton versions into a template (SQLite),
+kept in ``CHANNELHUB_TRYTON_CACHE`` (default ``~/.cache/channelhub/tryton``); each server
+starts from a copy of it (a file copy) on a free port. Building the template is guarded by
+a file lock, so parallel test workers build it once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import urllib3
+
+from channelhub.devservers.stack import free_port
+
+MODULES = ("trytond", "trytond-sale", "trytond-purchase", "trytond-stock", "proteus")
+SETUP_REVISION = "1"  # bump when tryton_setup changes what the template holds
+ADMIN_PASSWORD = "admin-local-only"
+DATABASE = "hub"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CHANNELHUB_TRYTON_CACHE") or Path.home() / ".cache" / "channelhub" / "tryton")
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _config(folder: Path, port: int | None = None) -> Path:
+    config = folder / "trytond.conf"
+    text = f"[database]\nuri = sqlite://\npath = {folder}\n"
+    if port:
+        text += f"[web]\nlisten = 127.0.0.1:{port}\n"
+    config.write_text(text)
+    return config
+
+
+def template() -> Path:
+    """The initialised, set-up template database for the installed Tryton versions (built if missing)."""
+    versions = ";".join(f"{m}={metadata.version(m)}" for m in MODULES) + f";setup={SETUP_REVISION}"
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"template-{hashlib.sha256(versions.encode()).hexdigest()[:16]}.sqlite"
+    with (folder / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            _build(path)
+    return path
+
+
+def _run(command: list[str], env: dict[str, str], timeout: float) -> None:
+    done = subprocess.run(command, env=env, input="\n", capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[0]} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+
+
+def _build(target: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="channelhub-tryton-build-") as work:
+        folder = Path(work)
+        (folder / f"{DATABASE}.sqlite").touch()
+        config = _config(folder)
+        password = folder / "admin-password"
+        password.write_text(ADMIN_PASSWORD)
+        env = {**os.environ, "TRYTONPASSFILE": str(password)}
+        # No --email: trytond checks an address's domain in DNS, which this machine cannot reach;
+        # the empty answer to its prompt means "no email".
+        _run([_bin("trytond-admin"), "-c", str(config), "-d", DATABASE, "--all", "-u", "sale", "purchase", "stock",
+              "--activate-dependencies"], env, timeout=1800)
+        _run([sys.executable, "-m", "channelhub.devservers.tryton_setup", str(config), DATABASE], env, timeout=900)
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(folder / f"{DATABASE}.sqlite", partial)
+        partial.replace(target)
+
+
+@dataclass
+class TrytonProcess:
+    """``trytond`` serving a copy of the template; ``url``, ``connection()`` once started."""
+
+    workdir: Path
+    port: int = 0
+    log: Path = field(init=False)
+
+    def start(self, timeout: float = 180) -> TrytonProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template(), self.database_file)
+        self.port = self.port or free_port()
+        config = _config(self.workdir, self.port)
+        self.log = self.workdir / "trytond.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen([_bin("trytond"), "-c", str(config), "-d", DATABASE], stdout=log,
+                                            stderr=subprocess.STDOUT)
+        http = urllib3.PoolManager(retries=False, timeout=5)
+        body = json.dumps({"method": "common.db.login", "params": ["admin", {"password": ADMIN_PASSWORD}, "en"],
+                           "id": 1}).encode()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                answer = http.request("POST", f"{self.url}/{DATABASE}/rpc/", body=body,
+                                      headers={"Content-Type": "application/json"})
+                if answer.status == 200 and json.loads(answer.data).get("result"):
+                    return self
+            except urllib3.exceptions.HTTPError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"trytond did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.3)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database_file(self) -> Path:
+        return self.workdir / f"{DATABASE}.sqlite"
+
+    def connection(self, conn_id: str, **changes: object) -> dict:
+        """An Airflow connection (Astro field names) of type ``channelhub_tryton`` to this server."""
+        return {"conn_id": conn_id, "conn_type": "channelhub_tryton", "conn_host": self.url, "conn_schema": DATABASE,
+                "conn_login": "admin", "conn_password": ADMIN_PASSWORD, "conn_extra": {"warehouse": "WH"},
+                **changes}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
