@@ -187,6 +187,53 @@ def test_an_expired_session_logs_in_again(tryton, ledger):
     assert poster.session._auth not in (None, first), "a new session"
 
 
+def all_jobs_client(name: str) -> Client:
+    document = tryton_client(name).model_dump(mode="json")
+    document["channels"][1]["jobs"] = {job.value: {"enabled": True} for job in ChannelJobName}
+    return Client.model_validate(document)
+
+
+def test_receipts_gate_entries_and_returns_become_tryton_shipments(tryton, ledger):
+    client = all_jobs_client("t9")
+    items = [{"orderItemCode": "1", "channelSkuCode": "222", "quantity": 10}]
+    ledger.record(client, [
+        NewDocument(DocumentKind.INWARD_COMPLETE, "inward-complete:amazon-in:WH1:PO-9", "amazon-in", {
+            "orderCode": "PO-9", "orderType": "PO", "locationCode": "WH1", "partnerCode": "SUP1",
+            "completedTime": "2026-11-20T10:00:00Z", "orderItems": items, "eventType": "INWARD_ORDER_COMPLETE"}, "t"),
+        NewDocument(DocumentKind.GATE_ENTRY, "gate-entry:amazon-in:WH1:PO-10:GE-1", "amazon-in", {
+            "orderCode": "PO-10", "orderType": "PO", "invoiceId": "INV-1", "gateEntryId": "GE-1", "locationCode": "WH1",
+            "partnerCode": "SUP1", "orderItems": [{"orderItemCode": "1", "channelSkuCode": "222", "qcPassQuantity": 4,
+                                                   "qcFailQuantity": 1}]}, "t"),
+        NewDocument(DocumentKind.RETURN_EVENT, "return:amazon-in:WH1:R-9:COMPLETE", "amazon-in", {
+            "returnOrderCode": "R-9", "forwardOrderCode": None, "locationCode": "WH1", "eventType": "COMPLETE",
+            "eventTime": "2026-11-21T10:00:00Z",
+            "orderItems": [{"orderItemCode": "1", "channelSkuCode": "222", "quantity": 1}]}, "t"),
+        NewDocument(DocumentKind.INWARD_COMPLETE, "inward-complete:amazon-in:WH1:PO-11", "amazon-in", {
+            "orderCode": "PO-11", "orderType": "PO", "locationCode": "WH1", "partnerCode": "NO-SUCH-SUPPLIER",
+            "completedTime": "2026-11-20T10:00:00Z", "orderItems": items, "eventType": "INWARD_ORDER_COMPLETE"}, "t"),
+    ])
+    reader = TrytonHook(CONN_ID).get_stock_reader()
+    (before,) = reader.read_stock(["222"])
+    poster = TrytonHook(CONN_ID).get_poster()
+    outcomes = {job: post_due(ledger, client, job, poster).as_dict() for job in ChannelJobName}
+    assert outcomes[ChannelJobName.INWARDS_POSTING] == {"PENDING": 0, "SENT": 1, "SKIPPED": 0, "FAILED": 1}
+    assert outcomes[ChannelJobName.INWARDS_GATE_ENTRY_POSTING]["SENT"] == 1
+    assert outcomes[ChannelJobName.RETURNS_POSTING]["SENT"] == 1
+    session = erp_session(tryton)
+    receipts = {r["reference"].split(":")[1]: r["state"] for r in session.call(
+        "stock.shipment.in", "search_read", [("reference", "like", "AMAZON_INDIA:PO-%")], 0, None, None,
+        ["reference", "state"])}
+    assert receipts == {"PO-9": "done", "PO-10": "received"}, "the gate entry's goods are at the gate, not stored"
+    (returned,) = session.call("stock.shipment.out.return", "search_read",
+                               [("reference", "like", "AMAZON_INDIA:R-9:%")], 0, None, None, ["state"])
+    assert returned["state"] == "done"
+    (after,) = reader.read_stock(["222"])
+    # Tryton counts the warehouse's input zone in its stock: the gate entry's 4 are there, not yet put away.
+    assert after.on_hand == before.on_hand + 10 + 4 + 1
+    failed = [d for d in ledger.deliveries_of(client.client) if d["status"] == "FAILED"]
+    assert len(failed) == 1 and "supplier party 'NO-SUCH-SUPPLIER' is not in Tryton" in failed[0]["last_error"]
+
+
 def test_stock_is_read_per_product_and_warehouse(tryton, ledger):
     client = tryton_client("t8")
     reader = TrytonHook(CONN_ID).get_stock_reader()

@@ -11,7 +11,17 @@ their code = the ERP channel name for sales and returns, ``partnerCode`` for rec
 - ``OUTWARD_ORDER_COMPLETE`` (and a tenant's daily sales): that sale (made now if the order
   was never created) with its customer shipment done;
 - ``OUTWARD_ORDER_CANCEL``: the order's sale cancelled (while not yet confirmed);
-- other documents: REJECTED with the reason (no such posting in this connector yet).
+- ``INWARD_ORDER_COMPLETE`` (INWARDS_POSTING): a supplier receipt from ``partnerCode``,
+  received and done (the goods are in storage);
+- a closed gate entry (INWARDS_GATE_ENTRY_POSTING): a supplier receipt of the QC-passed
+  quantities, received only (the goods are at the gate, not yet put away);
+- ``RETURN_ORDER_COMPLETE`` / ``COMPLETE`` (RETURNS_POSTING): a customer return from the
+  channel's party, received and done; ``RETURN_ORDER_CREATE`` makes it as a draft;
+- other events: REJECTED with the reason (no such posting in this connector).
+
+Tryton warns that such stock moves have no origin (no purchase or sale behind them); the
+hub answers those warnings yes, as a user would in the client, since the document it posts
+is the origin.
 
 Tryton does not de-duplicate: every ERP document carries ``<channel>:<order>:<messageId>``
 in its ``reference`` and is looked up before anything is created, so a rerun after a lost
@@ -92,6 +102,7 @@ class TrytonSession:
         self.http = urllib3.PoolManager(maxsize=16, retries=False, timeout=urllib3.Timeout(total=server.timeout))
         self._lock = threading.Lock()
         self._auth: str | None = None
+        self.uid: int | None = None
         self.context: dict[str, Any] = {}
 
     def _post(self, method: str, params: list[Any], auth: str | None) -> tuple[int, Any]:
@@ -117,6 +128,7 @@ class TrytonSession:
             raise PartnerAuthFailed(f"Tryton refused the login of {self.server.login!r} to database "
                                     f"{self.server.database!r}" + (f": {error}" if error else ""))
         uid, session = answer["result"][:2]
+        self.uid = uid
         auth = "Session " + base64.b64encode(f"{self.server.login}:{uid}:{session}".encode()).decode()
         status, preferences = self._post("model.res.user.get_preferences", [True, {}], auth)
         if status != 200 or "error" in preferences:
@@ -134,6 +146,9 @@ class TrytonSession:
                 auth = self._auth
             status, answer = self._post(f"model.{model}.{method}",
                                         [*args, {**self.context, **(context or {})}], auth)
+            if status == 200 and "error" in answer and answer["error"][0] == "UserWarning" and attempt == 0:
+                self._accept_warning(answer["error"][1][0], auth)
+                continue
             if status == 200:
                 if "error" in answer:
                     raise TrytonRefused(_error_text(answer["error"]))
@@ -144,6 +159,18 @@ class TrytonSession:
             if attempt == 1:
                 raise PartnerAuthFailed(f"Tryton refused the session of {self.server.login!r} again after a new login")
         raise AssertionError("unreachable")
+
+
+    def _accept_warning(self, name: str, auth: str) -> None:
+        """Says yes to one named warning of Tryton's, once (what its client's "Yes" button does)."""
+        status, answer = self._post("model.res.user.warning.create",
+                                    [[{"user": self.uid, "name": name, "always": False}], self.context], auth)
+        if status != 200 or "error" in answer:
+            raise TrytonRefused(f"Tryton's warning {name!r} could not be answered")
+
+
+def _quantities(body: dict[str, Any], field: str) -> dict[str, int]:
+    return {item["channelSkuCode"]: item[field] for item in body.get("orderItems", [])}
 
 
 def _error_text(error: Any) -> str:
@@ -168,6 +195,12 @@ class TrytonPoster:
                 detail = self._sale(body, ship=event == "OUTWARD_ORDER_COMPLETE")
             elif event == "OUTWARD_ORDER_CANCEL":
                 detail = self._cancel_sale(body)
+            elif event == "INWARD_ORDER_COMPLETE":
+                detail = self._receipt(body, _quantities(body, "quantity"), done=True)
+            elif "gateEntryId" in body:
+                detail = self._receipt(body, _quantities(body, "qcPassQuantity"), done=False)
+            elif event in ("RETURN_ORDER_CREATE", "RETURN_ORDER_COMPLETE", "COMPLETE") and "returnOrderCode" in body:
+                detail = self._return(body, done=event != "RETURN_ORDER_CREATE")
             else:
                 raise TrytonRefused(f"the tryton connector does not post {event or 'this kind of'} documents yet")
         except TrytonUnavailable as exc:
@@ -296,6 +329,85 @@ class TrytonPoster:
             raise TrytonRefused(f"sale {sale['number']} is {sale['state']}: Tryton cancels only draft or quoted sales")
         self.session.call("sale.sale", "cancel", [sale["id"]])
         return json.dumps({"sale": sale["number"], "state": "cancelled"})
+
+    def _products(self, quantities: dict[str, int]) -> dict[int, int]:
+        """Product id -> quantity for the SKUs with a quantity; names every SKU Tryton lacks."""
+        found, missing = {}, []
+        for sku, quantity in quantities.items():
+            try:
+                product = self._id_by_code("product.product", sku, "product")
+            except TrytonRefused:
+                missing.append(sku)
+                continue
+            if quantity > 0:
+                found[product] = quantity
+        if missing:
+            raise TrytonRefused(f"product(s) not in Tryton: {', '.join(missing)}")
+        if not found:
+            raise TrytonRefused("no item has a quantity to post")
+        return found
+
+    def _locations(self) -> dict[str, int]:
+        warehouse = self._warehouse()
+        with self._lock:
+            known = self._ids.get(("locations", str(warehouse)))
+        if known is None:
+            read = self.session.call("stock.location", "read", [warehouse], ["input_location", "storage_location"])[0]
+            known = {"warehouse": warehouse, "input": read["input_location"], "storage": read["storage_location"]}
+            for kind in ("supplier", "customer"):
+                known[kind] = self.session.call("stock.location", "search", [("type", "=", kind)], 0, 1, None)[0]
+            with self._lock:
+                self._ids[("locations", str(warehouse))] = known
+        return known
+
+    def _shipment(self, model: str, party_field: str, party: int, source: str, reference: str,
+                  quantities: dict[int, int], steps: list[str]) -> str:
+        """A receipt or a return by ``reference`` (made once), moved through ``steps``; its number and state."""
+        found = self.session.call(model, "search_read", [("reference", "=", reference)], 0, 1, None, ["state"])
+        if found:
+            shipment, state = found[0]["id"], found[0]["state"]
+        else:
+            places = self._locations()
+            currency = self._currency()
+            moves = [{"product": product, "quantity": quantity, "unit": self._unit(product),
+                      "from_location": places[source], "to_location": places["input"], "unit_price": Decimal(0),
+                      "currency": currency} for product, quantity in quantities.items()]
+            shipment = self.session.call(model, "create", [{
+                party_field: party, "warehouse": places["warehouse"], "warehouse_input": places["input"],
+                "warehouse_storage": places["storage"], "reference": reference,
+                "incoming_moves": [["create", moves]]}])[0]
+            state = "draft"
+        order = ["draft", "received", "done"]
+        for step, reached in zip(("receive", "do"), order[1:], strict=True):
+            if step in steps and order.index(state) < order.index(reached):
+                self.session.call(model, step, [shipment])
+        done = self.session.call(model, "read", [shipment], ["number", "state"])[0]
+        return json.dumps({"shipment": done["number"], "state": done["state"], "reference": reference})
+
+    def _currency(self) -> int:
+        with self._lock:
+            known = self._ids.get(("currency", "company"))
+        if known is None:
+            company = self.session.context["company"]
+            known = self.session.call("company.company", "read", [company], ["currency"])[0]["currency"]
+            with self._lock:
+                self._ids[("currency", "company")] = known
+        return known
+
+    def _receipt(self, body: dict[str, Any], quantities: dict[str, int], done: bool) -> str:
+        if not body.get("partnerCode"):
+            raise TrytonRefused("partnerCode (the supplier's party code in Tryton) is needed for a receipt")
+        supplier = self._id_by_code("party.party", body["partnerCode"], "supplier party")
+        reference = self.reference(body)
+        return self._shipment("stock.shipment.in", "supplier", supplier, "supplier", reference,
+                              self._products(quantities), ["receive", "do"] if done else ["receive"])
+
+    def _return(self, body: dict[str, Any], done: bool) -> str:
+        customer = self._id_by_code("party.party", body["channelName"], "customer party")
+        reference = f"{body['channelName']}:{body['returnOrderCode']}:{body['messageId']}"
+        return self._shipment("stock.shipment.out.return", "customer", customer, "customer", reference,
+                              self._products(_quantities(body, "quantity")),
+                              ["receive", "do"] if done else [])
 
     def read_stock(self, skus: list[str], warehouse: str | None = None) -> list[StockLevel]:
         """On-hand and forecast quantity of each SKU in the warehouse (code; default the connection's)."""
