@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install demo up down test test-fast lint bench bench-airflow bench-erp bench-api lock clean
+.PHONY: install demo demo-tryton up down test test-fast lint bench bench-airflow bench-erp bench-api lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ install: $(STAMP)
 
 demo: install  ## the main job on embedded defaults
 	$(BIN)/python -m channelhub.demo
+
+demo-tryton: install  ## documents from the ledger into a real Tryton ERP through the channel-job DAGs
+	$(BIN)/python -m channelhub.demo_tryton
 
 up: install  ## the full local Airflow (UI, scheduler, dag-processor, triggerer) with SFTP/SMTP, in the background
 	$(BIN)/python -m channelhub.up up
@@ -57,4 +60,4 @@ lock: install
 	$(BIN)/uv pip compile requirements-dev.txt -o constraints.txt --python-version 3.11 --no-header
 
 clean:
-	rm -rf $(VENV) .demo .up .bench .pytest_cache
+	rm -rf $(VENV) .demo .demo-tryton .up .bench .pytest_cache

@@ -1,0 +1,99 @@
+"""``make demo-tryton``: documents from the ledger into a real Tryton ERP through the real channel-job DAGs.
+
+Starts Tryton on 127.0.0.1 from the template database (built on first use, about a minute),
+enters a few documents of the demo client (``include/demo/clients/demo.yaml``) into the
+ledger as the push API would (two orders, one completed; a supplier receipt; a return),
+runs the DAGs ``erp__demo__sales_posting``, ``erp__demo__inwards_posting`` and
+``erp__demo__returns_posting`` with ``airflow dags test``, and prints what Tryton now holds
+and how to look at it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from channelhub import PROJECT_ROOT
+from channelhub.config.client_loader import load_client_config
+from channelhub.config.clients import ChannelJobName, job_dag_id
+from channelhub.connectors.tryton import TrytonHook, TrytonSession
+from channelhub.devservers.stack import LocalStack
+from channelhub.devservers.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
+from channelhub.ledger import DocumentKind, Ledger, NewDocument
+from channelhub.productdb.hook import create_engine
+from channelhub.settings import connection_env
+
+DEMO_DIR = PROJECT_ROOT / ".demo-tryton"
+CLIENTS = PROJECT_ROOT / "include" / "demo" / "clients"
+JOBS = (ChannelJobName.SALES_POSTING, ChannelJobName.INWARDS_POSTING, ChannelJobName.RETURNS_POSTING)
+
+
+def item(sku: str, quantity: int, price: float) -> dict:
+    return {"orderItemCode": f"{sku}-1", "channelSkuCode": sku, "orderedQuantity": quantity, "cancelledQuantity": 0,
+            "sellingPricePerUnit": price, "sellerDiscount": 0, "channelDiscount": 0, "shippingCharge": 0}
+
+
+def documents() -> list[NewDocument]:
+    def order(code: str, event: str, items: list[dict]) -> NewDocument:
+        payload = {"orderCode": code, "locationCode": "WH1", "orderType": "SALE", "eventType": event,
+                   "eventTime": "2026-11-20T10:00:00+05:30", "orderItems": items, "shipments": []}
+        return NewDocument(DocumentKind.OUTWARD_EVENT, f"outward:amazon-in:WH1:{code}:{event}", "amazon-in", payload,
+                           "demo")
+
+    return [
+        order("DEMO-1", "OUTWARD_ORDER_CREATE", [item("111", 2, 499.0), item("221", 1, 1200.0)]),
+        order("DEMO-2", "OUTWARD_ORDER_COMPLETE", [item("112", 1, 499.0)]),
+        NewDocument(DocumentKind.INWARD_COMPLETE, "inward-complete:amazon-in:WH1:PO-DEMO", "amazon-in", {
+            "orderCode": "PO-DEMO", "orderType": "PO", "locationCode": "WH1", "partnerCode": "SUP1",
+            "completedTime": "2026-11-20T09:00:00Z", "eventType": "INWARD_ORDER_COMPLETE",
+            "orderItems": [{"orderItemCode": "1", "channelSkuCode": "111", "quantity": 20}]}, "demo"),
+        NewDocument(DocumentKind.RETURN_EVENT, "return:amazon-in:WH1:R-DEMO:COMPLETE", "amazon-in", {
+            "returnOrderCode": "R-DEMO", "forwardOrderCode": "DEMO-2", "locationCode": "WH1", "eventType": "COMPLETE",
+            "eventTime": "2026-11-21T10:00:00Z",
+            "orderItems": [{"orderItemCode": "1", "channelSkuCode": "112", "quantity": 1}]}, "demo"),
+    ]
+
+
+def main() -> int:
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    print("Starting Tryton (the first run builds its template database, about a minute) ...", flush=True)
+    tryton = TrytonProcess(DEMO_DIR / "tryton").start()
+    connection = tryton.connection("demo_tryton")
+    stack = LocalStack(DEMO_DIR, PROJECT_ROOT / "include" / "demo" / "tenants", clients_dir=CLIENTS,
+                       connections=[connection]).start()
+    try:
+        client = load_client_config(CLIENTS).get("demo")
+        engine = create_engine(stack.hub_db_url)
+        ledger = Ledger(engine)
+        ledger.create_tables()
+        ledger.record(client, documents())
+        engine.dispose()
+        print("Preparing the Airflow metadata database (SQLite) ...", flush=True)
+        stack.migrate()
+        for job in JOBS:
+            print(f"Running DAG {job_dag_id('demo', job)} ...", flush=True)
+            run = stack.airflow("dags", "test", job_dag_id("demo", job), "2026-11-21T00:00:00+00:00", check=False)
+            (DEMO_DIR / f"{job.value.lower()}.log").write_text(run.stdout + run.stderr)
+        key, value = connection_env(connection)
+        os.environ[key] = value
+        session = TrytonSession(TrytonHook("demo_tryton").get_server())
+        print("\nIn Tryton now:")
+        for model, label in (("sale.sale", "sale"), ("stock.shipment.in", "supplier receipt"),
+                             ("stock.shipment.out.return", "customer return")):
+            fields = ["number", "reference", "state"]
+            for row in session.call(model, "search_read", [], 0, None, None, fields):
+                print(f"  {label:16} {row['number'] or '-':6} {row['state']:12} {row['reference']}")
+        print("\nLedger deliveries:")
+        for row in Ledger(create_engine(stack.hub_db_url)).deliveries_of("demo"):
+            print(f"  {row['job']:24} {row['doc_key']:48} {row['status']:8} {row['last_error'] or ''}")
+        print(f"\nTryton: {tryton.url}, database {DATABASE}, login admin / {ADMIN_PASSWORD} (JSON-RPC at "
+              f"{tryton.url}/{DATABASE}/rpc/; stopped when this demo ends). DAG run logs: {DEMO_DIR}/*.log")
+        return 0
+    finally:
+        stack.stop()
+        tryton.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
