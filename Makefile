@@ -50,7 +50,7 @@ bench: install  ## speed and memory figures, each a ratio against a baseline mea
 bench-airflow: install  ## 50 parallel DAG runs on LocalExecutor vs Celery, dag-processor parse of 1,000 projects
 	$(BIN)/python -m bench.airflow_runs
 
-bench-erp: install  ## 10,000 sales documents posted to a local ERP answering in 20 ms: docs/s vs the concurrency ceiling
+bench-erp: install  ## 10,000 sales documents to a local ERP answering in 20 ms (vs the concurrency ceiling); sales into Tryton vs a direct client
 	$(BIN)/python -m bench.erp_posting
 
 bench-api: install  ## the push API: a verified partner's call vs its first (scrypt) call, and under a login flood

@@ -110,3 +110,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    from bench import tryton_posting
+
+    tryton_posting.main()

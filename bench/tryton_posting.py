@@ -1,0 +1,116 @@
+"""Sales documents into a real Tryton: the hub against Tryton's own ceiling, in one run.
+
+For each concurrency, on a fresh copy of the template database each time:
+
+- ceiling: the same sales created by a client calling Tryton's JSON-RPC directly with the same
+  concurrency (create, quote, confirm; ids of party, product and unit known beforehand);
+- hub: ``post_due`` from a SQLite ledger through the ``tryton`` connector (reference look-up
+  before creating, parties and products found by code, the ledger updated per answer).
+
+The figure is the hub's documents per second as a ratio of the ceiling's. A Tryton sale
+costs the ERP about a second of CPU (confirm most of it) and trytond serves with one
+process, so both are bound by the ERP's CPU; what the ratio shows is what the hub adds.
+Environment: ``CHANNELHUB_BENCH_TRYTON_DOCS`` (100; the issue's figure is for 1,000, which
+takes about 20 minutes per run here), ``CHANNELHUB_BENCH_TRYTON_CONCURRENCY`` ("1,4,8").
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+from channelhub.channel_jobs.posting import post_due
+from channelhub.config.clients import ChannelJobName, Client
+from channelhub.connectors.tryton import TrytonPoster, TrytonServer, TrytonSession
+from channelhub.devservers.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
+from channelhub.ledger import DocumentKind, Ledger, NewDocument
+from channelhub.productdb.hook import create_engine
+
+DOCS = int(os.environ.get("CHANNELHUB_BENCH_TRYTON_DOCS", "100"))
+CONCURRENCY = [int(c) for c in os.environ.get("CHANNELHUB_BENCH_TRYTON_CONCURRENCY", "1,4,8").split(",")]
+SKUS = ("111", "112", "221", "222", "331")
+
+
+def client_for(concurrency: int) -> Client:
+    return Client.model_validate({"client": f"bench{concurrency}", "channels": [
+        {"id": "web", "type": "MARKETPLACE", "connector": "push_api", "conn_id": "web"},
+        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": "bench_tryton", "concurrency": concurrency,
+         "batch_size": 100, "jobs": {"SALES_POSTING": {"enabled": True}},
+         "mapping": {"web": {"erp_channel_name": "AMAZON_INDIA"}}},
+    ]})
+
+
+def documents(count: int) -> list[NewDocument]:
+    return [NewDocument(DocumentKind.OUTWARD_EVENT, f"outward:web:WH1:B-{i}:CREATE", "web", {
+        "eventType": "OUTWARD_ORDER_CREATE", "orderCode": f"B-{i}", "locationCode": "WH1", "orderType": "SALE",
+        "orderTime": "2026-11-20T10:00:00Z",
+        "orderItems": [{"orderItemCode": f"B-{i}-1", "channelSkuCode": SKUS[i % len(SKUS)], "orderedQuantity": 1,
+                        "cancelledQuantity": 0, "sellingPricePerUnit": 499.0}]}, "bench") for i in range(count)]
+
+
+def server_of(tryton: TrytonProcess) -> TrytonServer:
+    return TrytonServer(tryton.url, DATABASE, "admin", ADMIN_PASSWORD)
+
+
+def ceiling(tryton: TrytonProcess, concurrency: int) -> float:
+    """Seconds for a direct JSON-RPC client to create, quote and confirm DOCS sales."""
+    session = TrytonSession(server_of(tryton))
+    party = session.call("party.party", "search", [("code", "=", "AMAZON_INDIA")], 0, 1, None)[0]
+    address = session.call("party.party", "read", [party], ["addresses"])[0]["addresses"][0]
+    products = {p["code"]: (p["id"], p["default_uom"]) for p in session.call(
+        "product.product", "search_read", [("code", "in", list(SKUS))], 0, None, None, ["code", "default_uom"])}
+
+    def one(i: int) -> None:
+        product, unit = products[SKUS[i % len(SKUS)]]
+        sale = session.call("sale.sale", "create", [{
+            "party": party, "invoice_address": address, "shipment_address": address, "reference": f"direct-{i}",
+            "lines": [["create", [{"type": "line", "product": product, "quantity": 1, "unit": unit,
+                                   "unit_price": Decimal("499.0")}]]]}])[0]
+        session.call("sale.sale", "quote", [sale])
+        session.call("sale.sale", "confirm", [sale])
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(DOCS)))
+    return time.perf_counter() - start
+
+
+def hub(tryton: TrytonProcess, concurrency: int, work: Path) -> float:
+    engine = create_engine(f"sqlite:///{work / f'ledger-{concurrency}.db'}")
+    ledger = Ledger(engine)
+    ledger.create_tables()
+    client = client_for(concurrency)
+    ledger.record(client, documents(DOCS))
+    start = time.perf_counter()
+    summary = post_due(ledger, client, ChannelJobName.SALES_POSTING, TrytonPoster(TrytonSession(server_of(tryton))))
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    assert summary.as_dict()["SENT"] == DOCS, (summary.as_dict(), summary.errors[:3])
+    return seconds
+
+
+def measured(work: Path, name: str, run) -> float:
+    tryton = TrytonProcess(work / name).start()
+    try:
+        return run(tryton)
+    finally:
+        tryton.stop()
+
+
+def main() -> None:
+    print(f"Posting {DOCS} sales (create, quote, confirm) into Tryton: the hub vs a direct JSON-RPC client")
+    with tempfile.TemporaryDirectory(prefix="channelhub-bench-tryton-") as folder:
+        work = Path(folder)
+        for concurrency in CONCURRENCY:
+            direct = measured(work, f"direct-{concurrency}", lambda t, c=concurrency: ceiling(t, c))
+            ours = measured(work, f"hub-{concurrency}", lambda t, c=concurrency: hub(t, c, work))
+            print(f"  Tryton concurrency {concurrency}: direct {DOCS / direct:5.2f} docs/s, hub {DOCS / ours:5.2f} "
+                  f"docs/s; ratio {direct / ours:.2f}")
+
+
+if __name__ == "__main__":
+    main()
