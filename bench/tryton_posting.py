@@ -20,8 +20,11 @@ import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+
+import psutil
 
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName, Client
@@ -93,10 +96,20 @@ def hub(tryton: TrytonProcess, concurrency: int, work: Path) -> float:
     return seconds
 
 
-def measured(work: Path, name: str, run) -> float:
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    erp_cpu: float  # trytond's CPU seconds during the run
+    client_cpu: float  # this process's CPU seconds during the run (the hub, or the direct client)
+
+
+def measured(work: Path, name: str, run) -> Run:
     tryton = TrytonProcess(work / name).start()
+    erp, client = psutil.Process(tryton.process.pid), psutil.Process()
     try:
-        return run(tryton)
+        erp_before, client_before = sum(erp.cpu_times()[:2]), sum(client.cpu_times()[:2])
+        seconds = run(tryton)
+        return Run(seconds, sum(erp.cpu_times()[:2]) - erp_before, sum(client.cpu_times()[:2]) - client_before)
     finally:
         tryton.stop()
 
@@ -108,8 +121,10 @@ def main() -> None:
         for concurrency in CONCURRENCY:
             direct = measured(work, f"direct-{concurrency}", lambda t, c=concurrency: ceiling(t, c))
             ours = measured(work, f"hub-{concurrency}", lambda t, c=concurrency: hub(t, c, work))
-            print(f"  Tryton concurrency {concurrency}: direct {DOCS / direct:5.2f} docs/s, hub {DOCS / ours:5.2f} "
-                  f"docs/s; ratio {direct / ours:.2f}")
+            print(f"  Tryton concurrency {concurrency}: direct {DOCS / direct.seconds:5.2f} docs/s, hub "
+                  f"{DOCS / ours.seconds:5.2f} docs/s; ratio {direct.seconds / ours.seconds:.2f}. Per sale: Tryton CPU "
+                  f"{direct.erp_cpu / DOCS:.2f} s direct, {ours.erp_cpu / DOCS:.2f} s from the hub; client CPU "
+                  f"{direct.client_cpu / DOCS * 1000:.0f} ms direct, {ours.client_cpu / DOCS * 1000:.0f} ms hub")
 
 
 if __name__ == "__main__":

@@ -96,6 +96,14 @@ def test_a_created_order_is_a_confirmed_sale_and_a_complete_one_is_shipped(tryto
     assert post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster()).as_dict()["SENT"] == 1
     (shipped,) = sales_of(tryton, "T1-A")
     assert shipped["id"] == created["id"] and shipped["shipment_state"] == "sent"
+    # A dispatch ships a created order; a cancel of a confirmed sale is refused with Tryton's reason.
+    ledger.record(client, [sale("T1-C", "OUTWARD_ORDER_CREATE")])
+    post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster())
+    ledger.record(client, [sale("T1-C", "SHIPMENT_DISPATCH"), sale("T1-A", "OUTWARD_ORDER_CANCEL")])
+    assert post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster()).as_dict()["SENT"] == 1
+    assert sales_of(tryton, "T1-C")[0]["shipment_state"] == "sent"
+    cancel = next(d for d in ledger.deliveries_of(client.client) if d["doc_key"].endswith("OUTWARD_ORDER_CANCEL"))
+    assert cancel["status"] == "FAILED" and "Tryton cancels only draft or quoted sales" in cancel["last_error"]
 
 
 def test_a_missing_product_or_a_price_tryton_refuses_fails_that_document_only(tryton, ledger):

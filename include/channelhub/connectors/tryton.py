@@ -11,13 +11,15 @@ their code = the ERP channel name for sales and returns, ``partnerCode`` for rec
 - ``OUTWARD_ORDER_COMPLETE`` (and a tenant's daily sales): that sale (made now if the order
   was never created) with its customer shipment done;
 - ``OUTWARD_ORDER_CANCEL``: the order's sale cancelled (while not yet confirmed);
+- ``SHIPMENT_DISPATCH`` / ``SHIPMENT_DELIVER``: the order's confirmed sale, its shipment done;
 - ``INWARD_ORDER_COMPLETE`` (INWARDS_POSTING): a supplier receipt from ``partnerCode``,
   received and done (the goods are in storage);
 - a closed gate entry (INWARDS_GATE_ENTRY_POSTING): a supplier receipt of the QC-passed
   quantities, received only (the goods are at the gate, not yet put away);
 - ``RETURN_ORDER_COMPLETE`` / ``COMPLETE`` (RETURNS_POSTING): a customer return from the
   channel's party, received and done; ``RETURN_ORDER_CREATE`` makes it as a draft;
-- other events: REJECTED with the reason (no such posting in this connector).
+- other events (``OUTWARD_ORDER_PARTIAL_CANCEL``, return updates and cancels): REJECTED with
+  the reason (no such posting in this connector).
 
 Tryton warns that such stock moves have no origin (no purchase or sale behind them); the
 hub answers those warnings yes, as a user would in the client, since the document it posts
@@ -195,6 +197,8 @@ class TrytonPoster:
                 detail = self._sale(body, ship=event == "OUTWARD_ORDER_COMPLETE")
             elif event == "OUTWARD_ORDER_CANCEL":
                 detail = self._cancel_sale(body)
+            elif event in ("SHIPMENT_DISPATCH", "SHIPMENT_DELIVER"):
+                detail = self._dispatch(body)
             elif event == "INWARD_ORDER_COMPLETE":
                 detail = self._receipt(body, _quantities(body, "quantity"), done=True)
             elif "gateEntryId" in body:
@@ -318,6 +322,18 @@ class TrytonPoster:
             if state == "picked":
                 self.session.call("stock.shipment.out", "pack", [shipment["id"]])
             self.session.call("stock.shipment.out", "do", [shipment["id"]])
+
+    def _dispatch(self, body: dict[str, Any]) -> str:
+        """The order's sale shipped (its customer shipment done); the order must be in Tryton."""
+        sale = self._find_sale([("reference", "like", f"{body['channelName']}:{body['orderCode']}:%"),
+                                ("state", "not in", ["cancelled"])])
+        if sale is None:
+            raise TrytonRefused(f"no sale for order {body['orderCode']!r} of {body['channelName']} in Tryton to ship")
+        if sale["state"] in ("draft", "quotation"):
+            raise TrytonRefused(f"sale {sale['number']} is {sale['state']}, not confirmed: it cannot be shipped")
+        self._ship(sale["id"])
+        done = self.session.call("sale.sale", "read", [sale["id"]], ["number", "shipment_state"])[0]
+        return json.dumps({"sale": done["number"], "shipment_state": done["shipment_state"]})
 
     def _cancel_sale(self, body: dict[str, Any]) -> str:
         sale = self._find_sale([("reference", "like", f"{body['channelName']}:{body['orderCode']}:%")])
