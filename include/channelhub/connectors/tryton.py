@@ -268,9 +268,7 @@ class TrytonPoster:
 
     def _create_sale(self, body: dict[str, Any], reference: str) -> int:
         party = self._id_by_code("party.party", body["channelName"], "customer party")
-        addresses = self.session.call("party.party", "read", [party], ["addresses"])[0]["addresses"]
-        if not addresses:
-            raise TrytonRefused(f"customer party {body['channelName']!r} has no address in Tryton")
+        address = self._address(party, body["channelName"])
         missing, lines = [], []
         for item in body.get("orderItems", []):
             try:
@@ -287,13 +285,25 @@ class TrytonPoster:
         if missing:
             raise TrytonRefused(f"product(s) not in Tryton: {', '.join(missing)}")
         when = body.get("eventTime") or body.get("orderTime")
-        sale = {"party": party, "invoice_address": addresses[0], "shipment_address": addresses[0],
+        sale = {"party": party, "invoice_address": address, "shipment_address": address,
                 "warehouse": self._warehouse(), "reference": reference,
                 "description": f"{body['channelName']} order {body['orderCode']}",
                 "lines": [["create", lines]]}
         if when:
             sale["sale_date"] = dt.date.fromisoformat(str(when)[:10])
         return self.session.call("sale.sale", "create", [sale])[0]
+
+    def _address(self, party: int, code: str) -> int:
+        with self._lock:
+            known = self._ids.get(("address", str(party)))
+        if known is None:
+            addresses = self.session.call("party.party", "read", [party], ["addresses"])[0]["addresses"]
+            if not addresses:
+                raise TrytonRefused(f"customer party {code!r} has no address in Tryton")
+            known = addresses[0]
+            with self._lock:
+                self._ids[("address", str(party))] = known
+        return known
 
     def _unit(self, product: int) -> int:
         with self._lock:
