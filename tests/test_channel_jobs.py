@@ -4,6 +4,7 @@ inbound push API on the real Airflow api-server with asset-triggered posting."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -68,7 +69,8 @@ def stack(tmp_path_factory, erp) -> LocalStack:
     (tenants / "acme.yaml").write_text(TENANT)
     (clients / "acme.yaml").write_text(client_yaml())
     connection = {"conn_id": "acme_erp", **erp.connection(timeout=2, backoff=0.2, max_backoff=2, max_attempts=3)}
-    stack = LocalStack(workdir, tenants, clients_dir=clients, connections=[connection]).start()
+    stack = LocalStack(workdir, tenants, clients_dir=clients, connections=[connection],
+                       extra_env={"AIRFLOW__CORE__TEST_CONNECTION": "Enabled"}).start()  # the UI's Test button
     stack.migrate()
     yield stack
     stack.stop()
@@ -263,3 +265,17 @@ def test_push_api_on_the_real_api_server_wakes_the_sales_job(stack, ledger, clea
         woken = [r for r in api.runs("erp__acme__sales_posting") if r["run_type"] == "asset_triggered"]
     assert woken, api.runs("erp__acme__sales_posting")
     assert clean_erp.state.accepted[message_id]["channelName"] == "OFFLINE_POS"
+
+
+def test_the_ui_connection_test_runs_the_hubs_own_connector_check(stack, erp):
+    """The Test button of the connection form, through the running api-server's REST API: the
+    hub's provider gives the connection type, and its hook's check calls the partner."""
+    api = AirflowApi(f"http://127.0.0.1:{stack.api_port}", UI_USER, UI_PASSWORD)
+    extra = erp.connection()["conn_extra"]
+    form = {"connection_id": "acme_erp_form", "conn_type": "channelhub_http_erp", "host": erp.base_url + "/postings"}
+    good = api.call("POST", "/connections/test", json={**form, "extra": json.dumps(extra)})
+    assert good["status"] is True and "/check answered HTTP 200" in good["message"], good
+    stale = api.call("POST", "/connections/test",
+                     json={**form, "extra": json.dumps({**extra, "headers": {"Authorization": "stale"}})})
+    assert stale["status"] is False and "answered HTTP 401" in stale["message"], stale
+
