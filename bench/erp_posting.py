@@ -54,12 +54,14 @@ def erp_process() -> Iterator[str]:
         process.wait()
 
 
-def client_for(name: str, concurrency: int) -> Client:
+def client_for(name: str, concurrency: int, connector: str = "http_erp", channel_name: str = "WEBSHOP",
+               batch_size: int = 500) -> Client:
+    """A client whose one marketplace (``web``) posts sales through its ERP channel's ``connector``."""
     return Client.model_validate({"client": name, "channels": [
         {"id": "web", "type": "MARKETPLACE", "connector": "push_api", "conn_id": "web"},
-        {"id": "erp", "type": "ERP", "connector": "http_erp", "conn_id": "erp", "concurrency": concurrency,
-         "batch_size": 500, "jobs": {"SALES_POSTING": {"enabled": True}},
-         "mapping": {"web": {"erp_channel_name": "WEBSHOP"}}},
+        {"id": "erp", "type": "ERP", "connector": connector, "conn_id": "erp", "concurrency": concurrency,
+         "batch_size": batch_size, "jobs": {"SALES_POSTING": {"enabled": True}},
+         "mapping": {"web": {"erp_channel_name": channel_name}}},
     ]})
 
 

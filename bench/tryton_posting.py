@@ -26,8 +26,9 @@ from pathlib import Path
 
 import psutil
 
+from bench.erp_posting import client_for
 from channelhub.channel_jobs.posting import post_due
-from channelhub.config.clients import ChannelJobName, Client
+from channelhub.config.clients import ChannelJobName
 from channelhub.connectors.tryton import TrytonPoster, TrytonServer, TrytonSession
 from channelhub.devservers.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
@@ -36,15 +37,6 @@ from channelhub.productdb.hook import create_engine
 DOCS = int(os.environ.get("CHANNELHUB_BENCH_TRYTON_DOCS", "100"))
 CONCURRENCY = [int(c) for c in os.environ.get("CHANNELHUB_BENCH_TRYTON_CONCURRENCY", "1,4,8").split(",")]
 SKUS = ("111", "112", "221", "222", "331")
-
-
-def client_for(concurrency: int) -> Client:
-    return Client.model_validate({"client": f"bench{concurrency}", "channels": [
-        {"id": "web", "type": "MARKETPLACE", "connector": "push_api", "conn_id": "web"},
-        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": "bench_tryton", "concurrency": concurrency,
-         "batch_size": 100, "jobs": {"SALES_POSTING": {"enabled": True}},
-         "mapping": {"web": {"erp_channel_name": "AMAZON_INDIA"}}},
-    ]})
 
 
 def documents(count: int) -> list[NewDocument]:
@@ -86,7 +78,7 @@ def hub(tryton: TrytonProcess, concurrency: int, work: Path) -> float:
     engine = create_engine(f"sqlite:///{work / f'ledger-{concurrency}.db'}")
     ledger = Ledger(engine)
     ledger.create_tables()
-    client = client_for(concurrency)
+    client = client_for(f"bench{concurrency}", concurrency, "tryton", "AMAZON_INDIA", batch_size=100)
     ledger.record(client, documents(DOCS))
     start = time.perf_counter()
     summary = post_due(ledger, client, ChannelJobName.SALES_POSTING, TrytonPoster(TrytonSession(server_of(tryton))))

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import paramiko
 
+from channelhub.devservers.stack import free_port
+
 SSHD = "/usr/sbin/sshd"
 TENANTS_GROUP_PREFIX = "chsftp"
 
@@ -36,12 +38,6 @@ def available() -> str | None:
 
 def _run(*command: str) -> None:
     subprocess.run(command, check=True, capture_output=True, text=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -100,7 +96,7 @@ class OpenSshServer:
             shutil.chown(inbox, tenant, group)
             inbox.chmod(0o2770)
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.base / "host_key"))
-        self.port = self.port or _free_port()
+        self.port = self.port or free_port()
         config = self.base / "sshd_config"
         config.write_text(f"""
 Port {self.port}

@@ -42,6 +42,7 @@ import base64
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -187,7 +188,7 @@ class TrytonPoster:
 
     def __init__(self, session: TrytonSession):
         self.session = session
-        self._ids: dict[tuple[str, str], int] = {}
+        self._known: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
     def post(self, body: dict[str, Any]) -> PostResult:
@@ -213,32 +214,29 @@ class TrytonPoster:
             return PostResult(Outcome.REJECTED, 1, error=str(exc))
         return PostResult(Outcome.SENT, 1, body=detail)
 
-    def _id_by_code(self, model: str, code: str, what: str) -> int:
+    def _cached(self, key: tuple[str, str], fetch: Callable[[], Any]) -> Any:
+        """Master data Tryton keeps stable (ids of parties, products, units, locations): fetched once."""
         with self._lock:
-            known = self._ids.get((model, code))
-        if known is not None:
-            return known
-        found = self.session.call(model, "search", [("code", "=", code)], 0, 2, None)
+            if key in self._known:
+                return self._known[key]
+        value = fetch()
+        with self._lock:
+            self._known[key] = value
+        return value
+
+    def _one(self, model: str, domain: list[Any], what: str) -> int:
+        found = self.session.call(model, "search", domain, 0, 2, None)
         if len(found) != 1:
-            raise TrytonRefused(f"{what} {code!r} is not in Tryton" if not found
-                                else f"{what} {code!r} is in Tryton {len(found)} times")
-        with self._lock:
-            self._ids[(model, code)] = found[0]
+            raise TrytonRefused(f"{what} is not in Tryton" if not found else f"{what} is in Tryton {len(found)} times")
         return found[0]
+
+    def _id_by_code(self, model: str, code: str, what: str) -> int:
+        return self._cached((model, code), lambda: self._one(model, [("code", "=", code)], f"{what} {code!r}"))
 
     def _warehouse(self, code: str | None = None) -> int:
         code = code or self.session.server.warehouse
-        with self._lock:
-            known = self._ids.get(("warehouse", code))
-        if known is not None:
-            return known
-        found = self.session.call("stock.location", "search", [("code", "=", code), ("type", "=", "warehouse")],
-                                  0, 2, None)
-        if len(found) != 1:
-            raise TrytonRefused(f"warehouse {code!r} is not in Tryton")
-        with self._lock:
-            self._ids[("warehouse", code)] = found[0]
-        return found[0]
+        return self._cached(("warehouse", code), lambda: self._one(
+            "stock.location", [("code", "=", code), ("type", "=", "warehouse")], f"warehouse {code!r}"))
 
     @staticmethod
     def reference(body: dict[str, Any]) -> str:
@@ -248,12 +246,16 @@ class TrytonPoster:
         found = self.session.call("sale.sale", "search_read", domain, 0, 1, None, ["state", "shipments", "number"])
         return found[0] if found else None
 
+    def _order_sale(self, body: dict[str, Any], cancelled_too: bool = False) -> dict[str, Any] | None:
+        """The sale made for the order by any earlier document of it (its reference names the order)."""
+        domain = [("reference", "like", f"{body['channelName']}:{body['orderCode']}:%")]
+        return self._find_sale(domain if cancelled_too else [*domain, ("state", "not in", ["cancelled"])])
+
     def _sale(self, body: dict[str, Any], ship: bool) -> str:
         reference = self.reference(body)
         sale = self._find_sale([("reference", "=", reference)])
         if sale is None and ship:  # the order may have been created by an earlier document
-            sale = self._find_sale([("reference", "like", f"{body['channelName']}:{body['orderCode']}:%"),
-                                    ("state", "not in", ["cancelled"])])
+            sale = self._order_sale(body)
         if sale is None:
             sale = {"id": self._create_sale(body, reference), "state": "draft"}
         if sale["state"] in ("draft", "quotation"):
@@ -269,21 +271,16 @@ class TrytonPoster:
     def _create_sale(self, body: dict[str, Any], reference: str) -> int:
         party = self._id_by_code("party.party", body["channelName"], "customer party")
         address = self._address(party, body["channelName"])
-        missing, lines = [], []
-        for item in body.get("orderItems", []):
-            try:
-                product = self._id_by_code("product.product", item["channelSkuCode"], "product")
-            except TrytonRefused:
-                missing.append(item["channelSkuCode"])
-                continue
+        items = body.get("orderItems", [])
+        ids = self._product_ids([item["channelSkuCode"] for item in items])
+        lines = []
+        for item in items:
             quantity = item["orderedQuantity"] - item.get("cancelledQuantity", 0)
-            if quantity <= 0:
-                continue
-            lines.append({"type": "line", "product": product, "quantity": quantity, "unit": self._unit(product),
-                          "unit_price": Decimal(str(item["sellingPricePerUnit"])),
-                          "description": f"{item['orderItemCode']} {item['channelSkuCode']}"})
-        if missing:
-            raise TrytonRefused(f"product(s) not in Tryton: {', '.join(missing)}")
+            if quantity > 0:
+                product = ids[item["channelSkuCode"]]
+                lines.append({"type": "line", "product": product, "quantity": quantity, "unit": self._unit(product),
+                              "unit_price": Decimal(str(item["sellingPricePerUnit"])),
+                              "description": f"{item['orderItemCode']} {item['channelSkuCode']}"})
         when = body.get("eventTime") or body.get("orderTime")
         sale = {"party": party, "invoice_address": address, "shipment_address": address,
                 "warehouse": self._warehouse(), "reference": reference,
@@ -294,25 +291,17 @@ class TrytonPoster:
         return self.session.call("sale.sale", "create", [sale])[0]
 
     def _address(self, party: int, code: str) -> int:
-        with self._lock:
-            known = self._ids.get(("address", str(party)))
-        if known is None:
+        def first_address() -> int:
             addresses = self.session.call("party.party", "read", [party], ["addresses"])[0]["addresses"]
             if not addresses:
                 raise TrytonRefused(f"customer party {code!r} has no address in Tryton")
-            known = addresses[0]
-            with self._lock:
-                self._ids[("address", str(party))] = known
-        return known
+            return addresses[0]
+
+        return self._cached(("address", str(party)), first_address)
 
     def _unit(self, product: int) -> int:
-        with self._lock:
-            known = self._ids.get(("unit", str(product)))
-        if known is None:
-            known = self.session.call("product.product", "read", [product], ["default_uom"])[0]["default_uom"]
-            with self._lock:
-                self._ids[("unit", str(product))] = known
-        return known
+        return self._cached(("unit", str(product)), lambda: self.session.call(
+            "product.product", "read", [product], ["default_uom"])[0]["default_uom"])
 
     def _ship(self, sale: int) -> None:
         shipments = self.session.call("sale.sale", "read", [sale], ["shipments"])[0]["shipments"]
@@ -335,8 +324,7 @@ class TrytonPoster:
 
     def _dispatch(self, body: dict[str, Any]) -> str:
         """The order's sale shipped (its customer shipment done); the order must be in Tryton."""
-        sale = self._find_sale([("reference", "like", f"{body['channelName']}:{body['orderCode']}:%"),
-                                ("state", "not in", ["cancelled"])])
+        sale = self._order_sale(body)
         if sale is None:
             raise TrytonRefused(f"no sale for order {body['orderCode']!r} of {body['channelName']} in Tryton to ship")
         if sale["state"] in ("draft", "quotation"):
@@ -346,7 +334,7 @@ class TrytonPoster:
         return json.dumps({"sale": done["number"], "shipment_state": done["shipment_state"]})
 
     def _cancel_sale(self, body: dict[str, Any]) -> str:
-        sale = self._find_sale([("reference", "like", f"{body['channelName']}:{body['orderCode']}:%")])
+        sale = self._order_sale(body, cancelled_too=True)
         if sale is None:
             raise TrytonRefused(f"no sale for order {body['orderCode']!r} of {body['channelName']} in Tryton")
         if sale["state"] == "cancelled":
@@ -356,35 +344,37 @@ class TrytonPoster:
         self.session.call("sale.sale", "cancel", [sale["id"]])
         return json.dumps({"sale": sale["number"], "state": "cancelled"})
 
-    def _products(self, quantities: dict[str, int]) -> dict[int, int]:
-        """Product id -> quantity for the SKUs with a quantity; names every SKU Tryton lacks."""
+    def _product_ids(self, skus: list[str]) -> dict[str, int]:
+        """SKU -> product id; names every SKU Tryton lacks."""
         found, missing = {}, []
-        for sku, quantity in quantities.items():
+        for sku in skus:
             try:
-                product = self._id_by_code("product.product", sku, "product")
+                found[sku] = self._id_by_code("product.product", sku, "product")
             except TrytonRefused:
                 missing.append(sku)
-                continue
-            if quantity > 0:
-                found[product] = quantity
         if missing:
             raise TrytonRefused(f"product(s) not in Tryton: {', '.join(missing)}")
+        return found
+
+    def _products(self, quantities: dict[str, int]) -> dict[int, int]:
+        """Product id -> quantity for the SKUs with a quantity."""
+        ids = self._product_ids(list(quantities))
+        found = {ids[sku]: quantity for sku, quantity in quantities.items() if quantity > 0}
         if not found:
             raise TrytonRefused("no item has a quantity to post")
         return found
 
     def _locations(self) -> dict[str, int]:
         warehouse = self._warehouse()
-        with self._lock:
-            known = self._ids.get(("locations", str(warehouse)))
-        if known is None:
+
+        def places() -> dict[str, int]:
             read = self.session.call("stock.location", "read", [warehouse], ["input_location", "storage_location"])[0]
-            known = {"warehouse": warehouse, "input": read["input_location"], "storage": read["storage_location"]}
+            found = {"warehouse": warehouse, "input": read["input_location"], "storage": read["storage_location"]}
             for kind in ("supplier", "customer"):
-                known[kind] = self.session.call("stock.location", "search", [("type", "=", kind)], 0, 1, None)[0]
-            with self._lock:
-                self._ids[("locations", str(warehouse))] = known
-        return known
+                found[kind] = self.session.call("stock.location", "search", [("type", "=", kind)], 0, 1, None)[0]
+            return found
+
+        return self._cached(("locations", str(warehouse)), places)
 
     def _shipment(self, model: str, party_field: str, party: int, source: str, reference: str,
                   quantities: dict[int, int], steps: list[str]) -> str:
@@ -411,14 +401,9 @@ class TrytonPoster:
         return json.dumps({"shipment": done["number"], "state": done["state"], "reference": reference})
 
     def _currency(self) -> int:
-        with self._lock:
-            known = self._ids.get(("currency", "company"))
-        if known is None:
-            company = self.session.context["company"]
-            known = self.session.call("company.company", "read", [company], ["currency"])[0]["currency"]
-            with self._lock:
-                self._ids[("currency", "company")] = known
-        return known
+        company = self.session.context["company"]
+        return self._cached(("currency", str(company)), lambda: self.session.call(
+            "company.company", "read", [company], ["currency"])[0]["currency"])
 
     def _receipt(self, body: dict[str, Any], quantities: dict[str, int], done: bool) -> str:
         if not body.get("partnerCode"):

@@ -59,37 +59,41 @@ class TenantFolder:
                 return None
             raise
 
-    def _kind(self, path: str, want: int) -> bool:
-        """Whether ``path`` exists as a ``want`` (S_IFREG or S_IFDIR); refuses links and misfits."""
+    def _kind(self, path: str, want: int) -> SFTPAttributes | None:
+        """``path``'s attributes when it exists as a ``want`` (S_IFREG or S_IFDIR), None when it does
+        not exist; refuses links and misfits."""
         attributes = self._lstat(path)
         if attributes is None:
-            return False
+            return None
         mode = attributes.st_mode or 0
         if stat.S_ISLNK(mode):
             raise UnsafeTenantPath(path, "is a symbolic link")
         if stat.S_IFMT(mode) != want:
             raise UnsafeTenantPath(path, "is not a " + ("folder" if want == stat.S_IFDIR else "regular file"))
-        return True
+        return attributes
 
-    def _folders_exist(self, subfolder: str = "") -> bool:
-        """Whether the project folder (and ``subfolder`` in it) exist, each part a real folder."""
-        path = ""
-        for part in [*self.folder.split("/"), *([subfolder] if subfolder else [])]:
+    def _folders_exist(self, subfolder: str = "", project_checked: bool = False) -> bool:
+        """Whether the project folder (and ``subfolder`` in it) exist, each part a real folder;
+        ``project_checked`` skips the project folder's own parts, already checked by the caller."""
+        parts = [] if project_checked else self.folder.split("/")
+        path = self.folder if project_checked else ""
+        for part in [*parts, *([subfolder] if subfolder else [])]:
             path = posixpath.join(path, part)
-            if not self._kind(path, stat.S_IFDIR):
+            if self._kind(path, stat.S_IFDIR) is None:
                 return False
         return True
 
-    def _file(self, subfolder: str, name: str) -> SFTPAttributes | None:
-        if not self._folders_exist(subfolder):
+    def _file(self, subfolder: str, name: str, project_checked: bool = False) -> SFTPAttributes | None:
+        if not self._folders_exist(subfolder, project_checked):
             return None
-        path = posixpath.join(self.folder, subfolder, name)
-        return self._lstat(path) if self._kind(path, stat.S_IFREG) else None
+        return self._kind(posixpath.join(self.folder, subfolder, name), stat.S_IFREG)
 
     def locate(self, name: str) -> RemoteFile | None:
         """The newest copy: a fresh upload first, then the archived one from an earlier run."""
+        if not self._folders_exist():
+            return None
         for subfolder, archived in (("", False), (PROCESSED, True), (FAILED, True)):
-            attributes = self._file(subfolder, name)
+            attributes = self._file(subfolder, name, project_checked=True)
             if attributes is not None:
                 return RemoteFile(posixpath.join(self.folder, subfolder, name), attributes.st_size or 0,
                                   float(attributes.st_mtime or 0), archived)
@@ -121,7 +125,7 @@ class TenantFolder:
     def write_error_report(self, name: str, report: bytes | None) -> None:
         """Put ``failed/<name>.errors.tsv`` for the tenant to read, or remove a stale one."""
         path = posixpath.join(self._ensure(FAILED), name + ERRORS_SUFFIX)
-        exists = self._kind(path, stat.S_IFREG)
+        exists = self._kind(path, stat.S_IFREG) is not None
         if report is not None:
             with self.sftp.open(path, "wb") as handle:
                 handle.write(report)
