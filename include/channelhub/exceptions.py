@@ -36,3 +36,20 @@ class PartnerAuthFailed(ChannelHubError):
 
 class CredentialRefreshFailed(PartnerAuthFailed):
     """The partner's credential URL did not give new headers."""
+
+
+class PartnerUnavailable(ChannelHubError):
+    """The partner could not answer now (refused connection, timeout, 5xx, rate limits that did
+    not clear): the records stay where they were, and the task fails so Airflow retries it."""
+
+    transient = True
+
+
+class PartnerRefused(ChannelHubError):
+    """The partner answered a call with a refusal no retry can cure (a bad searchstring, a
+    body it cannot read); the message carries its answer."""
+
+
+class MappingError(ChannelHubError):
+    """A record the flow's data mapping cannot turn into the target's shape (a missing field,
+    a value with no entry in a lookup table); that record is held, the others go on."""

@@ -1,7 +1,8 @@
 """Channel Hub as an Airflow provider: each connector's connection type in the UI.
 
 Registered through the ``apache_airflow_provider`` entry point (pyproject.toml), so the
-connection form offers ``channelhub_http_erp`` and ``channelhub_push_api``, and its Test
+connection form offers each connector's type (``channelhub_http_erp``, ``channelhub_tryton``,
+``channelhub_push_api``, ``channelhub_commerce_api``), and its Test
 button runs that connector's own credential test (the hook's ``test_connection``).
 """
 
@@ -18,6 +19,9 @@ FIELDS_UNUSED_BY = {
                           "relabeling": {"host": "Tryton URL (or host)", "schema": "Database"}},
     "channelhub_push_api": {"hidden-fields": ["host", "port", "schema", "login", "password"],
                             "relabeling": {}},
+    "channelhub_commerce_api": {"hidden-fields": [],
+                                "relabeling": {"host": "API base URL", "schema": "Site", "login": "AuthUserName",
+                                               "password": "AuthPassword"}},
 }
 
 

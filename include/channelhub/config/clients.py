@@ -14,8 +14,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from channelhub.config.sync_flows import LocationsMixin, needed_abilities
 from channelhub.config.tenants import NAME, Schedule, _Strict, parse_duration
-from channelhub.connectors.contract import unfit_connector
+from channelhub.connectors.contract import CONNECTORS, unfit_connector
 
 
 class ChannelJobName(StrEnum):
@@ -51,8 +52,11 @@ class ChannelMapping(_Strict):
     updates_to_erp: bool = True
 
 
-class Channel(_Strict):
-    """One client-channel pair. Credentials are in the Airflow connection ``conn_id``, never here."""
+class Channel(LocationsMixin):
+    """One client-channel pair. Credentials are in the Airflow connection ``conn_id``, never here.
+
+    A marketplace channel lists its locations (each gets the location jobs) and its sync flows.
+    """
 
     id: str = Field(pattern=NAME)
     type: Literal["MARKETPLACE", "ERP"]
@@ -75,6 +79,14 @@ class Channel(_Strict):
     def _erp_only_settings(self) -> Channel:
         if self.type == "MARKETPLACE" and (self.jobs or self.mapping):
             raise ValueError("jobs and mapping belong to the ERP channel, not a MARKETPLACE channel")
+        if self.type == "ERP" and (self.locations or "flows" in self.model_fields_set):
+            raise ValueError("locations and flows belong to MARKETPLACE channels, not the ERP channel")
+        needed, _ = needed_abilities(self.type, self.locations, self.flows)
+        missing = sorted(needed - CONNECTORS[self.connector].abilities)
+        if missing:
+            able = sorted(name for name, spec in CONNECTORS.items() if needed <= spec.abilities)
+            raise ValueError(f"connector {self.connector!r} cannot {' or '.join(missing)}, which the locations "
+                             f"and flows of this channel need; connectors that can: {', '.join(able) or 'none'}")
         return self
 
     def job(self, name: ChannelJobName) -> ChannelJob:
@@ -114,6 +126,17 @@ class Client(_Strict):
             if unmapped:
                 raise ValueError(f"ERP channel {erps[0]}: mapping has no entry for marketplace channel(s) "
                                  f"{', '.join(unmapped)} (say erp_channel_name and updates_to_erp)")
+        for channel in self.channels:
+            _, needed = needed_abilities(channel.type, channel.locations, channel.flows)
+            if not needed:
+                continue
+            if not erps:
+                raise ValueError(f"channel {channel.id}: its locations and flows need an ERP channel to sync with")
+            missing = sorted(needed - CONNECTORS[self.erp.connector].abilities)
+            if missing:
+                raise ValueError(f"channel {channel.id}: its locations and flows need an ERP connector that can "
+                                 f"{' and '.join(sorted(needed))}; {self.erp.connector!r} cannot "
+                                 f"{' or '.join(missing)}")
         return self
 
     @property

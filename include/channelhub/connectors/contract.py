@@ -10,7 +10,10 @@ Abilities, and what a connector's hook then offers:
 
 - ``post documents``: ``get_poster()`` returns a :class:`DocumentPoster`;
 - ``read stock``: ``get_stock_reader()`` returns a :class:`StockReader`;
-- ``pull orders``: (the channel's order sync; no connector offers it yet);
+- ``pull orders``, ``push stock``, ``push products`` (a shop's side of the location jobs
+  and product sync): ``get_session()`` returns the shop API session;
+- ``create orders``, ``read products`` (an ERP's side of order and product sync):
+  ``get_sync_desk()`` returns a :class:`channelhub.sync.erp.ErpSyncDesk`;
 - ``test credentials``: ``test_connection() -> (ok, message)``, what Airflow's connection
   Test button and ``channelhub credentials test`` call.
 """
@@ -29,6 +32,10 @@ class Ability(StrEnum):
     POST_DOCUMENTS = "post documents"
     READ_STOCK = "read stock"
     PULL_ORDERS = "pull orders"
+    PUSH_STOCK = "push stock"
+    PUSH_PRODUCTS = "push products"
+    CREATE_ORDERS = "create orders"
+    READ_PRODUCTS = "read products"
     TEST_CREDENTIALS = "test credentials"
 
 
@@ -46,11 +53,16 @@ CONNECTORS = {spec.name: spec for spec in (
                   frozenset({Ability.POST_DOCUMENTS, Ability.TEST_CREDENTIALS}),
                   "JSON postings to a client's ERP endpoint"),
     ConnectorSpec("tryton", "channelhub.connectors.tryton.TrytonHook", "channelhub_tryton",
-                  frozenset({Ability.POST_DOCUMENTS, Ability.READ_STOCK, Ability.TEST_CREDENTIALS}),
+                  frozenset({Ability.POST_DOCUMENTS, Ability.READ_STOCK, Ability.CREATE_ORDERS,
+                             Ability.READ_PRODUCTS, Ability.TEST_CREDENTIALS}),
                   "documents into a Tryton ERP over its JSON-RPC API"),
     ConnectorSpec("push_api", "channelhub.connectors.push_api.PushApiHook", "channelhub_push_api",
                   frozenset({Ability.TEST_CREDENTIALS}),
                   "a partner that pushes documents to the hub's inbound API"),
+    ConnectorSpec("commerce_api", "channelhub.connectors.commerce_api.CommerceApiHook", "channelhub_commerce_api",
+                  frozenset({Ability.PULL_ORDERS, Ability.PUSH_STOCK, Ability.PUSH_PRODUCTS,
+                             Ability.TEST_CREDENTIALS}),
+                  "a webshop API with CIMcloud semantics (token auth, searchstrings, batches, rate limits)"),
 )}
 
 #: What a channel of each type needs from its connector.

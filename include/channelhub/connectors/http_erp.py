@@ -51,14 +51,14 @@ class _Transient(Exception):
     def __init__(self, error: str, response: urllib3.BaseHTTPResponse | None = None):
         super().__init__(error)
         self.response = response
-        self.retry_after = _retry_after(response) if response is not None else None
+        self.retry_after = retry_after_seconds(response) if response is not None else None
 
 
 class _RefreshFailed(_Transient):
     """The credential URL gave no new headers this time."""
 
 
-def _retry_after(response: urllib3.BaseHTTPResponse) -> float | None:
+def retry_after_seconds(response: urllib3.BaseHTTPResponse) -> float | None:
     """``Retry-After`` in seconds: a number of seconds or an HTTP date."""
     value = response.headers.get("Retry-After")
     if not value:

@@ -27,7 +27,7 @@ import urllib3
 from channelhub.devservers.stack import free_port
 
 MODULES = ("trytond", "trytond-sale", "trytond-purchase", "trytond-stock", "proteus")
-SETUP_REVISION = "1"  # bump when tryton_setup changes what the template holds
+SETUP_REVISION = "2"  # bump when tryton_setup changes what the template holds
 ADMIN_PASSWORD = "admin-local-only"
 DATABASE = "hub"
 

@@ -15,7 +15,10 @@ PRODUCTS = [("111", "Tee S", "499"), ("112", "Tee M", "499"), ("221", "Jeans 32"
             ("222", "Jeans 34", "1200"), ("331", "Cap", "299")]
 #: Customer parties are found by the ERP channel name; suppliers by the partner code.
 PARTIES = [("AMAZON_INDIA", "Amazon India"), ("MYNTRA", "Myntra"), ("OFFLINE_POS", "Stores"),
-           ("AMAZON_IN", "Amazon India (acme)"), ("SUP1", "Supplier One")]
+           ("AMAZON_IN", "Amazon India (acme)"), ("SUP1", "Supplier One"),
+           ("WEBSHOP_GUEST", "Webshop guest")]  # the order sync's default debtor
+#: Payment terms a shop's payment methods map to: name, days until due.
+PAYMENT_TERMS = [("Immediate", 0), ("Net 30", 30)]
 
 
 def set_up(config_file: str, database: str) -> None:
@@ -43,6 +46,11 @@ def set_up(config_file: str, database: str) -> None:
     party = Model.get("party.party")
     for code, name in PARTIES:
         party(name=name, code=code).save()  # with one address, which sales and shipments need
+    payment_term = Model.get("account.invoice.payment_term")
+    for name, days in PAYMENT_TERMS:
+        term = payment_term(name=name)
+        term.lines.new(type="remainder").relativedeltas.new(days=days)
+        term.save()
 
 
 if __name__ == "__main__":

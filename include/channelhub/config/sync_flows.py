@@ -1,0 +1,144 @@
+"""A marketplace channel's locations and sync flows, as written in the client file.
+
+Every location of a marketplace channel gets the two location jobs, as in CIMS: INVEX
+(inventory sync, ERP -> channel) and order sync (channel -> ERP), each its own DAG,
+toggled on its own. The channel's flows say how records are mapped (the data mapper,
+:mod:`channelhub.sync.mapper`) and which business rules apply; product sync (ERP -> shop)
+is per channel, not per location.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator, model_validator
+
+from channelhub.config.tenants import Schedule, _Strict
+from channelhub.sync.mapper import FlowMapping, Rule, build_mapping
+
+LOCATION_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
+
+
+class LocationJobName(StrEnum):
+    """The location jobs; each becomes ``loc__<client>__<channel>__<location>__<job>``."""
+
+    INVEX = "invex"
+    ORDER_SYNC = "order_sync"
+
+
+class LocationJob(_Strict):
+    enabled: bool = False
+    schedule: Schedule = Schedule(frequency="cron", cron="*/30 * * * *")
+
+
+class Location(_Strict):
+    """One location of a marketplace channel: the code the channel knows and the ERP warehouse behind it."""
+
+    code: str = Field(pattern=LOCATION_CODE, description="The location code the channel knows.")
+    warehouse: str = Field(min_length=1, max_length=60, description="The ERP warehouse (its code).")
+    buffer: int = Field(default=0, ge=0, le=1_000_000, description="Units per SKU never offered to the channel.")
+    invex: LocationJob = LocationJob()
+    order_sync: LocationJob = LocationJob()
+
+    def job(self, name: LocationJobName) -> LocationJob:
+        return self.invex if name is LocationJobName.INVEX else self.order_sync
+
+
+class _Flow(_Strict):
+    """A flow's mapping overrides (per target field) and added rules, checked against its default."""
+
+    flow_name: ClassVar[str] = ""
+    mapping: dict[str, Any] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _mapping_compiles(self) -> _Flow:
+        self.compiled()
+        return self
+
+    def compiled(self) -> FlowMapping:
+        return build_mapping(self.flow_name, self.mapping, tuple(self.rules))
+
+
+class OrderFlow(_Flow):
+    flow_name: ClassVar[str] = "orders"
+    default_debtor: str | None = Field(default=None, min_length=1, max_length=60,
+                                       description="ERP party code for orders without customer data.")
+
+
+class ProductFlow(_Flow):
+    flow_name: ClassVar[str] = "products"
+    enabled: bool = False
+    schedule: Schedule = Schedule(time="02:00")
+    keep_enriched: bool = Field(default=True, description="Never overwrite enriched_fields of a product "
+                                                          "the shop already has.")
+    enriched_fields: list[str] = Field(default_factory=lambda: ["long_description"])
+
+    @model_validator(mode="after")
+    def _enriched_are_fields(self) -> ProductFlow:
+        known = set(self.compiled().fields)
+        unknown = sorted(set(self.enriched_fields) - known)
+        if unknown:
+            raise ValueError(f"enriched_fields names field(s) the products mapping does not make: "
+                             f"{', '.join(unknown)}")
+        return self
+
+
+class StockBasis(StrEnum):
+    AVAILABLE_MINUS_RESERVATIONS = "available_minus_reservations"
+    ON_HAND = "on_hand"
+    FORECAST = "forecast"
+
+
+class StockFlow(_Flow):
+    flow_name: ClassVar[str] = "stock"
+    basis: StockBasis = Field(default=StockBasis.AVAILABLE_MINUS_RESERVATIONS,
+                              description="What may be sold before the buffer is taken off.")
+    batch_size: int = Field(default=1000, ge=1, le=100_000, description="SKUs read from the ERP at once.")
+
+
+class Flows(_Strict):
+    orders: OrderFlow = OrderFlow()
+    products: ProductFlow = ProductFlow()
+    stock: StockFlow = StockFlow()
+
+
+class LocationsMixin(_Strict):
+    """What a marketplace channel adds for its locations and flows."""
+
+    locations: list[Location] = Field(default_factory=list)
+    flows: Flows = Flows()
+
+    @field_validator("locations")
+    @classmethod
+    def _unique_codes(cls, locations: list[Location]) -> list[Location]:
+        codes = [location.code.lower() for location in locations]
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        if repeated:
+            raise ValueError(f"location code(s) listed twice (case does not count, the DAG ids are lower "
+                             f"case): {', '.join(repeated)}")
+        return locations
+
+
+def location_dag_id(client: str, channel: str, location: str, job: LocationJobName) -> str:
+    return f"loc__{client}__{channel}__{location}__{job.value}".lower()
+
+
+def product_sync_dag_id(client: str, channel: str) -> str:
+    return f"flow__{client}__{channel}__product_sync".lower()
+
+
+def needed_abilities(channel_type: str, locations: list[Location], flows: Flows) -> tuple[set[str], set[str]]:
+    """(abilities the channel's connector needs, abilities the ERP's connector needs) for its sync jobs."""
+    if channel_type != "MARKETPLACE" or not (locations or flows.products.enabled):
+        return set(), set()
+    channel, erp = set(), set()
+    if locations:
+        channel |= {"push stock", "pull orders"}
+        erp |= {"read stock", "create orders"}
+    if flows.products.enabled:
+        channel.add("push products")
+        erp.add("read products")
+    return channel, erp
+

@@ -1,0 +1,449 @@
+"""A local webshop API with the CIMcloud API's documented semantics (DESIGN section 6).
+
+Not a stub that answers 200: it holds what a real shop would enforce, so the hub's
+``commerce_api`` connector is tested against the rules, not against itself.
+
+- ``POST /{site}/authenticate`` with ``AuthKey``, ``AuthUserName``, ``AuthPassword`` answers
+  a bearer token that expires (7 days unless set shorter); every other call but the canary
+  needs ``Authorization: Bearer <token>``: 401 without, ``{"error": "token expired"}`` after.
+- ``GET /{site}/healthcheck/canary``: no auth, not rate limited.
+- ``GET /{site}/{resource}/{searchstring}/{page}``: 50 records a page, pages from 1; a
+  searchstring term is ``command~field~value`` (``searchequal``, ``searchlike``,
+  ``searchbetween~field~a~b``, ``searchgreater``, ``searchless``), terms joined with
+  ``|and|`` / ``|or|`` (``|and|`` binds tighter) and grouped with parentheses.
+- ``POST /{site}/{resource}`` upserts by the resource's key (merging the fields given);
+  ``PUT`` only updates. At most 10 records are imported at once (200 with a result per
+  record); 11 up to ``async_batch`` go to a queue (202 with a ``jobId``, polled at
+  ``GET /{site}/jobs/{jobId}``); more is 413.
+- Rate limits per app: 2 calls in any second and 100 calls per 15-minute window (both
+  settable), reported in ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (the window's
+  limit, calls left, seconds until it resets); a call over either limit is 429 with
+  ``Retry-After`` and does not count.
+
+Resources: ``orders`` (key ``order_no``), ``products`` (``item_no``), ``inventory``
+(``item_no`` + ``location``). Every accepted write is kept in order in ``state.writes``.
+Tests script faults a real shop produces: a failing page, a record an async job rejects,
+an expired token, a forced 429.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+KEYS = {"orders": ("order_no",), "products": ("item_no",), "inventory": ("item_no", "location")}
+PAGE_SIZE = 50
+MAX_BODY = 8 * 1024 * 1024
+COMMANDS = {
+    "searchequal": lambda value, args: value == args[0],
+    "searchlike": lambda value, args: args[0].lower() in value.lower(),
+    "searchbetween": lambda value, args: args[0] <= value <= args[1],
+    "searchgreater": lambda value, args: value > args[0],
+    "searchless": lambda value, args: value < args[0],
+}
+ARITY = {"searchbetween": 2}
+
+
+class SearchError(ValueError):
+    """A searchstring the API cannot read (answered 400 with the reason)."""
+
+
+def parse_search(text: str) -> Any:
+    """A searchstring as a predicate over a record; ``|and|`` binds tighter than ``|or|``."""
+    tokens = [t for t in re.split(r"(\(|\)|\|and\||\|or\|)", text) if t]
+    position = 0
+
+    def expression() -> Any:
+        nonlocal position
+        alternatives = [conjunction()]
+        while position < len(tokens) and tokens[position] == "|or|":
+            position += 1
+            alternatives.append(conjunction())
+        return lambda record: any(test(record) for test in alternatives)
+
+    def conjunction() -> Any:
+        nonlocal position
+        parts = [operand()]
+        while position < len(tokens) and tokens[position] == "|and|":
+            position += 1
+            parts.append(operand())
+        return lambda record: all(test(record) for test in parts)
+
+    def operand() -> Any:
+        nonlocal position
+        if position >= len(tokens):
+            raise SearchError("searchstring ends where a term was expected")
+        token = tokens[position]
+        position += 1
+        if token == "(":
+            inner = expression()
+            if position >= len(tokens) or tokens[position] != ")":
+                raise SearchError("unbalanced parentheses in searchstring")
+            position += 1
+            return inner
+        command, _, rest = token.partition("~")
+        fieldname, _, value = rest.partition("~")
+        if command not in COMMANDS or not fieldname:
+            raise SearchError(f"unknown search term {token!r}; commands: {', '.join(COMMANDS)}")
+        args = value.split("~", 1) if ARITY.get(command) == 2 else [value]
+        if len(args) != ARITY.get(command, 1):
+            raise SearchError(f"{command} needs {ARITY.get(command, 1)} value(s): {token!r}")
+        check = COMMANDS[command]
+        return lambda record: check(str(record.get(fieldname, "")), args)
+
+    predicate = expression()
+    if position != len(tokens):
+        raise SearchError(f"unexpected {tokens[position]!r} in searchstring")
+    return predicate
+
+
+@dataclass
+class Job:
+    resource: str
+    method: str
+    records: list[dict[str, Any]]
+    ready_at: float
+    results: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class CommerceState:
+    site: str = "shop"
+    auth_key: str = "local-auth-key"
+    username: str = "hub"
+    password: str = "shop-local-only"
+    token_lifetime: float = 7 * 86400
+    per_second: int = 2
+    window_calls: int = 100
+    window_seconds: float = 900
+    sync_batch: int = 10
+    async_batch: int = 1000
+    job_seconds: float = 0.2
+    tokens: dict[str, float] = field(default_factory=dict)
+    records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {r: {} for r in KEYS})
+    writes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    calls: list[tuple[str, str, int, float]] = field(default_factory=list)
+    jobs: dict[str, Job] = field(default_factory=dict)
+    recent: deque[float] = field(default_factory=deque)
+    window_start: float = 0.0
+    window_count: int = 0
+    failing_pages: set[tuple[str, int]] = field(default_factory=set)
+    failing_keys: dict[str, str] = field(default_factory=dict)
+    forced_429: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def key(self, resource: str, record: dict[str, Any]) -> str | None:
+        parts = [record.get(name) for name in KEYS[resource]]
+        return None if any(p in (None, "") for p in parts) else "|".join(str(p) for p in parts)
+
+    def admit(self, now: float) -> tuple[int | None, dict[str, str]]:
+        """Counts a call against the limits; (seconds to wait, headers) when it is over one."""
+        while self.recent and self.recent[0] <= now - 1.0:
+            self.recent.popleft()
+        if now - self.window_start >= self.window_seconds:
+            self.window_start, self.window_count = now, 0
+        reset = max(0, int(self.window_start + self.window_seconds - now + 0.999))
+        if self.forced_429:
+            self.forced_429 -= 1
+            return 2, self.headers(reset)
+        if self.window_count >= self.window_calls:
+            return reset, self.headers(reset)
+        if len(self.recent) >= self.per_second:
+            return 1, self.headers(reset)
+        self.recent.append(now)
+        self.window_count += 1
+        return None, self.headers(reset)
+
+    def headers(self, reset: int) -> dict[str, str]:
+        return {"X-RateLimit-Limit": str(self.window_calls),
+                "X-RateLimit-Remaining": str(max(0, self.window_calls - self.window_count)),
+                "X-RateLimit-Reset": str(reset)}
+
+    def apply(self, resource: str, method: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Imports records one by one (a bad one fails alone); the result of each."""
+        results = []
+        for record in records:
+            key = self.key(resource, record) if isinstance(record, dict) else None
+            if key is None:
+                results.append({"key": None, "status": "failed",
+                                "message": f"{' and '.join(KEYS[resource])} required"})
+                continue
+            problem = self.failing_keys.get(key) or _invalid(resource, record)
+            known = self.records[resource].get(key)
+            if problem is None and method == "PUT" and known is None:
+                problem = f"{key} not found (PUT only updates)"
+            if problem:
+                results.append({"key": key, "status": "failed", "message": problem})
+                continue
+            self.records[resource][key] = {**(known or {}), **record}
+            self.writes.append((resource, key, record))
+            results.append({"key": key, "status": "updated" if known else "created"})
+        return results
+
+
+def _invalid(resource: str, record: dict[str, Any]) -> str | None:
+    if resource == "inventory":
+        quantity = record.get("qty_available")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+            return f"qty_available must be a whole number >= 0, not {quantity!r}"
+    return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+        with self.server.state.lock:
+            self.server.state.calls.append((self.command, self.path, status, time.monotonic()))
+
+    def _parts(self) -> list[str] | None:
+        parts = [unquote(p) for p in self.path.split("?")[0].strip("/").split("/")]
+        if not parts or parts[0] != self.server.state.site:
+            self._reply(404, {"error": f"no site {parts[0] if parts else ''!r}"})
+            return None
+        return parts[1:]
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            return None
+        try:
+            return json.loads(self.rfile.read(length) or b"null")
+        except ValueError:
+            return None
+
+    def _admitted(self) -> dict[str, str] | None:
+        """Auth and rate limits; the rate headers to send, or None when the call was answered."""
+        state = self.server.state
+        now = time.monotonic()
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        with state.lock:
+            expires = state.tokens.get(token)
+            if expires is None:
+                self._reply(401, {"error": "authentication required"})
+                return None
+            if expires <= time.time():
+                self._reply(401, {"error": "token expired"})
+                return None
+            wait, headers = state.admit(now)
+        if wait is not None:
+            self._reply(429, {"error": "rate limit exceeded"}, {**headers, "Retry-After": str(wait)})
+            return None
+        return headers
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        parts = self._parts()
+        if parts is None:
+            return
+        if parts == ["healthcheck", "canary"]:
+            self._reply(200, {"status": "ok"})
+            return
+        headers = self._admitted()
+        if headers is None:
+            return
+        if len(parts) == 2 and parts[0] == "jobs":
+            self._job(parts[1], headers)
+            return
+        if len(parts) != 3 or parts[0] not in KEYS:
+            self._reply(404, {"error": f"no such path {self.path}"}, headers)
+            return
+        resource, searchstring, page_text = parts
+        if not page_text.isdigit() or int(page_text) < 1:
+            self._reply(400, {"error": "pages are numbered from 1"}, headers)
+            return
+        page = int(page_text)
+        try:
+            matches = parse_search(searchstring)
+        except SearchError as exc:
+            self._reply(400, {"error": str(exc)}, headers)
+            return
+        with state.lock:
+            if (resource, page) in state.failing_pages:
+                state.failing_pages.discard((resource, page))
+                self._reply(500, {"error": "internal error"}, headers)
+                return
+            order = "last_modified" if resource == "orders" else None
+            found = sorted((r for r in state.records[resource].values() if matches(r)),
+                           key=lambda r: (str(r.get(order, "")) if order else "", state.key(resource, r)))
+        chunk = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+        self._reply(200, {"page": page, "pageSize": PAGE_SIZE, "totalRecords": len(found), "records": chunk},
+                    headers)
+
+    def _job(self, job_id: str, headers: dict[str, str]) -> None:
+        state = self.server.state
+        with state.lock:
+            job = state.jobs.get(job_id)
+            if job is None:
+                self._reply(404, {"error": f"no job {job_id}"}, headers)
+                return
+            if job.results is None and time.monotonic() >= job.ready_at:
+                job.results = state.apply(job.resource, job.method, job.records)
+            done = job.results is not None
+            reply = {"jobId": job_id, "status": "completed" if done else "queued", "results": job.results or []}
+        self._reply(200, reply, headers)
+
+    def do_POST(self) -> None:
+        parts = self._parts()
+        if parts is None:
+            return
+        if parts == ["authenticate"]:
+            self._authenticate()
+            return
+        self._write("POST", parts)
+
+    def do_PUT(self) -> None:
+        parts = self._parts()
+        if parts is not None:
+            self._write("PUT", parts)
+
+    def _authenticate(self) -> None:
+        state = self.server.state
+        body = self._body()
+        given = (body.get("AuthKey"), body.get("AuthUserName"), body.get("AuthPassword")) \
+            if isinstance(body, dict) else None
+        with state.lock:
+            wait, headers = state.admit(time.monotonic())
+            if wait is not None:
+                self._reply(429, {"error": "rate limit exceeded"}, {**headers, "Retry-After": str(wait)})
+                return
+            if given != (state.auth_key, state.username, state.password):
+                self._reply(401, {"error": "invalid credentials"}, headers)
+                return
+            token = secrets.token_urlsafe(24)
+            state.tokens[token] = time.time() + state.token_lifetime
+        self._reply(200, {"token": token, "expires_in": state.token_lifetime}, headers)
+
+    def _write(self, method: str, parts: list[str]) -> None:
+        state = self.server.state
+        headers = self._admitted()
+        if headers is None:
+            return
+        if len(parts) != 1 or parts[0] not in KEYS:
+            self._reply(404, {"error": f"no such resource {'/'.join(parts)!r}"}, headers)
+            return
+        records = self._body()
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            self._reply(400, {"error": "the body must be a JSON list of records"}, headers)
+            return
+        if len(records) > state.async_batch:
+            self._reply(413, {"error": f"at most {state.async_batch} records per call"}, headers)
+            return
+        with state.lock:
+            if len(records) <= state.sync_batch:
+                results = state.apply(parts[0], method, records)
+                reply, status = {"results": results}, 200
+            else:
+                job_id = secrets.token_hex(8)
+                state.jobs[job_id] = Job(parts[0], method, records, time.monotonic() + state.job_seconds)
+                reply, status = {"jobId": job_id, "status": "queued"}, 202
+        self._reply(status, reply, headers)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: CommerceState
+
+
+class CommerceServer:
+    """Listens on 127.0.0.1 (a free port unless given) until ``stop``."""
+
+    def __init__(self, port: int = 0, **settings: Any):
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.state = CommerceState(**settings)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="commerce-server", daemon=True)
+
+    @property
+    def state(self) -> CommerceState:
+        return self._server.state
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def connection(self, **extra: Any) -> dict[str, Any]:
+        """The Airflow connection (Astro field names) of a ``commerce_api`` channel on this shop."""
+        return {"conn_type": "channelhub_commerce_api", "conn_host": self.base_url, "conn_schema": self.state.site,
+                "conn_login": self.state.username, "conn_password": self.state.password,
+                "conn_extra": {"api_key": self.state.auth_key, **extra}}
+
+    def start(self) -> CommerceServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add(self, resource: str, *records: dict[str, Any]) -> None:
+        """Records made on the shop's side (a customer's order, an enriched product); not API calls."""
+        with self.state.lock:
+            for record in records:
+                self.state.records[resource][self.state.key(resource, record)] = dict(record)
+
+    def expire_tokens(self) -> None:
+        with self.state.lock:
+            self.state.tokens = dict.fromkeys(self.state.tokens, 0.0)
+
+    def fail_page(self, resource: str, page: int) -> None:
+        """The next read of that page answers 500 (once)."""
+        with self.state.lock:
+            self.state.failing_pages.add((resource, page))
+
+    def fail_record(self, key: str, message: str) -> None:
+        """Every import of the record with this key fails with ``message``."""
+        with self.state.lock:
+            self.state.failing_keys[key] = message
+
+    def force_429(self, times: int = 1) -> None:
+        with self.state.lock:
+            self.state.forced_429 += times
+
+    def status_counts(self) -> dict[int, int]:
+        with self.state.lock:
+            counts: dict[int, int] = {}
+            for _, _, status, _ in self.state.calls:
+                counts[status] = counts.get(status, 0) + 1
+            return counts
+
+    def writes_of(self, resource: str) -> list[tuple[str, dict[str, Any]]]:
+        with self.state.lock:
+            return [(key, record) for kind, key, record in self.state.writes if kind == resource]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--window-calls", type=int, default=100)
+    args = parser.parse_args()
+    server = CommerceServer(args.port, window_calls=args.window_calls)
+    print(f"commerce API {server.base_url}/{server.state.site} (user {server.state.username})", flush=True)
+    server._server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
