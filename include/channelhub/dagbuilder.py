@@ -11,6 +11,7 @@ from channelhub.channel_jobs.factory import build_channel_job_dags
 from channelhub.config.client_loader import load_client_config
 from channelhub.config.loader import load_tenant_config
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
+from channelhub.location_jobs.factory import build_location_dags
 from channelhub.tenant_dag.factory import build_tenant_dag
 from channelhub.yamlfile import ConfigFileError
 
@@ -43,6 +44,10 @@ def build_dags() -> dict[str, DAG]:
     dags = {project.config.dag_id: build_tenant_dag(project) for project in config.projects
             if project.config.dag_id not in skipped and (wanted is None or project.config.dag_id == wanted)}
     for client in clients.clients.values():
-        if wanted is None or wanted.startswith(f"erp__{client.config.client}__"):
+        name = client.config.client
+        if wanted is None or wanted.startswith(f"erp__{name}__"):
             dags.update({dag.dag_id: dag for dag in build_channel_job_dags(client)})
+        if wanted is None or wanted.startswith((f"loc__{name}__", f"flow__{name}__")):
+            dags.update({dag.dag_id: dag for dag in build_location_dags(client)
+                         if wanted is None or dag.dag_id == wanted})
     return dags

@@ -211,18 +211,26 @@ class CommerceSession:
                 return
             page += 1
 
-    def write(self, method: str, resource: str, records: list[dict[str, Any]]) -> list[WriteResult]:
-        """``POST`` (upsert) or ``PUT`` (update only) of records; one result per record, in order."""
+    def write(self, method: str, resource: str, records: list[dict[str, Any]],
+              on_results: Callable[[list[WriteResult]], None] | None = None) -> list[WriteResult]:
+        """``POST`` (upsert) or ``PUT`` (update only) of records; one result per record, in order.
+
+        ``on_results`` gets each call's or job's results as soon as they are known, so a caller
+        can record what the shop confirmed before a later job fails.
+        """
+        handed = on_results or (lambda results: None)
         if not records:
             return []
         if len(records) <= self.settings.sync_batch:
             _, answer = self.request(method, f"/{resource}", records)
-            return _results(answer)
+            handed(results := _results(answer))
+            return results
         jobs = [self.request(method, f"/{resource}", records[start:start + self.settings.async_batch])[1]["jobId"]
                 for start in range(0, len(records), self.settings.async_batch)]
         results: list[WriteResult] = []
         for job in jobs:
-            results.extend(self._wait_for(job))
+            handed(done := self._wait_for(job))
+            results.extend(done)
         return results
 
     def _wait_for(self, job: str) -> list[WriteResult]:

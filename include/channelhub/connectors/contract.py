@@ -13,7 +13,7 @@ Abilities, and what a connector's hook then offers:
 - ``pull orders``, ``push stock``, ``push products`` (a shop's side of the location jobs
   and product sync): ``get_session()`` returns the shop API session;
 - ``create orders``, ``read products`` (an ERP's side of order and product sync):
-  ``get_sync_desk()`` returns a :class:`channelhub.sync.erp.ErpSyncDesk`;
+  ``get_sync_desk()`` returns an :class:`ErpSyncDesk`;
 - ``test credentials``: ``test_connection() -> (ok, message)``, what Airflow's connection
   Test button and ``channelhub credentials test`` call.
 """
@@ -104,3 +104,32 @@ class StockReader(Protocol):
     """On-hand and forecast quantities per product in one of the partner's warehouses."""
 
     def read_stock(self, skus: list[str], warehouse: str) -> list[StockLevel]: ...
+
+
+@dataclass(frozen=True)
+class SellableStock:
+    """What a warehouse holds of a SKU for selling: on hand in storage, reserved by open sales."""
+
+    sku: str
+    warehouse: str
+    on_hand: Decimal
+    reserved: Decimal
+    forecast: Decimal
+
+
+class ErpSyncDesk(Protocol):
+    """An ERP's side of the sync flows (abilities ``read stock``, ``create orders``, ``read products``).
+
+    Refusals (a missing product, an unknown payment term) raise the connector's final error,
+    an ERP that cannot answer its transient one; ``create_order`` finds an order already made
+    by ``reference`` instead of making it twice.
+    """
+
+    def sellable_stock(self, warehouse: str, offset: int, limit: int) -> list[SellableStock]: ...
+
+    def sales(self, references: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    def create_order(self, order: dict[str, Any], reference: str, warehouse: str,
+                     default_debtor: str | None) -> str: ...
+
+    def products(self, offset: int, limit: int) -> list[dict[str, Any]]: ...

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gzip
 import json
 import threading
 from collections.abc import Callable
@@ -52,17 +53,18 @@ from airflow.sdk.bases.hook import BaseHook
 
 from channelhub.connectors.contract import CONNECTORS, StockLevel
 from channelhub.connectors.results import Outcome, PostResult
-from channelhub.exceptions import PartnerAuthFailed
+from channelhub.exceptions import PartnerAuthFailed, PartnerRefused, PartnerUnavailable
 
 if TYPE_CHECKING:
     from channelhub.config.clients import Channel, Client
+    from channelhub.connectors.tryton_sync import TrytonSyncDesk
 
 
-class TrytonUnavailable(Exception):
+class TrytonUnavailable(PartnerUnavailable):
     """Tryton cannot be reached or failed on its side: worth another try later."""
 
 
-class TrytonRefused(Exception):
+class TrytonRefused(PartnerRefused):
     """Tryton (or the document against Tryton's data) says no: retrying cannot help."""
 
 
@@ -112,7 +114,8 @@ class TrytonSession:
         headers = {"Content-Type": "application/json", **({"Authorization": auth} if auth else {})}
         body = json.dumps({"method": method, "params": params, "id": 1}, default=_encode).encode()
         try:
-            response = self.http.request("POST", self.endpoint, body=body, headers=headers)
+            # Tryton 8.0 labels large answers gzip even when it sends them plain: decode by content.
+            response = self.http.request("POST", self.endpoint, body=body, headers=headers, decode_content=False)
         except urllib3.exceptions.HTTPError as exc:
             raise TrytonUnavailable(f"Tryton at {self.server.url} cannot be reached: {exc}") from exc
         if response.status >= 500:
@@ -121,7 +124,8 @@ class TrytonSession:
             return response.status, None
         if response.status != 200:
             raise TrytonRefused(f"Tryton answered HTTP {response.status}")
-        return 200, json.loads(response.data, object_hook=_decode)
+        data = response.data
+        return 200, json.loads(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data, object_hook=_decode)
 
     def _login(self) -> str:
         status, answer = self._post("common.db.login",
@@ -464,6 +468,11 @@ class TrytonHook(BaseHook):
 
     def get_stock_reader(self) -> TrytonPoster:
         return self.get_poster()
+
+    def get_sync_desk(self) -> TrytonSyncDesk:
+        from channelhub.connectors.tryton_sync import TrytonSyncDesk
+
+        return TrytonSyncDesk(TrytonSession(self.get_server()))
 
     def test_connection(self) -> tuple[bool, str]:
         try:

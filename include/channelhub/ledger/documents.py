@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from channelhub.config.clients import ChannelJobName
+from channelhub.config.sync_flows import LocationJobName
 
 MESSAGE_ID_NAMESPACE = uuid.UUID("4b6f3c0e-52a1-4bd0-9a43-7c1d6a0f2e11")
 
@@ -27,10 +28,11 @@ class DocumentKind(StrEnum):
     GATE_ENTRY = "GATE_ENTRY"
     RETURN_EVENT = "RETURN_EVENT"
     INVENTORY = "INVENTORY"
+    SHOP_ORDER = "SHOP_ORDER"
 
     @property
-    def job(self) -> ChannelJobName | None:
-        """The ERP channel job that posts this kind; None for documents the ERP is not sent."""
+    def job(self) -> ChannelJobName | LocationJobName | None:
+        """The job that takes this kind to the ERP; None for documents the ERP is not sent."""
         return JOB_OF_KIND.get(self)
 
 
@@ -39,6 +41,7 @@ JOB_OF_KIND = {
     DocumentKind.INWARD_COMPLETE: ChannelJobName.INWARDS_POSTING,
     DocumentKind.GATE_ENTRY: ChannelJobName.INWARDS_GATE_ENTRY_POSTING,
     DocumentKind.RETURN_EVENT: ChannelJobName.RETURNS_POSTING,
+    DocumentKind.SHOP_ORDER: LocationJobName.ORDER_SYNC,
 }
 
 

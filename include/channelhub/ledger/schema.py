@@ -1,4 +1,5 @@
-"""The ledger's tables in the hub database (SQLAlchemy Core; SQLite and PostgreSQL)."""
+"""The hub database's tables (SQLAlchemy Core; SQLite and PostgreSQL): the ledger, the push
+API's credentials, and the sync flows' activity log and marks (channelhub.sync.state)."""
 
 from __future__ import annotations
 
@@ -50,4 +51,32 @@ external_credentials = sa.Table(
     sa.Column("password_hash", sa.String(300), nullable=False, comment="scrypt; the password is never stored"),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("revoked_at", sa.DateTime),
+)
+
+activity_log = sa.Table(
+    "activity_log", metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("client", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("location", sa.String(40), nullable=False, comment="'' for flows of the whole channel"),
+    sa.Column("flow", sa.String(20), nullable=False, comment="invex, order_sync, order_status, product_sync"),
+    sa.Column("direction", sa.String(3), nullable=False, comment="in: read from a system; out: written to one"),
+    sa.Column("record_key", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("message", sa.Text),
+    sa.Column("detail", sa.Text, comment="the record as sent or read (JSON, cut at 2,000 characters)"),
+    sa.Column("run_id", sa.String(250)),
+    sa.Column("at", sa.DateTime, nullable=False, comment="UTC"),
+    sa.Index("ix_activity_log_scope", "client", "channel", "location", "flow", "id"),
+)
+
+sync_marks = sa.Table(
+    "sync_marks", metadata,
+    sa.Column("client", sa.String(64), primary_key=True),
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("location", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True, comment="cursor, stock, product, status"),
+    sa.Column("record_key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
 )

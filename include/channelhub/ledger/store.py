@@ -20,6 +20,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from channelhub.config.clients import ChannelJobName, Client
+from channelhub.config.sync_flows import LocationJobName
 from channelhub.ledger.documents import NewDocument, message_id
 from channelhub.ledger.schema import deliveries, documents, metadata
 
@@ -37,6 +38,11 @@ class DeliveryStatus(StrEnum):
     SENT = "SENT"
     SKIPPED = "SKIPPED"
     FAILED = "FAILED"
+    #: Waiting on data outside the document (a product the ERP lacks): tried again every run.
+    HELD = "HELD"
+
+
+UNDELIVERED = (DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value)
 
 
 class LedgerConflict(ValueError):
@@ -164,18 +170,22 @@ class Ledger:
     @staticmethod
     def _all_pending(conn: sa.Connection, document_id: int) -> bool:
         statuses = conn.execute(sa.select(deliveries.c.status).where(deliveries.c.document_id == document_id))
-        return all(status == DeliveryStatus.PENDING for (status,) in statuses)
+        return all(status in UNDELIVERED for (status,) in statuses)
 
-    def due(self, client: str, job: ChannelJobName, target: str, received_before: datetime,
-            limit: int, after_id: int = 0) -> list[Delivery]:
-        """PENDING deliveries of one job, oldest first, whose document is old enough."""
+    def due(self, client: str, job: ChannelJobName | LocationJobName, target: str, received_before: datetime,
+            limit: int, after_id: int = 0, key_prefix: str | None = None, held_too: bool = False) -> list[Delivery]:
+        """PENDING (and, with ``held_too``, HELD) deliveries of one job, oldest first, whose document is
+        old enough; ``key_prefix`` narrows them to documents whose key starts with it."""
         query = (sa.select(deliveries.c.id, deliveries.c.document_id, deliveries.c.attempts, documents.c.message_id,
                            documents.c.channel, documents.c.kind, documents.c.payload)
                  .join(documents, documents.c.id == deliveries.c.document_id)
                  .where(deliveries.c.client == client, deliveries.c.job == job.value,
-                        deliveries.c.target == target, deliveries.c.status == DeliveryStatus.PENDING.value,
+                        deliveries.c.target == target,
+                        deliveries.c.status.in_(UNDELIVERED if held_too else [DeliveryStatus.PENDING.value]),
                         deliveries.c.id > after_id, documents.c.received_at <= received_before)
                  .order_by(deliveries.c.id).limit(limit))
+        if key_prefix is not None:
+            query = query.where(documents.c.doc_key.startswith(key_prefix, autoescape=True))
         with self.engine.connect() as conn:
             return [Delivery(row.id, row.document_id, row.message_id, row.channel, row.kind,
                              json.loads(row.payload), row.attempts) for row in conn.execute(query)]
@@ -214,13 +224,16 @@ class Ledger:
         with self.engine.connect() as conn:
             return {(job, status): count for job, status, count in conn.execute(query)}
 
-    def deliveries_of(self, client: str, job: ChannelJobName | None = None) -> list[dict[str, Any]]:
+    def deliveries_of(self, client: str, job: ChannelJobName | LocationJobName | None = None,
+                      key_prefix: str | None = None) -> list[dict[str, Any]]:
         """Every delivery of a client with its document's key and messageId, for reports and tests."""
         query = (sa.select(deliveries, documents.c.doc_key, documents.c.message_id, documents.c.channel)
                  .join(documents, documents.c.id == deliveries.c.document_id)
                  .where(deliveries.c.client == client).order_by(deliveries.c.id))
         if job is not None:
             query = query.where(deliveries.c.job == job.value)
+        if key_prefix is not None:
+            query = query.where(documents.c.doc_key.startswith(key_prefix, autoescape=True))
         with self.engine.connect() as conn:
             return [row._asdict() for row in conn.execute(query)]
 

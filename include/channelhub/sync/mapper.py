@@ -185,7 +185,7 @@ class FlowMapping:
         for rule in self.rules:
             try:
                 applies = evaluator.eval(rule.when)
-            except Exception as exc:  # noqa: BLE001 - a rule that cannot be evaluated holds the record
+            except Exception as exc:  # a rule that cannot be evaluated holds the record, never the run
                 return "hold", f"rule {rule.when!r} could not be evaluated: {exc}"
             if applies:
                 return rule.then, rule.message

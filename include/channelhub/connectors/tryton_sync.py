@@ -1,0 +1,156 @@
+"""Tryton's side of the sync flows: sellable stock, orders with APIcenter's customer rules, products.
+
+- **Stock** (INVEX): on hand is what is in the warehouse's *storage* zone (goods at the
+  gate, in the input zone, are not sellable yet); reserved is what open customer shipments
+  will take out (their outgoing moves not yet done); forecast is Tryton's own.
+- **Orders** (order sync), APIcenter's rules in order: an order whose sale exists (by its
+  reference ``<ERP channel name>:<order code>``) is skipped; every SKU must be a product,
+  else the order is refused naming the SKUs; the payment method must be a payment term;
+  the customer is found by email and updated, or created: a company name makes a company
+  party with the person as the email contact's name, otherwise a person party; with no
+  customer data the configured default debtor (a party code) takes the order.
+- **Products**: every salable product with its code (the SKU), name, price and description.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from channelhub.connectors.contract import SellableStock
+from channelhub.connectors.tryton import TrytonPoster, TrytonRefused
+
+OPEN_MOVES = ["staging", "draft", "assigned"]
+
+
+def sale_reference(channel_name: str, order_code: str) -> str:
+    return f"{channel_name}:{order_code}"
+
+
+class TrytonSyncDesk(TrytonPoster):
+    """The ERP side of the sync flows on one Tryton session (one thread at a time)."""
+
+    def _storage(self, warehouse: str) -> int:
+        ident = self._warehouse(warehouse)
+        return self._cached(("storage", warehouse), lambda: self.session.call(
+            "stock.location", "read", [ident], ["storage_location"])[0]["storage_location"])
+
+    def sellable_stock(self, warehouse: str, offset: int, limit: int) -> list[SellableStock]:
+        """One page (by product id) of the stock of every goods product in the warehouse."""
+        products = self.session.call(
+            "product.product", "search_read", [("type", "=", "goods"), ("code", "!=", None)], offset, limit,
+            [("id", "ASC")],
+            ["code", "quantity", "forecast_quantity"], context={"locations": [self._storage(warehouse)]})
+        if not products:
+            return []
+        moves = self.session.call("stock.move", "search_read", [
+            ("product", "in", [p["id"] for p in products]), ("state", "in", OPEN_MOVES),
+            ("to_location.type", "=", "customer"),
+            ("from_location", "child_of", [self._warehouse(warehouse)], "parent")],
+            0, None, None, ["product", "quantity"])
+        reserved: dict[int, Decimal] = {}
+        for move in moves:
+            reserved[move["product"]] = reserved.get(move["product"], Decimal(0)) + Decimal(str(move["quantity"]))
+        return [SellableStock(p["code"], warehouse, Decimal(str(p["quantity"])), reserved.get(p["id"], Decimal(0)),
+                              Decimal(str(p["forecast_quantity"]))) for p in products]
+
+    def sales(self, references: list[str]) -> dict[str, dict[str, Any]]:
+        """reference -> the sale's number, state and shipment state, for the references Tryton has."""
+        if not references:
+            return {}
+        found = self.session.call("sale.sale", "search_read", [("reference", "in", references)], 0, None, None,
+                                  ["reference", "number", "state", "shipment_state"])
+        return {sale["reference"]: sale for sale in found}
+
+    def create_order(self, order: dict[str, Any], reference: str, warehouse: str, default_debtor: str | None) -> str:
+        """The order as a confirmed sale (or the sale already there); JSON of what was done."""
+        existing = self.sales([reference]).get(reference)
+        if existing is not None:
+            return json.dumps({"sale": existing["number"], "skipped": "already in the ERP"})
+        lines = order.get("lines") or []
+        if not lines:
+            raise TrytonRefused("the order has no lines")
+        products = self._product_ids([str(line["sku"]) for line in lines])
+        term = self._payment_term(order.get("payment_method"))
+        party, address, customer = self._customer(order, default_debtor)
+        sale = {"party": party, "invoice_address": address, "shipment_address": address,
+                "warehouse": self._warehouse(warehouse), "reference": reference,
+                "description": f"order {order['order_code']}",
+                "lines": [["create", [{
+                    "type": "line", "product": products[str(line["sku"])], "quantity": float(line["quantity"]),
+                    "unit": self._unit(products[str(line["sku"])]),
+                    "unit_price": Decimal(str(line["unit_price"])), "description": str(line["sku"])}
+                    for line in lines]]]}
+        if term is not None:
+            sale["payment_term"] = term
+        if order.get("order_date"):
+            sale["sale_date"] = _date(order["order_date"])
+        ident = self.session.call("sale.sale", "create", [sale])[0]
+        self.session.call("sale.sale", "quote", [ident])
+        self.session.call("sale.sale", "confirm", [ident])
+        number = self.session.call("sale.sale", "read", [ident], ["number"])[0]["number"]
+        return json.dumps({"sale": number, "customer": customer})
+
+    def _payment_term(self, name: str | None) -> int | None:
+        if not name:
+            return None
+        return self._cached(("payment_term", name), lambda: self._one(
+            "account.invoice.payment_term", [("name", "=", name)], f"payment term {name!r}"))
+
+    def _customer(self, order: dict[str, Any], default_debtor: str | None) -> tuple[int, int, str]:
+        """(party, address, what was done) by APIcenter's rules."""
+        email = str(order.get("email") or "").strip().lower()
+        person, company = (str(order.get(k) or "").strip() for k in ("person_name", "company_name"))
+        if not email:
+            if not default_debtor:
+                raise TrytonRefused("the order has no customer email and the flow has no default_debtor")
+            party = self._id_by_code("party.party", default_debtor, "default debtor")
+            return party, self._address(party, default_debtor), f"default debtor {default_debtor}"
+        name = company or person or email
+        address = {"street_unstructured": order.get("street") or "", "city": order.get("city") or "",
+                   "postal_code": order.get("postal_code") or ""}
+        found = self.session.call("party.contact_mechanism", "search_read",
+                                  [("type", "=", "email"), ("value", "=", email)], 0, 1, None, ["party"])
+        if not found:
+            mechanisms = [{"type": "email", "value": email, "name": person if company else ""}]
+            if order.get("phone"):
+                mechanisms.append({"type": "phone", "value": str(order["phone"])})
+            party = self.session.call("party.party", "create", [{
+                "name": name, "contact_mechanisms": [["create", mechanisms]],
+                "addresses": [["create", [address]]]}])[0]
+            kind = "company" if company else "person"
+            return party, self._address(party, email), f"created {kind} debtor {name!r}"
+        party = found[0]["party"]
+        current = self.session.call("party.party", "read", [party], ["name", "addresses"])[0]
+        changed = []
+        if current["name"] != name:
+            self.session.call("party.party", "write", [party], {"name": name})
+            changed.append("name")
+        if not current["addresses"]:
+            self.session.call("party.address", "create", [{"party": party, **address}])
+            changed.append("address")
+        else:
+            first = current["addresses"][0]
+            kept = self.session.call("party.address", "read", [first], list(address))[0]
+            if any((kept.get(key) or "") != value for key, value in address.items() if value):
+                self.session.call("party.address", "write", [first], {k: v for k, v in address.items() if v})
+                changed.append("address")
+        with self._lock:  # the address may have been made just now
+            self._known.pop(("address", str(party)), None)
+        what = f"updated debtor {name!r} ({', '.join(changed)})" if changed else f"found debtor {name!r}"
+        return party, self._address(party, email), what
+
+    def products(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        """One page (by id) of the salable products: code, name, list_price, description, active."""
+        found = self.session.call("product.product", "search_read", [("salable", "=", True), ("code", "!=", None)],
+                                  offset, limit,
+                                  [("id", "ASC")], ["code", "name", "list_price_used", "description", "active"])
+        return [{"code": p["code"], "name": p["name"], "list_price": str(p["list_price_used"] or 0),
+                 "description": p.get("description") or "", "active": bool(p["active"])}
+                for p in found]
+
+
+def _date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(str(value)[:10])

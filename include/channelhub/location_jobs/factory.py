@@ -1,0 +1,121 @@
+"""Building the DAGs of a client's marketplace locations and product sync.
+
+Per location of a marketplace channel, as CIMS does: ``loc__<client>__<channel>__<location>__invex``
+and ``...__order_sync``, each created paused unless the client file enables it; the DAG's
+toggle in the UI is the switch from then on (CIMS's "Enable/Disable Invex" and "Enable/Disable
+Order Sync"). Per channel whose connector can take products: ``flow__<client>__<channel>__product_sync``.
+
+INVEX and product sync run on their schedule and take a ``full_refresh`` param in the
+trigger form (send everything, not only what changed). Order sync uses interval
+semantics: each run reads the orders changed in its data interval (from the location's
+cursor when runs were missed), so clearing or backfilling a past run reads that interval
+again, which changes nothing already done. Every task calling the shop takes one slot of
+the channel's pool: the shop's rate limit is per app, so locations of one shop take turns.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, Param
+from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from channelhub.alerts import operator_alert
+from channelhub.channel_jobs.factory import ALERTS_SMTP_CONN_ID
+from channelhub.config.client_loader import LoadedClient
+from channelhub.config.clients import Channel, Client
+from channelhub.config.sync_flows import Location, LocationJobName, location_dag_id, product_sync_dag_id
+from channelhub.connectors.contract import CONNECTORS, Ability
+from channelhub.location_jobs.operators import (
+    CreateOrdersOperator,
+    InvexOperator,
+    ProductSyncOperator,
+    PullOrdersOperator,
+    ReportShipmentsOperator,
+)
+from channelhub.tenant_dag.factory import START_DATE
+
+FULL_REFRESH = {"full_refresh": Param(False, type="boolean",
+                                      description="Send every record, not only those changed since the last run.")}
+
+
+def _default_args(client: Client) -> dict:
+    return {"owner": client.owner, "retries": 3, "retry_delay": timedelta(minutes=2),
+            "retry_exponential_backoff": True, "on_failure_callback": operator_alert(ALERTS_SMTP_CONN_ID)}
+
+
+def _location_dag(loaded: LoadedClient, channel: Channel, location: Location, job: LocationJobName) -> DAG:
+    client = loaded.config
+    settings = location.job(job)
+    schedule = settings.schedule
+    interval = CronDataIntervalTimetable if job is LocationJobName.ORDER_SYNC else CronTriggerTimetable
+    what = ("pushes what it may sell to" if job is LocationJobName.INVEX
+            else "creates the orders of")
+    dag = DAG(
+        dag_id=location_dag_id(client.client, channel.id, location.code, job),
+        description=f"{job.value} of {client.client}/{channel.id} location {location.code} "
+                    f"(ERP warehouse {location.warehouse})",
+        schedule=interval(schedule.cron_expression, timezone=schedule.timezone),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=not settings.enabled,
+        params=FULL_REFRESH if job is LocationJobName.INVEX else {},
+        tags=["location-job", f"client:{client.client}", f"channel:{channel.id}", job.value],
+        default_args=_default_args(client),
+        doc_md=f"Location job **{job.value}** of **{client.client}** / `{channel.id}` at location "
+               f"`{location.code}`: {what} channel `{channel.id}` from ERP warehouse `{location.warehouse}` "
+               f"(buffer {location.buffer}). Toggle this DAG to enable or disable it. "
+               f"Config: `{loaded.source.name}`; what moved: the activity log (docs/sync-flows.md).",
+    )
+    common = {"client": client, "channel_id": channel.id, "location_code": location.code}
+    with dag:
+        if job is LocationJobName.INVEX:
+            InvexOperator(task_id="push_stock", pool=channel.partner_pool, **common)
+        else:
+            pull = PullOrdersOperator(task_id="pull_orders", pool=channel.partner_pool, **common)
+            create = CreateOrdersOperator(task_id="create_in_erp", pool=client.erp.partner_pool, **common)
+            report = ReportShipmentsOperator(task_id="report_shipments", pool=channel.partner_pool, **common)
+            pull >> create >> report
+    return dag
+
+
+def _product_dag(loaded: LoadedClient, channel: Channel) -> DAG:
+    client = loaded.config
+    flow = channel.flows.products
+    dag = DAG(
+        dag_id=product_sync_dag_id(client.client, channel.id),
+        description=f"product sync of {client.client}: ERP products to {channel.id}",
+        schedule=CronTriggerTimetable(flow.schedule.cron_expression, timezone=flow.schedule.timezone),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=not flow.enabled,
+        params=FULL_REFRESH,
+        tags=["sync-flow", f"client:{client.client}", f"channel:{channel.id}", "product_sync"],
+        default_args=_default_args(client),
+        doc_md=f"Creates or updates the products of **{client.client}** in `{channel.id}` by SKU "
+               f"(keep_enriched: {flow.keep_enriched}; enriched fields: {', '.join(flow.enriched_fields)}).",
+    )
+    with dag:
+        ProductSyncOperator(task_id="push_products", pool=channel.partner_pool, client=client,
+                            channel_id=channel.id)
+    return dag
+
+
+def build_location_dags(loaded: LoadedClient) -> list[DAG]:
+    client = loaded.config
+    if client.erp is None:
+        return []
+    dags = []
+    erp_abilities = CONNECTORS[client.erp.connector].abilities
+    for channel in client.channels:
+        if channel.type != "MARKETPLACE":
+            continue
+        for location in channel.locations:
+            dags.extend(_location_dag(loaded, channel, location, job) for job in LocationJobName)
+        if Ability.PUSH_PRODUCTS in CONNECTORS[channel.connector].abilities \
+                and Ability.READ_PRODUCTS in erp_abilities:
+            dags.append(_product_dag(loaded, channel))
+    return dags

@@ -1,0 +1,159 @@
+"""The operators of the location jobs and product sync: each opens the hub DB, the shop session
+and the ERP desk, runs one step of a flow (:mod:`channelhub.sync`), and says how it went.
+
+How a step ends: records the other side refused for good (the shop rejected a quantity)
+fail the task without a retry, after every other record went through, so the operators
+are alerted; a partner that could not answer (after the session's own retries) fails it
+for Airflow's retries, with everything confirmed so far kept; held orders and products
+(a missing SKU, a mapping problem) are business as usual: logged, retried next run, and
+the task succeeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from channelhub.config.clients import Client
+from channelhub.connectors import connector_hook
+from channelhub.ledger import Ledger
+from channelhub.productdb.hook import HubDbHook
+from channelhub.sync.invex import run_invex
+from channelhub.sync.orders import OrderSummary, create_orders, pull_orders, report_shipments
+from channelhub.sync.products import sync_products
+from channelhub.sync.state import Activity, Scope, SyncState
+
+CURSOR_MARK, CURSOR_KEY = "cursor", "last_modified"
+
+
+class _SyncOperator(BaseOperator):
+    """One step of a sync flow for one channel (and location; ``""`` for a channel-wide flow)."""
+
+    flow = ""
+
+    def __init__(self, *, client: Client, channel_id: str, location_code: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.client = client
+        self.channel_id = channel_id
+        self.location_code = location_code
+
+    @property
+    def channel(self) -> Any:
+        return self.client.channel(self.channel_id)
+
+    @property
+    def location(self) -> Any:
+        return next(loc for loc in self.channel.locations if loc.code == self.location_code)
+
+    @contextmanager
+    def _state(self, context: Any) -> Iterator[SyncState]:
+        engine = HubDbHook(self.client.hub_db_conn_id).get_engine()
+        try:
+            Ledger(engine).create_tables()
+            yield SyncState(engine, Scope(self.client.client, self.channel_id, self.location_code, self.flow),
+                            context["run_id"])
+        finally:
+            engine.dispose()
+
+    def _shop(self, state: SyncState) -> Any:
+        """The shop session; its waits on 429s and fresh logins go to the activity log."""
+        return connector_hook(self.client, self.channel).get_session(
+            on_notice=lambda message: state.log([Activity("out", "(shop session)", "RETRIED", message)]))
+
+    def _desk(self) -> Any:
+        return connector_hook(self.client, self.client.erp).get_sync_desk()
+
+    def _finish(self, summary: Any, failed: int, what: str) -> dict[str, int]:
+        self.log.info("%s %s: %s", self.flow, self.location_code or self.channel_id, summary.as_dict())
+        if failed:
+            raise AirflowFailException(f"{failed} {what} refused for good (in the activity log); first: "
+                                       f"{'; '.join(summary.errors[:3])}")
+        return summary.as_dict()
+
+
+class InvexOperator(_SyncOperator):
+    """Pushes what the location may sell to the shop (only what changed, unless ``full_refresh``)."""
+
+    flow = "invex"
+    ui_color = "#e8f5e9"
+
+    def execute(self, context: Any) -> dict[str, int]:
+        with self._state(context) as state:
+            summary = run_invex(self._desk(), self._shop(state), state, self.location, self.channel.flows.stock,
+                                bool(context["params"].get("full_refresh")))
+        return self._finish(summary, summary.failed, "stock quantities were")
+
+
+class PullOrdersOperator(_SyncOperator):
+    """Reads the orders the shop changed since the location's cursor (or in the run's interval)."""
+
+    flow = "order_sync"
+    ui_color = "#fff3e0"
+
+    def execute(self, context: Any) -> dict[str, int]:
+        start: datetime = context["data_interval_start"]
+        end: datetime = context["data_interval_end"]
+        summary = OrderSummary()
+        with self._state(context) as state:
+            cursor = state.marks(CURSOR_MARK).get(CURSOR_KEY)
+            reached = datetime.fromisoformat(cursor) if cursor else None
+            if reached is not None and start > reached:
+                start = reached  # runs were missed since: read the gap too
+            pull_orders(self._shop(state), Ledger(state.engine), self.client, self.channel, self.location, state,
+                        start, end, summary)
+            if reached is None or end > reached:
+                state.set_marks(CURSOR_MARK, {CURSOR_KEY: end.isoformat()})
+        self.log.info("read orders changed from %s to %s", start, end)
+        return self._finish(summary, 0, "")
+
+
+class CreateOrdersOperator(_SyncOperator):
+    """Creates the location's due and held orders in the ERP by the flow's rules."""
+
+    flow = "order_sync"
+    ui_color = "#fff3e0"
+
+    def execute(self, context: Any) -> dict[str, int]:
+        summary = OrderSummary()
+        with self._state(context) as state:
+            create_orders(self._desk(), Ledger(state.engine), self.client, self.channel, self.location, state,
+                          summary)
+        if summary.pending:
+            raise AirflowException(f"{summary.pending} order(s) stay PENDING: the ERP could not take them now; "
+                                   f"first: {'; '.join(summary.errors[:3])}")
+        if summary.held:
+            self.log.warning("%s order(s) held; the reasons are in the activity log and the ledger", summary.held)
+        return self._finish(summary, 0, "")
+
+
+class ReportShipmentsOperator(_SyncOperator):
+    """Tells the shop which of the location's orders the ERP has shipped."""
+
+    flow = "order_status"
+    ui_color = "#fff3e0"
+
+    def execute(self, context: Any) -> dict[str, int]:
+        summary = OrderSummary()
+        with self._state(context) as state:
+            report_shipments(self._desk(), self._shop(state), Ledger(state.engine), self.client, self.channel,
+                             self.location, state, summary)
+        return self._finish(summary, 0, "")
+
+
+class ProductSyncOperator(_SyncOperator):
+    """Creates or updates the channel's products in the shop from the ERP."""
+
+    flow = "product_sync"
+    ui_color = "#f3e5f5"
+
+    def execute(self, context: Any) -> dict[str, int]:
+        with self._state(context) as state:
+            summary = sync_products(self._desk(), self._shop(state), state, self.channel.flows.products,
+                                    bool(context["params"].get("full_refresh")))
+        return self._finish(summary, summary.failed, "products were")
+

@@ -1,0 +1,98 @@
+"""INVEX, the inventory sync of one location: what the channel may sell, from the ERP to the shop.
+
+Per SKU: the basis (by default on hand minus what open sales reserve; configurable to on
+hand or Tryton's forecast), minus the location's buffer, never below 0, in whole units.
+Only quantities that differ from the last one the shop *confirmed* are sent (a manual
+run with ``full_refresh`` sends all), so a run after a partial failure sends exactly
+what is missing. Every changed SKU is logged twice: what came in from the ERP, and what
+went out to the shop with the shop's answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from channelhub.config.sync_flows import Location, StockBasis, StockFlow
+from channelhub.connectors.commerce_api import CommerceSession, WriteResult
+from channelhub.connectors.contract import ErpSyncDesk, SellableStock
+from channelhub.exceptions import MappingError
+from channelhub.sync.state import Activity, SyncState
+
+MARK = "stock"
+
+
+def sellable(level: SellableStock, basis: StockBasis, buffer: int) -> int:
+    """Whole units the channel may sell: the basis less the buffer, never below 0."""
+    base = {StockBasis.AVAILABLE_MINUS_RESERVATIONS: level.on_hand - level.reserved,
+            StockBasis.ON_HAND: level.on_hand, StockBasis.FORECAST: level.forecast}[basis]
+    return max(0, math.floor(base) - buffer)
+
+
+@dataclass
+class InvexSummary:
+    read: int = 0
+    unchanged: int = 0
+    pushed: int = 0
+    failed: int = 0
+    held: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"read": self.read, "unchanged": self.unchanged, "pushed": self.pushed, "failed": self.failed,
+                "held": self.held}
+
+
+def run_invex(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, location: Location, flow: StockFlow,
+              full_refresh: bool = False) -> InvexSummary:
+    summary = InvexSummary()
+    mapping = flow.compiled()
+    last = state.marks(MARK)
+    outgoing: dict[str, tuple[str, dict[str, Any], int]] = {}  # shop key -> (sku, record, quantity)
+    came_in, held = [], []
+    offset = 0
+    while page := desk.sellable_stock(location.warehouse, offset, flow.batch_size):
+        offset += flow.batch_size
+        summary.read += len(page)
+        for level in page:
+            quantity = sellable(level, flow.basis, location.buffer)
+            if not full_refresh and last.get(level.sku) == str(quantity):
+                summary.unchanged += 1
+                continue
+            source = {"sku": level.sku, "location": location.code, "warehouse": location.warehouse,
+                      "quantity": quantity, "on_hand": str(level.on_hand), "reserved": str(level.reserved),
+                      "forecast": str(level.forecast), "buffer": location.buffer}
+            came_in.append(Activity("in", level.sku, "RECEIVED", f"{flow.basis.value} gives {quantity}", source))
+            try:
+                verdict = mapping.verdict(source)
+                if verdict is None:
+                    record = mapping.map(source)
+                    outgoing[f"{record.get('item_no')}|{record.get('location')}"] = (level.sku, record, quantity)
+                    continue
+                status, message = ("SKIPPED", verdict[1]) if verdict[0] == "skip" else ("HELD", verdict[1])
+            except MappingError as exc:
+                status, message = "HELD", str(exc)
+            held.append(Activity("out", level.sku, status, message, source))
+            summary.held += 1
+    state.log(came_in + held)
+
+    def confirmed(results: list[WriteResult]) -> None:
+        done, entries = {}, []
+        for result in results:
+            sku, record, quantity = outgoing.get(result.key or "", ("?", {}, 0))
+            if result.ok:
+                done[sku] = str(quantity)
+                entries.append(Activity("out", sku, "PUSHED", f"qty_available {record.get('qty_available')} "
+                                                              f"({result.status} in the shop)", record))
+            else:
+                summary.errors.append(f"{sku}: {result.message}")
+                entries.append(Activity("out", sku, "FAILED", f"the shop refused it: {result.message}", record))
+        state.set_marks(MARK, done)
+        state.log(entries)
+        summary.pushed += len(done)
+        summary.failed += len(results) - len(done)
+
+    shop.write("POST", "inventory", [record for _, record, _ in outgoing.values()], on_results=confirmed)
+    return summary
+

@@ -1,0 +1,170 @@
+"""Order sync of one location: shop orders into the ledger, into the ERP, and shipments back.
+
+1. **Pull**: every order the shop changed in the run's interval (a searchstring on
+   ``last_modified`` and the location), page by page, enters the ledger as a
+   ``SHOP_ORDER`` document keyed by channel, location and order number; each page is
+   committed as it arrives, so a page that fails mid-pagination loses nothing and the
+   task's retry reads the interval again (the ledger keeps one document per order). An
+   order the flow's rules skip is logged and stays out; one the mapper cannot map enters
+   with its problem, to be held.
+2. **Create**: each due order document becomes a sale in the ERP by APIcenter's rules (the
+   ERP desk's ``create_order``: skip if it exists, SKUs first, customer by email). A
+   refusal (missing SKUs, unknown payment term, no customer) is HELD with the reason and
+   tried again every run; the other orders go on. An ERP that cannot answer leaves the
+   order PENDING and fails the task for Airflow's retry.
+3. **Shipments**: orders whose sale the ERP has shipped are reported to the shop
+   (``PUT orders`` with ``status: shipped``) once; the mark is written only for what the
+   shop confirmed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from channelhub.config.clients import Channel, Client
+from channelhub.config.sync_flows import Location, LocationJobName
+from channelhub.connectors.commerce_api import CommerceSession, WriteResult, all_of, search_term
+from channelhub.connectors.contract import ErpSyncDesk
+from channelhub.exceptions import MappingError, PartnerRefused, PartnerUnavailable
+from channelhub.ledger import DocumentKind, Ledger, NewDocument
+from channelhub.ledger.store import DeliveryOutcome, DeliveryStatus, utcnow
+from channelhub.sync.state import Activity, SyncState
+
+JOB = LocationJobName.ORDER_SYNC
+STATUS_MARK = "status"
+BATCH = 50
+
+
+def order_prefix(channel: str, location: str) -> str:
+    return f"order:{channel}:{location}:"
+
+
+def shop_time(moment: datetime) -> str:
+    """The shop's ``last_modified`` form (UTC, to the second) of an aware time."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class OrderSummary:
+    received: int = 0
+    skipped: int = 0
+    created: int = 0
+    already_in_erp: int = 0
+    held: int = 0
+    pending: int = 0
+    shipped_reported: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {key: value for key, value in self.__dict__.items() if key != "errors"}
+
+
+def pull_orders(shop: CommerceSession, ledger: Ledger, client: Client, channel: Channel, location: Location,
+                state: SyncState, start: datetime, end: datetime, summary: OrderSummary) -> None:
+    """Every order changed in [start, end] at the location into the ledger (see the module docs)."""
+    mapping = channel.flows.orders.compiled()
+    searchstring = all_of(search_term("searchbetween", "last_modified", shop_time(start), shop_time(end)),
+                          search_term("searchequal", "location", location.code))
+    prefix = order_prefix(channel.id, location.code)
+    for page in shop.search("orders", searchstring):
+        documents, entries = [], []
+        for record in page:
+            number = str(record.get("order_no") or "")
+            verdict = mapping.verdict(record)
+            if verdict is not None and verdict[0] == "skip":
+                entries.append(Activity("in", number, "SKIPPED", verdict[1], record))
+                summary.skipped += 1
+                continue
+            problem = verdict[1] if verdict is not None else None
+            try:
+                order = mapping.map(record)
+            except MappingError as exc:
+                order, problem = None, str(exc)
+            documents.append(NewDocument(DocumentKind.SHOP_ORDER, prefix + number, channel.id,
+                                         {"order": order, "hold": problem, "source": record},
+                                         f"shop:{channel.id}/{location.code}"))
+            entries.append(Activity("in", number, "RECEIVED", problem, record))
+        result = ledger.record(client, documents, on_change="replace_undelivered")
+        for key in result.changed_after_delivery:
+            entries.append(Activity("in", key.removeprefix(prefix), "UNCHANGED",
+                                    "changed in the shop after the ERP got it; the ERP keeps its sale"))
+        state.log(entries)
+        summary.received += len(documents)
+
+
+def create_orders(desk: ErpSyncDesk, ledger: Ledger, client: Client, channel: Channel, location: Location,
+                  state: SyncState, summary: OrderSummary) -> None:
+    """Every due (or held) order document of the location into the ERP, one commit per order."""
+    erp = client.erp
+    assert erp is not None  # config guarantees an ERP channel for a channel with locations
+    mapping = erp.mapping[channel.id]
+    prefix = order_prefix(channel.id, location.code)
+    after = 0
+    while due := ledger.due(client.client, JOB, erp.id, utcnow(), BATCH, after, key_prefix=prefix, held_too=True):
+        after = due[-1].delivery_id
+        for delivery in due:
+            number = delivery.payload["order"]["order_code"] if delivery.payload.get("order") else \
+                str(delivery.payload["source"].get("order_no"))
+            if not mapping.updates_to_erp:
+                outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.SKIPPED,
+                                          error="the ERP channel mapping sends no updates of this channel")
+                entry = Activity("out", number, "SKIPPED", outcome.error)
+            elif delivery.payload.get("hold"):
+                outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.HELD, 1, delivery.payload["hold"])
+                entry = Activity("out", number, "HELD", delivery.payload["hold"])
+                summary.held += 1
+            else:
+                outcome, entry = _create(desk, delivery.delivery_id, delivery.payload["order"], number,
+                                         f"{mapping.erp_channel_name}:{number}", location, channel, summary)
+            ledger.mark([outcome])
+            state.log([entry])
+
+
+def _create(desk: ErpSyncDesk, delivery_id: int, order: dict, number: str, reference: str, location: Location,
+            channel: Channel, summary: OrderSummary) -> tuple[DeliveryOutcome, Activity]:
+    try:
+        detail = desk.create_order(order, reference, location.warehouse, channel.flows.orders.default_debtor)
+    except PartnerUnavailable as exc:
+        summary.pending += 1
+        summary.errors.append(f"{number}: {exc}")
+        return (DeliveryOutcome(delivery_id, DeliveryStatus.PENDING, 1, str(exc)),
+                Activity("out", number, "RETRIED", f"the ERP could not take it now: {exc}"))
+    except PartnerRefused as exc:
+        summary.held += 1
+        return (DeliveryOutcome(delivery_id, DeliveryStatus.HELD, 1, str(exc)),
+                Activity("out", number, "HELD", str(exc), order))
+    done = json.loads(detail)
+    if done.get("skipped"):
+        summary.already_in_erp += 1
+        entry = Activity("out", number, "SKIPPED", f"sale {done['sale']} already in the ERP")
+    else:
+        summary.created += 1
+        entry = Activity("out", number, "CREATED", f"sale {done['sale']}; {done.get('customer')}", order)
+    return DeliveryOutcome(delivery_id, DeliveryStatus.SENT, 1, response_body=detail), entry
+
+
+def report_shipments(desk: ErpSyncDesk, shop: CommerceSession, ledger: Ledger, client: Client, channel: Channel,
+                     location: Location, state: SyncState, summary: OrderSummary) -> None:
+    """Tells the shop, once, about every order of the location whose sale the ERP has shipped."""
+    erp = client.erp
+    assert erp is not None
+    prefix = order_prefix(channel.id, location.code)
+    name = erp.mapping[channel.id].erp_channel_name
+    created = [d["doc_key"].removeprefix(prefix) for d in ledger.deliveries_of(client.client, JOB, key_prefix=prefix)
+               if d["status"] == DeliveryStatus.SENT.value]
+    reported = state.marks(STATUS_MARK, created)
+    waiting = [number for number in created if number not in reported]
+    sales = desk.sales([f"{name}:{number}" for number in waiting])
+    shipped = [n for n in waiting if sales.get(f"{name}:{n}", {}).get("shipment_state") == "sent"]
+
+    def confirmed(results: list[WriteResult]) -> None:
+        done = {r.key: "shipped" for r in results if r.ok and r.key}
+        state.set_marks(STATUS_MARK, done)
+        state.log([Activity("out", r.key or "?", "SHIPPED" if r.ok else "FAILED",
+                            "reported shipped to the shop" if r.ok else f"the shop refused it: {r.message}")
+                   for r in results])
+        summary.shipped_reported += len(done)
+
+    shop.write("PUT", "orders", [{"order_no": n, "status": "shipped"} for n in shipped], on_results=confirmed)

@@ -1,0 +1,105 @@
+"""Product sync of one channel: ERP products to the shop, created or updated by SKU.
+
+Only products whose mapped record differs from the last version the shop confirmed are
+sent (``full_refresh`` sends all). With ``keep_enriched`` on, the fields the shop enriches
+itself (``enriched_fields``, e.g. a long description written by its merchandisers) are
+sent only when the hub creates the product; a product the shop already has is updated
+without them, so its enrichment is never overwritten. Which products the shop already has
+is known from the hub's marks, and, for SKUs the hub never sent, read from the shop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from channelhub.config.sync_flows import ProductFlow
+from channelhub.connectors.commerce_api import CommerceSession, WriteResult, search_term
+from channelhub.connectors.contract import ErpSyncDesk
+from channelhub.exceptions import MappingError
+from channelhub.sync.state import Activity, SyncState
+
+MARK = "product"
+PAGE = 500
+
+
+@dataclass
+class ProductSummary:
+    read: int = 0
+    unchanged: int = 0
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+    held: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {key: value for key, value in self.__dict__.items() if key != "errors"}
+
+
+def _version(record: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def sync_products(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, flow: ProductFlow,
+                  full_refresh: bool = False) -> ProductSummary:
+    summary = ProductSummary()
+    mapping = flow.compiled()
+    sent = state.marks(MARK)
+    changed: dict[str, tuple[dict[str, Any], str]] = {}
+    entries = []
+    offset = 0
+    while page := desk.products(offset, PAGE):
+        offset += PAGE
+        summary.read += len(page)
+        for product in page:
+            try:
+                verdict = mapping.verdict(product)
+                if verdict is not None:
+                    entries.append(Activity("out", product["code"], "SKIPPED" if verdict[0] == "skip" else "HELD",
+                                            verdict[1], product))
+                    summary.held += verdict[0] == "hold"
+                    continue
+                record = mapping.map(product)
+            except MappingError as exc:
+                entries.append(Activity("out", product["code"], "HELD", str(exc), product))
+                summary.held += 1
+                continue
+            version = _version(record)
+            if not full_refresh and sent.get(str(record["item_no"])) == version:
+                summary.unchanged += 1
+                continue
+            changed[str(record["item_no"])] = (record, version)
+    state.log(entries)
+    if not changed:
+        return summary
+    in_shop = set(sent)
+    if flow.keep_enriched and set(changed) - in_shop:
+        in_shop |= {str(r.get("item_no")) for page in shop.search("products", search_term("searchlike", "item_no", ""))
+                    for r in page}
+    outgoing = []
+    for sku, (record, _) in changed.items():
+        keep = flow.keep_enriched and sku in in_shop
+        outgoing.append({k: v for k, v in record.items() if not (keep and k in flow.enriched_fields)})
+
+    def confirmed(results: list[WriteResult]) -> None:
+        done, log = {}, []
+        for result in results:
+            record, version = changed.get(result.key or "", ({}, ""))
+            if result.ok:
+                done[result.key] = version
+                summary.created += result.status == "created"
+                summary.updated += result.status == "updated"
+                log.append(Activity("out", result.key or "?", result.status.upper(), None, record))
+            else:
+                summary.failed += 1
+                summary.errors.append(f"{result.key}: {result.message}")
+                log.append(Activity("out", result.key or "?", "FAILED", f"the shop refused it: {result.message}",
+                                    record))
+        state.set_marks(MARK, done)
+        state.log(log)
+
+    shop.write("POST", "products", outgoing, on_results=confirmed)
+    return summary

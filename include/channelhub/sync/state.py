@@ -1,0 +1,106 @@
+"""What the sync flows remember in the hub database: the activity log and their marks.
+
+The **activity log** is what users read to see what moved: one row per record that came in
+or went out, with its status and message (an order held for a missing SKU, a stock
+quantity pushed, a product the shop refused). **Marks** are each flow's memory of what
+the other side already has: the order cursor of a location, the last quantity pushed per
+SKU, the last product version sent, whether an order's shipment was reported. A flow
+writes its marks only for what the other side confirmed, so a rerun after any fault
+sends what is missing and nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from channelhub.ledger.schema import activity_log, sync_marks
+from channelhub.ledger.store import utcnow
+
+DETAIL_KEPT = 2000
+CHUNK = 500
+
+@dataclass(frozen=True)
+class Activity:
+    """One record's passage: ``direction`` in/out, a status (RECEIVED, CREATED, UPDATED, PUSHED,
+    UNCHANGED, SKIPPED, HELD, FAILED, RETRIED, SHIPPED) and why."""
+
+    direction: str
+    record_key: str
+    status: str
+    message: str | None = None
+    detail: Any = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose records: one client's channel, at one location (or ``""`` for the whole channel), one flow."""
+
+    client: str
+    channel: str
+    location: str
+    flow: str
+
+
+class SyncState:
+    """The activity log and marks of one flow's scope, in the hub database."""
+
+    def __init__(self, engine: sa.Engine, scope: Scope, run_id: str | None = None):
+        self.engine, self.scope, self.run_id = engine, scope, run_id
+
+    def log(self, entries: Sequence[Activity]) -> None:
+        if not entries:
+            return
+        now = utcnow()
+        rows = [{"client": self.scope.client, "channel": self.scope.channel, "location": self.scope.location,
+                 "flow": self.scope.flow, "direction": e.direction, "record_key": e.record_key[:200],
+                 "status": e.status, "message": e.message,
+                 "detail": None if e.detail is None else json.dumps(e.detail, default=str)[:DETAIL_KEPT],
+                 "run_id": self.run_id, "at": now} for e in entries]
+        with self.engine.begin() as conn:
+            conn.execute(activity_log.insert(), rows)
+
+    def activity(self, flow: str | None = None) -> list[dict[str, Any]]:
+        """This channel-location's log (all flows, or one), oldest first."""
+        query = sa.select(activity_log).where(
+            activity_log.c.client == self.scope.client, activity_log.c.channel == self.scope.channel,
+            activity_log.c.location == self.scope.location).order_by(activity_log.c.id)
+        if flow:
+            query = query.where(activity_log.c.flow == flow)
+        with self.engine.connect() as conn:
+            return [row._asdict() for row in conn.execute(query)]
+
+    def _marks(self, kind: str) -> Any:
+        return sa.and_(sync_marks.c.client == self.scope.client, sync_marks.c.channel == self.scope.channel,
+                       sync_marks.c.location == self.scope.location, sync_marks.c.kind == kind)
+
+    def marks(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """record key -> value of one kind of mark (all of them, or those of ``keys``)."""
+        with self.engine.connect() as conn:
+            if keys is None:
+                rows = conn.execute(sa.select(sync_marks.c.record_key, sync_marks.c.value).where(self._marks(kind)))
+                return dict(rows.all())
+            wanted, found = list(keys), {}
+            for start in range(0, len(wanted), CHUNK):
+                rows = conn.execute(sa.select(sync_marks.c.record_key, sync_marks.c.value).where(
+                    self._marks(kind), sync_marks.c.record_key.in_(wanted[start:start + CHUNK])))
+                found.update(rows.all())
+            return found
+
+    def set_marks(self, kind: str, values: dict[str, str]) -> None:
+        """Writes marks (replacing older values) in one transaction."""
+        if not values:
+            return
+        now = utcnow()
+        with self.engine.begin() as conn:
+            keys = list(values)
+            for start in range(0, len(keys), CHUNK):
+                conn.execute(sync_marks.delete().where(
+                    self._marks(kind), sync_marks.c.record_key.in_(keys[start:start + CHUNK])))
+            conn.execute(sync_marks.insert(), [{
+                "client": self.scope.client, "channel": self.scope.channel, "location": self.scope.location,
+                "kind": kind, "record_key": key, "value": value, "updated_at": now} for key, value in values.items()])
