@@ -229,6 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
+            self.close_connection = True
             return None
         try:
             return json.loads(self.rfile.read(length) or b"null")
@@ -307,22 +308,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(200, reply, headers)
 
     def do_POST(self) -> None:
+        body = self._body()  # read before any answer, so a kept-alive connection stays in step
         parts = self._parts()
         if parts is None:
             return
         if parts == ["authenticate"]:
-            self._authenticate()
+            self._authenticate(body)
             return
-        self._write("POST", parts)
+        self._write("POST", parts, body)
 
     def do_PUT(self) -> None:
+        body = self._body()
         parts = self._parts()
         if parts is not None:
-            self._write("PUT", parts)
+            self._write("PUT", parts, body)
 
-    def _authenticate(self) -> None:
+    def _authenticate(self, body: Any) -> None:
         state = self.server.state
-        body = self._body()
         given = (body.get("AuthKey"), body.get("AuthUserName"), body.get("AuthPassword")) \
             if isinstance(body, dict) else None
         with state.lock:
@@ -337,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
             state.tokens[token] = time.time() + state.token_lifetime
         self._reply(200, {"token": token, "expires_in": state.token_lifetime}, headers)
 
-    def _write(self, method: str, parts: list[str]) -> None:
+    def _write(self, method: str, parts: list[str], records: Any) -> None:
         state = self.server.state
         headers = self._admitted()
         if headers is None:
@@ -345,7 +347,6 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) != 1 or parts[0] not in KEYS:
             self._reply(404, {"error": f"no such resource {'/'.join(parts)!r}"}, headers)
             return
-        records = self._body()
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             self._reply(400, {"error": "the body must be a JSON list of records"}, headers)
             return
