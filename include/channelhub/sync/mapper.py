@@ -21,6 +21,7 @@ fields, evaluated by ``simpleeval`` (never ``eval``), and checked when the confi
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -160,11 +161,17 @@ def _make(name: str, spec: _Spec) -> Transform:
 
 
 def check_expression(text: str) -> None:
-    """Raises ValueError when a rule's expression cannot be read."""
+    """Raises ValueError when a rule's expression cannot be read or calls what rules may not."""
     try:
-        EvalWithCompoundTypes(functions=FUNCTIONS).parse(text)
+        tree = EvalWithCompoundTypes(functions=FUNCTIONS).parse(text)
     except (SyntaxError, InvalidExpression) as exc:
         raise ValueError(f"rule {text!r} cannot be read: {exc}") from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ValueError(f"rule {text!r} cannot be read: names starting with _ are not allowed")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS:
+            raise ValueError(f"rule {text!r} cannot be read: unknown function {node.func.id!r}; "
+                             f"functions: {', '.join(FUNCTIONS)}")
 
 
 @dataclass(frozen=True)

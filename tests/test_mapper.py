@@ -1,0 +1,92 @@
+"""The declarative data mapper: transforms, rules, and config errors naming file and key (milliseconds)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from channelhub.config.client_loader import load_client_config
+from channelhub.exceptions import MappingError
+from channelhub.sync.mapper import FLOWS, Rule, build_mapping, compile_field, default_mapping
+
+ORDER = {"order_no": "SO-1", "status": "open", "first_name": "Asha", "last_name": "Rao", "company_name": "",
+         "email": "asha@example.com", "payment_method": "creditcard", "ship_address": {"city": "Pune", "zip": "411001"},
+         "lines": [{"item_no": "111", "qty": 2, "unit_price": "499"}, {"item_no": "112", "qty": 1, "unit_price": "9"}]}
+
+
+def test_every_flow_has_a_default_mapping_that_compiles():
+    for flow in FLOWS:
+        fields, _ = default_mapping(flow)
+        assert fields and build_mapping(flow, {}).fields.keys() == fields.keys()
+
+
+def test_the_default_order_mapping():
+    order = build_mapping("orders", {}).map(ORDER)
+    assert order["order_code"] == "SO-1" and order["person_name"] == "Asha Rao" and order["city"] == "Pune"
+    assert order["payment_method"] == "Immediate" and order["company_name"] is None
+    assert order["lines"] == [{"sku": "111", "quantity": 2, "unit_price": "499"},
+                              {"sku": "112", "quantity": 1, "unit_price": "9"}]
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("ship_address.zip", "411001"),
+    ({"from": "missing", "default": "n/a"}, "n/a"),
+    ({"constant": 7}, 7),
+    ({"lookup": "status", "table": {"open": "OPEN"}}, "OPEN"),
+    ({"lookup": "status", "table": {}, "default": "?"}, "?"),
+    ({"format": "{order_no}/{ship_address.city}"}, "SO-1/Pune"),
+    ({"concat": ["last_name", "company_name", "first_name"], "separator": ", "}, "Rao, Asha"),
+    ({"each": "lines", "fields": {"s": "item_no"}}, [{"s": "111"}, {"s": "112"}]),
+])
+def test_each_transform(spec, expected):
+    assert compile_field("x", spec)(ORDER) == expected
+
+
+def test_what_cannot_be_mapped_names_the_field_and_value():
+    with pytest.raises(MappingError, match="payment_method 'bitcoin' has no entry in the payment_method table"):
+        build_mapping("orders", {}).map({**ORDER, "payment_method": "bitcoin"})
+    with pytest.raises(MappingError, match="order_code is required"):
+        build_mapping("orders", {}).map({**ORDER, "order_no": ""})
+    with pytest.raises(MappingError, match=r"lines\.sku is required"):
+        build_mapping("orders", {}).map({**ORDER, "lines": [{"qty": 1, "unit_price": 1}]})
+
+
+def test_rules_skip_or_hold_and_a_rule_that_fails_holds():
+    rules = (Rule(when="len(lines) > 1 and lower(email).endswith('@example.com')", then="hold", message="review"),)
+    mapping = build_mapping("orders", {}, rules)
+    assert mapping.verdict({**ORDER, "status": "cancelled"})[0] == "skip"  # the default rule comes first
+    assert mapping.verdict(ORDER) == ("hold", "review")
+    assert mapping.verdict({**ORDER, "lines": []}) is None
+    assert mapping.verdict({"status": "open"})[0] == "hold"  # a name the record lacks
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"mapping": {"phonee": "phone"}}, "the orders mapping has no field(s) phonee"),
+    ({"mapping": {"phone": {"from": "a", "constant": 1}}}, "give exactly one of"),
+    ({"mapping": {"phone": {"lookup": "a"}}}, "field 'phone': table"),
+    ({"mapping": {"phone": 5}}, "a mapping is a source field name"),
+    ({"rules": [{"when": "status ==", "then": "skip", "message": "x"}]}, "cannot be read"),
+    ({"rules": [{"when": "__import__('os')", "then": "skip", "message": "x"}]}, "cannot be read"),
+])
+def test_a_bad_override_is_a_config_error_naming_file_and_key(tmp_path, override, message):
+    document = {"client": "acme", "channels": [
+        {"id": "web", "type": "MARKETPLACE", "connector": "commerce_api", "conn_id": "shop",
+         "flows": {"orders": override}},
+        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": "t",
+         "mapping": {"web": {"erp_channel_name": "WEB"}}}]}
+    (tmp_path / "acme.yaml").write_text(yaml.safe_dump(document))
+    loaded = load_client_config(tmp_path)
+    assert not loaded.clients
+    problem = str(loaded.errors[0])
+    assert "acme.yaml" in problem and "channels[0].flows.orders" in problem and message in problem
+
+
+def test_locations_need_a_shop_and_an_erp_that_can_serve_them(tmp_path):
+    document = {"client": "acme", "channels": [
+        {"id": "web", "type": "MARKETPLACE", "connector": "push_api", "conn_id": "shop",
+         "locations": [{"code": "MAIN", "warehouse": "WH"}]},
+        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": "t",
+         "mapping": {"web": {"erp_channel_name": "WEB"}}}]}
+    (tmp_path / "acme.yaml").write_text(yaml.safe_dump(document))
+    problem = str(load_client_config(tmp_path).errors[0])
+    assert "connector 'push_api' cannot pull orders or push stock" in problem and "commerce_api" in problem
