@@ -110,6 +110,12 @@ class RateGate:
             self.sleep(ready - now)
         self.sent.append(self.clock())
 
+    def free_now(self) -> bool:
+        """Whether a call now would go without waiting."""
+        now = self.clock()
+        return self.blocked_until <= now and (len(self.sent) < self.per_second
+                                              or self.sent[0] + 1.0 + SPACING_MARGIN <= now)
+
     def after_call(self, headers: Any) -> None:
         remaining, reset = headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset")
         if remaining is not None and remaining.strip() == "0" and reset and reset.strip().isdigit():
@@ -218,29 +224,70 @@ class CommerceSession:
         ``on_results`` gets each call's or job's results as soon as they are known, so a caller
         can record what the shop confirmed before a later job fails.
         """
-        handed = on_results or (lambda results: None)
-        if not records:
-            return []
-        if len(records) <= self.settings.sync_batch:
-            _, answer = self.request(method, f"/{resource}", records)
-            handed(results := _results(answer))
-            return results
-        answers = [self.request(method, f"/{resource}", records[start:start + self.settings.async_batch])[1]
-                   for start in range(0, len(records), self.settings.async_batch)]
         results: list[WriteResult] = []
-        for answer in answers:  # a shop that imported a batch at once answers its results, not a job
-            handed(done := self._wait_for(answer["jobId"]) if "jobId" in answer else _results(answer))
+
+        def collect(done: list[WriteResult]) -> None:
             results.extend(done)
+            if on_results is not None:
+                on_results(done)
+
+        stream = ImportStream(self, method, resource, collect)
+        stream.add(records)
+        stream.close()
         return results
 
-    def _wait_for(self, job: str) -> list[WriteResult]:
-        wait = self.settings.job_poll
-        while True:
-            _, answer = self.request("GET", f"/jobs/{quote(job, safe='')}")
-            if answer.get("status") == "completed":
-                return _results(answer)
-            self.gate.back_off(wait)
-            wait = min(wait * 2, 30.0)
+
+class ImportStream:
+    """Records written to the shop as a caller produces them (for example page by page from the ERP).
+
+    Every ``async_batch`` records go as one import job at once; the jobs are polled oldest
+    first, either when the caller has a moment (:meth:`poll_if_idle`: only when the shop would
+    take a call without waiting, so the caller's own work fills the rate limit's gaps) or at
+    :meth:`close`. What is left at the close goes synchronously when it fits ``sync_batch``.
+    """
+
+    def __init__(self, session: CommerceSession, method: str, resource: str,
+                 on_results: Callable[[list[WriteResult]], None]):
+        self.session, self.method, self.path = session, method, f"/{resource}"
+        self.on_results = on_results
+        self.buffer: list[dict[str, Any]] = []
+        self.jobs: deque[tuple[str, float, float]] = deque()  # job id, poll from, next wait
+
+    def add(self, records: list[dict[str, Any]]) -> None:
+        self.buffer.extend(records)
+        size = self.session.settings.async_batch
+        while len(self.buffer) >= size:
+            self._submit(self.buffer[:size])
+            del self.buffer[:size]
+
+    def _submit(self, chunk: list[dict[str, Any]]) -> None:
+        _, answer = self.session.request(self.method, self.path, chunk)
+        if "jobId" in answer:
+            wait = self.session.settings.job_poll
+            self.jobs.append((str(answer["jobId"]), time.monotonic() + wait, wait))
+        else:  # imported at once (a small batch, or a shop that did not queue it)
+            self.on_results(_results(answer))
+
+    def poll_if_idle(self) -> None:
+        if self.jobs and self.jobs[0][1] <= time.monotonic() and self.session.gate.free_now():
+            self._poll_oldest()
+
+    def _poll_oldest(self) -> None:
+        job, _, wait = self.jobs[0]
+        _, answer = self.session.request("GET", f"/jobs/{quote(job, safe='')}")
+        if answer.get("status") == "completed":
+            self.jobs.popleft()
+            self.on_results(_results(answer))
+        else:
+            self.jobs[0] = (job, time.monotonic() + wait, min(wait * 2, 30.0))
+
+    def close(self) -> None:
+        if self.buffer:
+            self._submit(self.buffer)
+            self.buffer = []
+        while self.jobs:
+            self.session.gate.back_off(self.jobs[0][1] - time.monotonic())
+            self._poll_oldest()
 
 
 class _Transient(Exception):

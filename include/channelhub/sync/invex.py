@@ -11,13 +11,15 @@ went out to the shop with the shop's answer.
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from channelhub.config.sync_flows import Location, StockBasis, StockFlow
-from channelhub.connectors.commerce_api import CommerceSession, WriteResult
+from channelhub.connectors.commerce_api import CommerceSession, ImportStream, WriteResult
 from channelhub.connectors.contract import ErpSyncDesk, SellableStock
 from channelhub.exceptions import MappingError
+from channelhub.sync.mapper import FlowMapping
 from channelhub.sync.state import Activity, SyncState
 
 MARK = "stock"
@@ -46,36 +48,12 @@ class InvexSummary:
 
 def run_invex(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, location: Location, flow: StockFlow,
               full_refresh: bool = False) -> InvexSummary:
+    """Reads the ERP page by page (the next page while this one goes out) and sends each page's
+    changes as soon as it is read, so the ERP's time hides in the gaps of the shop's rate limit."""
     summary = InvexSummary()
     mapping = flow.compiled()
     last = state.marks(MARK)
     outgoing: dict[str, tuple[str, dict[str, Any], int]] = {}  # shop key -> (sku, record, quantity)
-    came_in, held = [], []
-    offset = 0
-    while page := desk.sellable_stock(location.warehouse, offset, flow.batch_size):
-        offset += flow.batch_size
-        summary.read += len(page)
-        for level in page:
-            quantity = sellable(level, flow.basis, location.buffer)
-            if not full_refresh and last.get(level.sku) == str(quantity):
-                summary.unchanged += 1
-                continue
-            source = {"sku": level.sku, "location": location.code, "warehouse": location.warehouse,
-                      "quantity": quantity, "on_hand": str(level.on_hand), "reserved": str(level.reserved),
-                      "forecast": str(level.forecast), "buffer": location.buffer}
-            came_in.append(Activity("in", level.sku, "RECEIVED", f"{flow.basis.value} gives {quantity}", source))
-            try:
-                verdict = mapping.verdict(source)
-                if verdict is None:
-                    record = mapping.map(source)
-                    outgoing[f"{record.get('item_no')}|{record.get('location')}"] = (level.sku, record, quantity)
-                    continue
-                status, message = ("SKIPPED", verdict[1]) if verdict[0] == "skip" else ("HELD", verdict[1])
-            except MappingError as exc:
-                status, message = "HELD", str(exc)
-            held.append(Activity("out", level.sku, status, message, source))
-            summary.held += 1
-    state.log(came_in + held)
 
     def confirmed(results: list[WriteResult]) -> None:
         done, entries = {}, []
@@ -93,6 +71,47 @@ def run_invex(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, locati
         summary.pushed += len(done)
         summary.failed += len(results) - len(done)
 
-    shop.write("POST", "inventory", [record for _, record, _ in outgoing.values()], on_results=confirmed)
+    stream = ImportStream(shop, "POST", "inventory", confirmed)
+    with ThreadPoolExecutor(1, thread_name_prefix="erp-stock") as reader:
+        def read(offset: int) -> Future[list[SellableStock]]:
+            return reader.submit(desk.sellable_stock, location.warehouse, offset, flow.batch_size)
+
+        offset, upcoming = 0, read(0)
+        while page := upcoming.result():
+            offset += flow.batch_size
+            upcoming = read(offset)
+            summary.read += len(page)
+            stream.add(_changes(page, last, location, flow, mapping, full_refresh, outgoing, state, summary))
+            stream.poll_if_idle()
+    stream.close()
     return summary
 
+
+def _changes(page: list[SellableStock], last: dict[str, str], location: Location, flow: StockFlow,
+             mapping: FlowMapping, full_refresh: bool, outgoing: dict[str, tuple[str, dict[str, Any], int]],
+             state: SyncState, summary: InvexSummary) -> list[dict[str, Any]]:
+    """The shop records of a page's changed SKUs (kept in ``outgoing``); what came in is logged."""
+    records, entries = [], []
+    for level in page:
+        quantity = sellable(level, flow.basis, location.buffer)
+        if not full_refresh and last.get(level.sku) == str(quantity):
+            summary.unchanged += 1
+            continue
+        source = {"sku": level.sku, "location": location.code, "warehouse": location.warehouse,
+                  "quantity": quantity, "on_hand": str(level.on_hand), "reserved": str(level.reserved),
+                  "forecast": str(level.forecast), "buffer": location.buffer}
+        entries.append(Activity("in", level.sku, "RECEIVED", f"{flow.basis.value} gives {quantity}", source))
+        try:
+            verdict = mapping.verdict(source)
+            if verdict is None:
+                record = mapping.map(source)
+                outgoing[f"{record.get('item_no')}|{record.get('location')}"] = (level.sku, record, quantity)
+                records.append(record)
+                continue
+            status, message = ("SKIPPED", verdict[1]) if verdict[0] == "skip" else ("HELD", verdict[1])
+        except MappingError as exc:
+            status, message = "HELD", str(exc)
+        entries.append(Activity("out", level.sku, status, message, source))
+        summary.held += 1
+    state.log(entries)
+    return records
