@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install demo demo-tryton up down test test-fast lint bench bench-airflow bench-erp bench-api lock clean
+.PHONY: install demo demo-tryton up down test test-fast lint bench bench-airflow bench-erp bench-api bench-sync lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-erp: install  ## 10,000 sales documents to a local ERP answering in 20 ms 
 
 bench-api: install  ## the push API: a verified partner's call vs its first (scrypt) call, and under a login flood
 	$(BIN)/python -m bench.inbound_api
+
+bench-sync: install  ## INVEX of 10,000 SKUs vs the shop's rate-limit floor; order sync into Tryton vs Tryton's ceiling
+	$(BIN)/python -m bench.sync_flows
 
 lock: install
 	$(BIN)/uv pip compile requirements-dev.txt -o constraints.txt --python-version 3.11 --no-header

@@ -1,0 +1,163 @@
+"""``make bench-sync``: the sync flows against their floors, measured in one run.
+
+1. **INVEX for 10,000 SKUs** (``CHANNELHUB_BENCH_INVEX_SKUS``) from a real Tryton holding that
+   many products to the local shop API with CIMcloud's limits (2 calls/s; the 15-minute window
+   raised so it is not what is measured). Reported: the calls made against the minimum the
+   batch rule allows (one login, then per import job of up to 1,000 records one POST and one
+   poll), the wall time against the rate-limit floor for the calls made (the n-th call may
+   start at ``(n - 1) // 2`` seconds), and the 429 answers (goal: none).
+2. **Order sync of 1,000 orders into Tryton** (``CHANNELHUB_BENCH_ORDERS``, 100 by default: a
+   Tryton sale costs about a second of its CPU, so 1,000 take some 20 minutes per side): the
+   hub's orders per second (pull from the shop, ledger, customers found or created by email,
+   SKUs checked, sale created, quoted and confirmed) as a ratio of Tryton's own ceiling, a
+   direct JSON-RPC client creating the same sales for known parties and products.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from bench.tryton_posting import measured, server_of
+from channelhub.config.clients import Client
+from channelhub.connectors.commerce_api import CommerceSession, CommerceSettings
+from channelhub.connectors.tryton import TrytonSession
+from channelhub.connectors.tryton_sync import TrytonSyncDesk
+from channelhub.devservers.commerce_server import CommerceServer
+from channelhub.devservers.tryton import TrytonProcess
+from channelhub.ledger import Ledger
+from channelhub.productdb.hook import create_engine
+from channelhub.sync.invex import run_invex
+from channelhub.sync.orders import OrderSummary, create_orders, pull_orders
+from channelhub.sync.state import Scope, SyncState
+
+SKUS = int(os.environ.get("CHANNELHUB_BENCH_INVEX_SKUS", "10000"))
+ORDERS = int(os.environ.get("CHANNELHUB_BENCH_ORDERS", "100"))
+CUSTOMERS = 20
+TEMPLATES_PER_CALL = 25  # more in one create overflows SQLite's parser in Tryton's validation
+
+
+def bench_client() -> Client:
+    return Client.model_validate({"client": "bench", "channels": [
+        {"id": "web", "type": "MARKETPLACE", "connector": "commerce_api", "conn_id": "bench_shop",
+         "locations": [{"code": "MAIN", "warehouse": "WH"}]},
+        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": "bench_tryton",
+         "mapping": {"web": {"erp_channel_name": "WEBSHOP"}}}]})
+
+
+def shop_session(shop: CommerceServer) -> CommerceSession:
+    state = shop.state
+    return CommerceSession(CommerceSettings(shop.base_url, state.site, state.username, state.password,
+                                            state.auth_key, job_poll=0.2))
+
+
+def add_products(session: TrytonSession, count: int) -> None:
+    model = session.call("product.template", "search_read", [("code", "=", "111")], 0, 1, None,
+                         ["default_uom", "sale_uom", "purchase_uom", "account_category"])[0]
+    templates = [{"name": f"Bench {i}", "code": f"BX{i:05}", "type": "goods", "salable": True,
+                  "list_price": Decimal(10), "default_uom": model["default_uom"], "sale_uom": model["sale_uom"],
+                  "purchase_uom": model["purchase_uom"], "account_category": model["account_category"],
+                  "products": [["create", [{}]]]} for i in range(count)]
+    for start in range(0, count, TEMPLATES_PER_CALL):
+        session.call("product.template", "create", templates[start:start + TEMPLATES_PER_CALL])
+
+
+def invex(work: Path) -> None:
+    tryton = TrytonProcess(work / "invex").start()
+    shop = CommerceServer(window_calls=10_000).start()
+    engine = create_engine(f"sqlite:///{work / 'invex.db'}")
+    try:
+        desk = TrytonSyncDesk(TrytonSession(server_of(tryton)))
+        started = time.perf_counter()
+        add_products(desk.session, SKUS - 5)  # the template holds 5
+        print(f"  (setup: {SKUS - 5} products created in Tryton in {time.perf_counter() - started:.0f} s)")
+        Ledger(engine).create_tables()
+        client = bench_client()
+        channel = client.channel("web")
+        session = shop_session(shop)
+        state = SyncState(engine, Scope("bench", "web", "MAIN", "invex"))
+        start = time.perf_counter()
+        summary = run_invex(desk, session, state, channel.locations[0], channel.flows.stock)
+        seconds = time.perf_counter() - start
+    finally:
+        engine.dispose()
+        shop.stop()
+        tryton.stop()
+    jobs = -(-SKUS // shop.state.async_batch)
+    minimum = 1 + 2 * jobs
+    floor = (session.calls - 1) // shop.state.per_second
+    print(f"INVEX of {SKUS} SKUs ({summary.pushed} pushed): {session.calls} calls (minimum {minimum}); "
+          f"{seconds:.1f} s against the rate-limit floor of {floor} s for those calls: "
+          f"{floor / seconds:.2f} of the floor; 429 answers: {shop.status_counts().get(429, 0)}")
+
+
+def shop_orders(count: int) -> list[dict]:
+    return [{"order_no": f"BO-{i:05}", "location": "MAIN", "status": "open", "order_date": "2026-12-01",
+             "last_modified": f"2026-12-01T10:{i // 60 % 60:02}:{i % 60:02}Z",
+             "email": f"customer{i % CUSTOMERS}@example.com", "first_name": "Bench", "last_name": str(i % CUSTOMERS),
+             "payment_method": "creditcard", "ship_address": {"street": "1 MG Road", "city": "Pune", "zip": "411001"},
+             "lines": [{"item_no": "111", "qty": 1, "unit_price": "499.00"}]} for i in range(count)]
+
+
+def direct_orders(tryton: TrytonProcess) -> float:
+    """Tryton's ceiling: the same sales made by a client that knows every id."""
+    session = TrytonSession(server_of(tryton))
+    party = session.call("party.party", "search", [("code", "=", "WEBSHOP_GUEST")], 0, 1, None)[0]
+    address = session.call("party.party", "read", [party], ["addresses"])[0]["addresses"][0]
+    product = session.call("product.product", "search_read", [("code", "=", "111")], 0, 1, None,
+                           ["default_uom"])[0]
+    term = session.call("account.invoice.payment_term", "search", [("name", "=", "Immediate")], 0, 1, None)[0]
+    start = time.perf_counter()
+    for order in shop_orders(ORDERS):
+        sale = session.call("sale.sale", "create", [{
+            "party": party, "invoice_address": address, "shipment_address": address, "payment_term": term,
+            "reference": f"direct:{order['order_no']}", "lines": [["create", [{
+                "type": "line", "product": product["id"], "quantity": 1.0, "unit": product["default_uom"],
+                "unit_price": Decimal("499.00")}]]]}])[0]
+        session.call("sale.sale", "quote", [sale])
+        session.call("sale.sale", "confirm", [sale])
+    return time.perf_counter() - start
+
+
+def hub_orders(tryton: TrytonProcess, work: Path) -> float:
+    shop = CommerceServer(window_calls=10_000).start()
+    shop.add("orders", *shop_orders(ORDERS))
+    engine = create_engine(f"sqlite:///{work / 'orders.db'}")
+    try:
+        ledger = Ledger(engine)
+        ledger.create_tables()
+        client = bench_client()
+        channel = client.channel("web")
+        state = SyncState(engine, Scope("bench", "web", "MAIN", "order_sync"))
+        summary = OrderSummary()
+        start = time.perf_counter()
+        pull_orders(shop_session(shop), ledger, client, channel, channel.locations[0], state,
+                    datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC), summary)
+        create_orders(TrytonSyncDesk(TrytonSession(server_of(tryton))), ledger, client, channel,
+                      channel.locations[0], state, summary)
+        seconds = time.perf_counter() - start
+    finally:
+        engine.dispose()
+        shop.stop()
+    assert summary.created == ORDERS, summary
+    return seconds
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="channelhub-bench-sync-") as folder:
+        work = Path(folder)
+        invex(work)
+        direct = measured(work, "direct", direct_orders)
+        ours = measured(work, "hub", lambda t: hub_orders(t, work))
+        print(f"Order sync of {ORDERS} orders into Tryton: direct {ORDERS / direct.seconds:.2f} orders/s, hub "
+              f"{ORDERS / ours.seconds:.2f} orders/s; ratio {direct.seconds / ours.seconds:.2f}. Per order: Tryton "
+              f"CPU {direct.erp_cpu / ORDERS:.2f} s direct, {ours.erp_cpu / ORDERS:.2f} s from the hub; client CPU "
+              f"{direct.client_cpu / ORDERS * 1000:.0f} ms direct, {ours.client_cpu / ORDERS * 1000:.0f} ms hub")
+
+
+if __name__ == "__main__":
+    main()
