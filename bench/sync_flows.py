@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import time
@@ -74,7 +75,7 @@ def invex(work: Path) -> None:
         desk = TrytonSyncDesk(TrytonSession(server_of(tryton)))
         started = time.perf_counter()
         add_products(desk.session, SKUS - 5)  # the template holds 5
-        print(f"  (setup: {SKUS - 5} products created in Tryton in {time.perf_counter() - started:.0f} s)")
+        print(f"  (setup: {SKUS - 5} products created in Tryton in {time.perf_counter() - started:.0f} s)", flush=True)
         Ledger(engine).create_tables()
         client = bench_client()
         channel = client.channel("web")
@@ -148,9 +149,15 @@ def hub_orders(tryton: TrytonProcess, work: Path) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["invex", "orders"], help="run one of the two figures")
+    only = parser.parse_args().only
     with tempfile.TemporaryDirectory(prefix="channelhub-bench-sync-") as folder:
         work = Path(folder)
-        invex(work)
+        if only != "orders":
+            invex(work)
+        if only == "invex":
+            return
         direct = measured(work, "direct", direct_orders)
         ours = measured(work, "hub", lambda t: hub_orders(t, work))
         print(f"Order sync of {ORDERS} orders into Tryton: direct {ORDERS / direct.seconds:.2f} orders/s, hub "

@@ -167,13 +167,20 @@ class CommerceSession:
                                     f"(HTTP {response.status})")
         self.token = token
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """One API call with auth, rate limits and retries handled; (status, JSON answer)."""
+    def login(self) -> None:
+        """Authenticates now if the session has no token yet (otherwise its first call does)."""
+        self.request(None)
+
+    def request(self, method: str | None, path: str = "", body: Any = None) -> tuple[int, Any]:
+        """One API call with auth, rate limits and retries handled; (status, JSON answer).
+        With no ``method``, only authenticates (when needed), with the same retries."""
         failures, relogged = 0, False
         while True:
             try:
                 if self.token is None:
                     self._authenticate()
+                if method is None:
+                    return 200, {}
                 response = self._send(method, path, body)
                 if response.status == 401 and not relogged:
                     self.on_notice("the shop's token expired: authenticated again")

@@ -11,7 +11,7 @@ went out to the shop with the shop's answer.
 from __future__ import annotations
 
 import math
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,14 +77,22 @@ def run_invex(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, locati
             return reader.submit(desk.sellable_stock, location.warehouse, offset, flow.batch_size)
 
         offset, upcoming = 0, read(0)
-        while page := upcoming.result():
+        shop.login()  # while the ERP reads the first page
+        while page := _meanwhile(upcoming, stream):
             offset += flow.batch_size
             upcoming = read(offset)
             summary.read += len(page)
             stream.add(_changes(page, last, location, flow, mapping, full_refresh, outgoing, state, summary))
-            stream.poll_if_idle()
     stream.close()
     return summary
+
+
+def _meanwhile(upcoming: Future[list[SellableStock]], stream: ImportStream) -> list[SellableStock]:
+    """The next ERP page; until it is read, polls import jobs whenever the shop has a free slot."""
+    while not upcoming.done():
+        stream.poll_if_idle()
+        wait([upcoming], timeout=0.05)
+    return upcoming.result()
 
 
 def _changes(page: list[SellableStock], last: dict[str, str], location: Location, flow: StockFlow,
