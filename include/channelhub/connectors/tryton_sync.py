@@ -30,7 +30,17 @@ def sale_reference(channel_name: str, order_code: str) -> str:
 
 
 class TrytonSyncDesk(TrytonPoster):
-    """The ERP side of the sync flows on one Tryton session (one thread at a time)."""
+    """The ERP side of the sync flows on one Tryton session (one thread at a time).
+
+    It remembers, for its life (one task), which references a batch look-up found absent, so
+    ``create_order`` after :meth:`sales` does not search again, and the customers it has found
+    or written, so a customer's next order in the run costs no look-up when nothing changed.
+    """
+
+    def __init__(self, session: Any):
+        super().__init__(session)
+        self._absent: set[str] = set()
+        self._customers: dict[str, tuple[int, int, str]] = {}
 
     def _storage(self, warehouse: str) -> int:
         ident = self._warehouse(warehouse)
@@ -62,11 +72,14 @@ class TrytonSyncDesk(TrytonPoster):
             return {}
         found = self.session.call("sale.sale", "search_read", [("reference", "in", references)], 0, None, None,
                                   ["reference", "number", "state", "shipment_state"])
-        return {sale["reference"]: sale for sale in found}
+        sales = {sale["reference"]: sale for sale in found}
+        self._absent.update(set(references) - set(sales))
+        return sales
 
     def create_order(self, order: dict[str, Any], reference: str, warehouse: str, default_debtor: str | None) -> str:
         """The order as a confirmed sale (or the sale already there); JSON of what was done."""
-        existing = self.sales([reference]).get(reference)
+        existing = None if reference in self._absent else self.sales([reference]).get(reference)
+        self._absent.discard(reference)  # from now on it may exist
         if existing is not None:
             return json.dumps({"sale": existing["number"], "skipped": "already in the ERP"})
         lines = order.get("lines") or []
@@ -111,6 +124,16 @@ class TrytonSyncDesk(TrytonPoster):
         name = company or person or email
         address = {"street_unstructured": order.get("street") or "", "city": order.get("city") or "",
                    "postal_code": order.get("postal_code") or ""}
+        signature = json.dumps([name, address], sort_keys=True)
+        known = self._customers.get(email)
+        if known is not None and known[2] == signature:  # this run wrote or found exactly this customer
+            return known[0], known[1], f"found debtor {name!r}"
+        party, address_id, what = self._find_or_make(email, name, person, company, address, order)
+        self._customers[email] = (party, address_id, signature)
+        return party, address_id, what
+
+    def _find_or_make(self, email: str, name: str, person: str, company: str, address: dict[str, str],
+                      order: dict[str, Any]) -> tuple[int, int, str]:
         found = self.session.call("party.contact_mechanism", "search_read",
                                   [("type", "=", "email"), ("value", "=", email)], 0, 1, None, ["party"])
         if not found:

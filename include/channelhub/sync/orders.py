@@ -104,10 +104,16 @@ def create_orders(desk: ErpSyncDesk, ledger: Ledger, client: Client, channel: Ch
     after = 0
     while due := ledger.due(client.client, JOB, erp.id, utcnow(), BATCH, after, key_prefix=prefix, held_too=True):
         after = due[-1].delivery_id
-        for delivery in due:
-            number = delivery.payload["order"]["order_code"] if delivery.payload.get("order") else \
-                str(delivery.payload["source"].get("order_no"))
-            if not mapping.updates_to_erp:
+        numbers = [_number(delivery.payload) for delivery in due]
+        in_erp = desk.sales([f"{mapping.erp_channel_name}:{n}" for n in numbers]) if mapping.updates_to_erp else {}
+        for delivery, number in zip(due, numbers, strict=True):
+            existing = in_erp.get(f"{mapping.erp_channel_name}:{number}")
+            if existing is not None:  # made by an earlier run whose answer was lost, or by hand
+                outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.SENT, 1, response_body=json.dumps(
+                    {"sale": existing["number"], "skipped": "already in the ERP"}))
+                entry = Activity("out", number, "SKIPPED", f"sale {existing['number']} already in the ERP")
+                summary.already_in_erp += 1
+            elif not mapping.updates_to_erp:
                 outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.SKIPPED,
                                           error="the ERP channel mapping sends no updates of this channel")
                 entry = Activity("out", number, "SKIPPED", outcome.error)
@@ -120,6 +126,10 @@ def create_orders(desk: ErpSyncDesk, ledger: Ledger, client: Client, channel: Ch
                                          f"{mapping.erp_channel_name}:{number}", location, channel, summary)
             ledger.mark([outcome])
             state.log([entry])
+
+
+def _number(payload: dict) -> str:
+    return payload["order"]["order_code"] if payload.get("order") else str(payload["source"].get("order_no"))
 
 
 def _create(desk: ErpSyncDesk, delivery_id: int, order: dict, number: str, reference: str, location: Location,
