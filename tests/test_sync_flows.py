@@ -14,7 +14,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from channelhub.config.clients import Client
 from channelhub.connectors.commerce_api import CommerceApiHook
@@ -316,14 +315,4 @@ def test_product_sync_creates_updates_and_keeps_the_shops_enrichment(tryton, sho
     overwrite = make_client(products={"enabled": True, "keep_enriched": False}).channel("web").flows.products
     sync_products(desk(), shop_session(), flow_state, overwrite, full_refresh=True)
     assert records["111"]["long_description"] is None  # the ERP has no description: it overwrote the copy
-
-
-def test_hub_tables_hold_the_activity_of_each_scope_apart(hub_db):
-    one, other = state(hub_db, "invex"), SyncState(hub_db, Scope("acme", "web", "B", "invex"))
-    one.set_marks("stock", {"1": "5"})
-    other.set_marks("stock", {"1": "7"})
-    one.set_marks("stock", {"1": "6"})
-    assert one.marks("stock") == {"1": "6"} and other.marks("stock") == {"1": "7"}
-    with hub_db.connect() as conn:
-        assert conn.execute(sa.text("select count(*) from sync_marks")).scalar() == 2
 
