@@ -48,12 +48,16 @@ def stack(tmp_path_factory):
     (workdir / "clients").mkdir()
     (workdir / "clients" / "acme.yaml").write_text(client_yaml())
     connections = [tryton.connection(TRYTON_CONN), {"conn_id": SHOP_CONN, **shop.connection(job_poll=0.1)}]
+    names = []
     for connection in connections:  # the test process reads Tryton too
         key, value = connection_env(connection)
         os.environ[key] = value
+        names.append(key)
     local = LocalStack(workdir, workdir / "tenants", clients_dir=workdir / "clients", connections=connections).start()
     local.migrate()
     yield local, shop
+    for key in names:
+        del os.environ[key]
     local.stop()
     shop.stop()
     tryton.stop()
