@@ -1,20 +1,22 @@
-"""The location-job and product-sync DAGs run by the real ``airflow`` CLI (``dags test``) between the
-local commerce API server and a real Tryton: INVEX, order sync (pull, create, report shipments) and
-product sync; toggles (paused when disabled); a rerun of an order-sync interval changes nothing."""
+"""The location-job DAGs run by the real ``airflow`` CLI (``dags test``) between the local commerce
+API server and a real Tryton: INVEX and order sync (pull, create, report shipments), and a rerun of
+an order-sync interval that changes nothing; the DAGs built per location, paused when disabled.
+Product sync runs through the same operator base; its behaviour is tested in test_sync_flows.py."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 import yaml
 
+from channelhub.config.client_loader import load_client_config
 from channelhub.connectors.tryton import TrytonHook
 from channelhub.devservers.commerce_server import CommerceServer
 from channelhub.devservers.stack import LocalStack
 from channelhub.devservers.tryton import TrytonProcess
 from channelhub.ledger import Ledger
+from channelhub.location_jobs.factory import build_location_dags
 from channelhub.productdb.hook import create_engine
 from channelhub.settings import connection_env
 from channelhub.sync.state import Scope, SyncState
@@ -63,17 +65,18 @@ def stack(tmp_path_factory):
     tryton.stop()
 
 
-def test_location_jobs_are_dags_toggled_on_their_own(stack):
-    local, _ = stack
-    local.airflow("dags", "reserialize")
-    out = local.airflow("dags", "list", "-o", "json").stdout
-    listed = {d["dag_id"]: d for d in json.loads(out[out.index("[{"):])}  # after any log lines
-    assert {INVEX, ORDERS, PRODUCTS, OFF, "loc__acme__web__north__invex"} <= set(listed)
-    paused = {dag_id: str(listed[dag_id]["is_paused"]).lower() == "true" for dag_id in (INVEX, ORDERS, OFF)}
-    assert paused == {INVEX: False, ORDERS: False, OFF: True}
+def test_each_location_job_is_its_own_dag_created_paused_when_disabled(tmp_path):
+    (tmp_path / "acme.yaml").write_text(client_yaml())
+    dags = {dag.dag_id: dag for dag in build_location_dags(load_client_config(tmp_path).clients["acme"])}
+    assert set(dags) == {INVEX, ORDERS, PRODUCTS, OFF, "loc__acme__web__north__invex"}
+    paused = {dag_id: dag.is_paused_upon_creation for dag_id, dag in dags.items()}
+    assert paused == {INVEX: False, ORDERS: False, OFF: True, "loc__acme__web__north__invex": False,
+                      PRODUCTS: False}
+    assert [t.task_id for t in dags[ORDERS].tasks] == ["pull_orders", "create_in_erp", "report_shipments"]
+    assert "full_refresh" in dags[INVEX].params and "full_refresh" in dags[PRODUCTS].params
 
 
-def test_invex_order_sync_and_product_sync_run_through_airflow(stack):
+def test_invex_and_order_sync_run_through_airflow_and_a_rerun_creates_nothing_twice(stack):
     local, shop = stack
     receive("331", 9)
     shop.add("orders", shop_order("AF-1", 100), shop_order("AF-2", 101, lines=[{"item_no": "999", "qty": 1,
@@ -95,8 +98,5 @@ def test_invex_order_sync_and_product_sync_run_through_airflow(stack):
         assert session.call("sale.sale", "search_count", [("reference", "like", "WEBSHOP:AF-%")]) == 1
         log = SyncState(hub, Scope("acme", "web", "MAIN", "order_sync")).activity("order_sync")
         assert [a["status"] for a in log if a["record_key"] == "AF-2" and a["direction"] == "out"] == ["HELD"] * 2
-
-        local.airflow("dags", "test", PRODUCTS)
-        assert shop.state.records["products"]["111"]["description"] == "Tee S"
     finally:
         hub.dispose()

@@ -52,7 +52,9 @@ class PostingSummary:
         return self.counts[DeliveryStatus.FAILED.value]
 
     def as_dict(self) -> dict[str, Any]:
-        return {status.value: self.counts[status.value] for status in DeliveryStatus}
+        """Counts of the statuses a posting can end in (HELD belongs to the order sync)."""
+        return {status.value: self.counts[status.value] for status in DeliveryStatus
+                if status is not DeliveryStatus.HELD}
 
 
 def posting_body(delivery: Delivery, erp_channel_name: str) -> dict[str, Any]:

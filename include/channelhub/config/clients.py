@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from channelhub.config.sync_flows import LocationsMixin, needed_abilities
+from channelhub.config.sync_flows import Flows, LocationsMixin, needed_abilities
 from channelhub.config.tenants import NAME, Schedule, _Strict, parse_duration
 from channelhub.connectors.contract import CONNECTORS, unfit_connector
 
@@ -79,7 +79,7 @@ class Channel(LocationsMixin):
     def _erp_only_settings(self) -> Channel:
         if self.type == "MARKETPLACE" and (self.jobs or self.mapping):
             raise ValueError("jobs and mapping belong to the ERP channel, not a MARKETPLACE channel")
-        if self.type == "ERP" and (self.locations or "flows" in self.model_fields_set):
+        if self.type == "ERP" and (self.locations or self.flows != Flows()):
             raise ValueError("locations and flows belong to MARKETPLACE channels, not the ERP channel")
         needed, _ = needed_abilities(self.type, self.locations, self.flows)
         missing = sorted(needed - CONNECTORS[self.connector].abilities)
