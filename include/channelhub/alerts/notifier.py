@@ -8,6 +8,8 @@ to its log.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
 OPERATORS_VARIABLE = "channelhub_operators_email"
@@ -16,15 +18,31 @@ SUBJECT = "[Channel Hub alert] {{ ti.dag_id }}.{{ ti.task_id }} failed ({{ ti.ru
 BODY = """\
 <p>Task <b>{{ ti.task_id }}</b> of DAG <b>{{ ti.dag_id }}</b> failed on try {{ ti.try_number }}.</p>
 <p>Run: {{ ti.run_id }}<br>Logical date: {{ logical_date }}<br>
-Error: {{ exception | string | e if exception else "see the log" }}</p>
+Error: {% if exception is defined and exception %}{{ exception | string | e }}{% else %}the task did not end \
+in its own process (killed, lost, or it could not start): see the log{% endif %}</p>
 <p><a href="{{ ti.log_url }}">Task log</a></p>
 """
 
 
-def operator_alert(smtp_conn_id: str) -> SmtpNotifier:
-    return SmtpNotifier(
-        smtp_conn_id=smtp_conn_id,
-        to="{{ var.value." + OPERATORS_VARIABLE + " }}",
-        subject=SUBJECT,
-        html_content=BODY,
-    )
+class OperatorAlert:
+    """A failure callback that sends each failure through a fresh ``SmtpNotifier``.
+
+    A notifier renders its templates in place: one instance shared by every task through
+    ``default_args`` sent the first failed task's subject and error for every later one.
+    A failure the scheduler or dag-processor reports for a task that died outside its own
+    process has no ``exception`` in its context; the body says so instead of failing to render.
+    """
+
+    def __init__(self, smtp_conn_id: str):
+        self.smtp_conn_id = smtp_conn_id
+
+    def notifier(self) -> SmtpNotifier:
+        return SmtpNotifier(smtp_conn_id=self.smtp_conn_id, to="{{ var.value." + OPERATORS_VARIABLE + " }}",
+                            subject=SUBJECT, html_content=BODY)
+
+    def __call__(self, context: Any) -> None:
+        self.notifier()(context)
+
+
+def operator_alert(smtp_conn_id: str) -> OperatorAlert:
+    return OperatorAlert(smtp_conn_id)
