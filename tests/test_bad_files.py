@@ -26,6 +26,8 @@ class Case:
     rule: str | None = None
     message: str | None = None
     line: int | None = None
+    column: str | None = None
+    value: str | None = None
 
 
 def sales(*lines: str) -> bytes:
@@ -80,6 +82,23 @@ CASES = [
          "isin([0, 1])", "online must be 0 or 1", 2),
     Case("columns out of order", "sku", b"style\tsku\tsize\nST1\t111\tS\n", TableStatus.FAILED,
          "column_order", "columns are out of order", 1),
+    Case("empty lines at the end", "daily_sales", GOOD_SALES.encode() + b"\n\n", TableStatus.SUCCESS),
+    Case("empty CRLF lines at the end", "daily_sales", GOOD_SALES.replace("\n", "\r\n").encode() + b"\r\n\r\n",
+         TableStatus.SUCCESS),
+    Case("empty line between rows", "daily_sales", sales(f"{D}\tPOS\tS1\t111\t0\t2\t10\t990", "",
+                                                         f"{D}\tWEB\tS1\t111\t1\t1\t10\t400"),
+         TableStatus.FAILED, "empty_line", "empty line", 3),
+    Case("a column twice", "sku", b"sku\tstyle\tsku\n111\tST1\t111\n", TableStatus.FAILED,
+         "repeated_column", "column 'sku' appears 2 times in the header", 1, "sku"),
+    Case("UTF-16", "daily_sales", GOOD_SALES.encode("utf-16"), TableStatus.FAILED, "encoding",
+         "looks like UTF-16", 1),
+    Case("NUL byte", "daily_sales", sales(f"{D}\tPOS\tS\x001\t111\t0\t2\t10\t990"), TableStatus.FAILED,
+         "control_character", "byte 0x00", 2, "store_id"),
+    Case("too few fields", "daily_sales", sales(f"{D}\tPOS\tS1\t111\t0\t2"), TableStatus.FAILED,
+         "too_few_fields", "found 6: no disc_value, revenue", 2, "disc_value"),
+    # the file's own text: 1001, not the parsed 1001.0
+    Case("the file's own text is quoted", "daily_sales", sales(f"{D}\tPOS\tS1\t111\t0\t2\t0\t1001"),
+         TableStatus.FAILED, "revenue_within_mrp", "revenue must not exceed mrp x qty", 2, value="revenue=1001,"),
 ]
 
 
@@ -107,6 +126,10 @@ def test_bad_file(case: Case, tmp_path, formats, engine, tables):
     assert case.message in matching[0].message
     if case.line is not None:
         assert matching[0].line == case.line
+    if case.column is not None:
+        assert matching[0].column == case.column
+    if case.value is not None:
+        assert case.value in matching[0].value
     assert matching[0].file == path.name
     lines = report.read_text().splitlines()
     assert lines[0] == "file\tline\tcolumn\tvalue\trule\tmessage"

@@ -115,10 +115,10 @@ class BlockChecker:
                     continue  # reported as a type error already
                 self.issues.add(case.check, _describe(case.check, column),
                                 line=int(line_numbers[int(case.index)]), column=case.column,
-                                value=case.failure_case)
+                                value=parsed.text(case.column, int(case.index)))
         _check_partition(frame, line_numbers, self.format, self.run_date, self.issues)
         _check_references(frame, line_numbers, self.format, self.masters, self.issues)
-        _check_rules(frame, line_numbers, self.format, self.masters, self.issues)
+        _check_rules(parsed, self.format, self.masters, self.issues)
 
 
 def _check_partition(frame: pd.DataFrame, line_numbers: np.ndarray, file_format: FileFormat,
@@ -153,10 +153,10 @@ def _check_references(frame: pd.DataFrame, line_numbers: np.ndarray, file_format
                        column=column.name, value=values.iloc[position])
 
 
-def _check_rules(frame: pd.DataFrame, line_numbers: np.ndarray, file_format: FileFormat,
-                 masters: MasterData, issues: IssueLog) -> None:
+def _check_rules(parsed: ParsedBlock, file_format: FileFormat, masters: MasterData, issues: IssueLog) -> None:
     if not file_format.rules:
         return
+    frame, line_numbers = parsed.frame, parsed.line_numbers
     scope = frame.copy(deep=False)
     for lookup in file_format.lookups:
         scope[lookup.name] = frame[lookup.start_column].map(masters.lookup(lookup))
@@ -167,6 +167,6 @@ def _check_rules(frame: pd.DataFrame, line_numbers: np.ndarray, file_format: Fil
         failed = known & ~passed
         for position in np.flatnonzero(failed.to_numpy()):
             row = scope.iloc[position]
-            shown = ", ".join(f"{n}={row[n]}" for n in names)
+            shown = ", ".join(f"{n}={parsed.text(n, position) if n in parsed.columns else row[n]}" for n in names)
             issues.add(rule.name, rule.message, line=int(line_numbers[position]), column=names[0],
                        value=shown)

@@ -55,21 +55,33 @@ class ParsedBlock:
     frame: pd.DataFrame
     line_numbers: np.ndarray
     longest_line: int
+    data: bytes = b""
+    columns: tuple[str, ...] = ()
     type_errors: dict[str, set[int]] = field(default_factory=dict)
+    _lines: list[bytes] | None = field(default=None, repr=False)
 
     def was_type_error(self, column: str, position: int) -> bool:
         return position in self.type_errors.get(column, ())
 
+    def text(self, column: str, position: int) -> str:
+        """A cell as the file wrote it (``0``, not the parsed ``0.0``), for messages; split only on demand."""
+        if self._lines is None:
+            self._lines = self.data.split(b"\n")
+        fields = self._lines[position].split(b"\t")
+        index = self.columns.index(column)
+        return fields[index].decode("utf-8", "replace") if index < len(fields) else ""
+
 
 def parse_block(block: Block, file_format: FileFormat, issues: IssueLog) -> ParsedBlock:
     """The block as a DataFrame with numeric columns typed; bad values reported and set to NaN."""
+    names = tuple(file_format.column_names)
     try:
         return ParsedBlock(_read(block.data, file_format, _fast_dtypes(file_format)), block.line_numbers,
-                           block.longest_line)
+                           block.longest_line, block.data, names)
     except (ValueError, OverflowError):
         pass
     parsed = ParsedBlock(_read(block.data, file_format, dict.fromkeys(file_format.column_names, "str")),
-                         block.line_numbers, block.longest_line)
+                         block.line_numbers, block.longest_line, block.data, names)
     for column in file_format.columns:
         if column.type in NUMERIC_DTYPES:
             parsed.frame[column.name] = _to_number(parsed, column, issues)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from channelhub.formats import FileFormat
 from channelhub.ingest.issues import IssueLog
 
 BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 DEFAULT_BLOCK_BYTES = 8 << 20
 # Bytes that may never appear in a value: they would also break the bulk loader's framing.
 FORBIDDEN_BYTES = (b"\x00", b"\x01")
@@ -36,6 +38,23 @@ class Block:
     @property
     def rows(self) -> int:
         return len(self.line_numbers)
+
+
+def _content_end(handle: BinaryIO, tail_bytes: int = 64 * 1024) -> tuple[int, int]:
+    """Where the file's content ends (keeping the last line's end) and how many empty lines follow.
+
+    Empty lines at the very end of a file are an editor's or an export's habit, not data; an
+    empty line between rows stays an error.
+    """
+    size = handle.seek(0, 2)
+    handle.seek(max(0, size - tail_bytes))
+    tail = handle.read()
+    handle.seek(0)
+    trailing = tail[len(tail.rstrip(b"\r\n")):]
+    if not trailing:
+        return size, 0
+    kept = 2 if trailing.startswith(b"\r\n") else 1
+    return size - len(trailing) + kept, trailing.count(b"\n") - 1
 
 
 def _line_of(buffer: bytes, offset: int, first_line: int) -> int:
@@ -58,10 +77,18 @@ class TsvBlocks:
         self.block_bytes = block_bytes
         self.header_ok = False
         self.crlf = False
+        self.end = 0
+
+    def _read(self, handle: BinaryIO) -> bytes:
+        """The next block of bytes, stopping where the file's trailing empty lines begin."""
+        return handle.read(max(0, min(self.block_bytes, self.end - handle.tell())))
 
     def __iter__(self) -> Iterator[Block]:
         with self.path.open("rb") as handle:
-            head = handle.read(self.block_bytes)
+            self.end, dropped = _content_end(handle)
+            if dropped:
+                self.issues.note(f"{dropped} empty line(s) at the end of the file ignored")
+            head = self._read(handle)
             if not head:
                 self.issues.add("empty_file", "the file is empty (0 bytes); expected a header row")
                 return
@@ -70,7 +97,7 @@ class TsvBlocks:
                 self.issues.note("UTF-8 byte order mark removed")
             header_end = head.find(b"\n")
             while header_end < 0:
-                more = handle.read(self.block_bytes)
+                more = self._read(handle)
                 if not more:
                     break
                 head += more
@@ -86,7 +113,7 @@ class TsvBlocks:
             pending = b"" if header_end < 0 else head[header_end + 1:]
             line = 2
             while True:
-                chunk = handle.read(self.block_bytes)
+                chunk = self._read(handle)
                 data = pending + chunk
                 if not chunk:
                     if data:
@@ -113,7 +140,13 @@ class TsvBlocks:
         try:
             text = header.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.issues.add("encoding", f"header is not valid UTF-8 (byte {exc.start})", line=1)
+            if header[:2] in UTF16_BOMS or header[1:2] == b"\x00" or header[:1] == b"\x00":
+                self.issues.add("encoding", "the file looks like UTF-16 (a UTF-16 byte order mark, or a zero "
+                                "byte in every other place), not UTF-8. Save it again with the encoding UTF-8: "
+                                "Excel's 'Unicode Text' is UTF-16; a text editor's 'save with encoding UTF-8' "
+                                "converts it", line=1)
+            else:
+                self.issues.add("encoding", f"header is not valid UTF-8 (byte {exc.start})", line=1)
             return False
         if not text.strip():
             self.issues.add("header", "the first line is empty; expected the header "
@@ -128,6 +161,12 @@ class TsvBlocks:
         found = text.split("\t")
         if found == expected:
             return True
+        repeated = sorted({name for name in found if found.count(name) > 1})
+        for name in repeated:
+            self.issues.add("repeated_column", f"column {name!r} appears {found.count(name)} times in the header",
+                            line=1, column=name)
+        if repeated:
+            return False
         missing = [c for c in expected if c not in found]
         extra = [c for c in found if c not in expected]
         for name in missing:
@@ -156,8 +195,10 @@ class TsvBlocks:
             position = data.find(forbidden)
             while position >= 0:
                 bad_line = _line_of(data, position, first_line)
+                line_start = data.rfind(b"\n", 0, position) + 1
                 self.issues.add("control_character",
-                                f"byte 0x{forbidden.hex()} is not allowed in a TSV value", line=bad_line)
+                                f"byte 0x{forbidden.hex()} is not allowed in a TSV value", line=bad_line,
+                                column=self._column_at(data.count(b"\t", line_start, position)))
                 good[bad_line - first_line] = False
                 position = data.find(forbidden, int(ends[bad_line - first_line]) + 1)
         lengths = ends - starts
@@ -173,13 +214,24 @@ class TsvBlocks:
                 self.issues.add("truncated_line", f"the last line is cut short: {found} of {expected} fields "
                                 "and no line end", line=int(line_numbers[index]),
                                 value=line_text.decode("utf-8", "replace"))
+            elif found < expected:
+                names = self.format.column_names[found:]
+                self.issues.add("too_few_fields", f"expected {expected} tab-separated fields, found {found}: "
+                                f"no {', '.join(names)}", line=int(line_numbers[index]), column=names[0],
+                                value=line_text.decode("utf-8", "replace"))
             else:
-                rule = "too_few_fields" if found < expected else "too_many_fields"
-                self.issues.add(rule, f"expected {expected} tab-separated fields, found {found}",
-                                line=int(line_numbers[index]), value=line_text.decode("utf-8", "replace"))
+                last = self.format.column_names[-1]
+                self.issues.add("too_many_fields", f"expected {expected} tab-separated fields, found {found}: "
+                                f"{found - expected} more after {last} (a tab inside a value?)",
+                                line=int(line_numbers[index]), column=last,
+                                value=line_text.decode("utf-8", "replace"))
         keep = np.flatnonzero(good)
         kept = b"".join(data[starts[i]:ends[i] + 1] for i in keep)
         return Block(kept, line_numbers[keep], int(lengths[keep].max(initial=0)))
+
+    def _column_at(self, tabs_before: int) -> str | None:
+        names = self.format.column_names
+        return names[tabs_before] if tabs_before < len(names) else None
 
     def _encoding_ok(self, data: bytes, first_line: int, line_numbers: np.ndarray) -> np.ndarray:
         good = np.ones(len(line_numbers), dtype=bool)
@@ -194,7 +246,8 @@ class TsvBlocks:
                 line_start = data.rfind(b"\n", 0, position) + 1
                 self.issues.add("encoding", f"not valid UTF-8: byte 0x{data[position]:02x} at position "
                                 f"{position - line_start + 1} of the line",
-                                line=bad_line, value=data[line_start:position].decode("utf-8", "replace"))
+                                line=bad_line, value=data[line_start:position].decode("utf-8", "replace"),
+                                column=self._column_at(data.count(b"\t", line_start, position)))
                 good[bad_line - first_line] = False
                 next_line = data.find(b"\n", position)
                 if next_line < 0:
