@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import warnings
@@ -91,6 +92,17 @@ def test_duplicate_tenant_project_names_both_files(tmp_path):
     (error,) = config.errors
     assert error.path == str(second)
     assert "already defined in" in error.problems[0] and "a.yaml" in error.problems[0]
+
+
+def test_a_copy_sorting_first_never_replaces_the_working_tenant_file(tmp_path):
+    original = write(tmp_path, "zeta.yaml", GOOD.format(tenant="zeta"))
+    os.utime(original, (1_700_000_000, 1_700_000_000))  # it was there first
+    copy = write(tmp_path, "zeta-copy.yaml", GOOD.format(tenant="zeta"))
+    config = load_tenant_config(tmp_path)
+    (project,) = config.projects
+    assert project.source == original
+    (error,) = config.errors
+    assert error.path == str(copy) and "zeta.yaml, which keeps it" in error.problems[0]
 
 
 def test_broken_file_does_not_take_other_tenants_down(tmp_path, monkeypatch):

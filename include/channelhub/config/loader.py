@@ -131,21 +131,28 @@ def yaml_files(config_dir: Path) -> Iterable[Path]:
 
 def load_tenant_config(config_dir: Path = DEFAULT_CONFIG_DIR,
                        schemas_dir: Path = DEFAULT_SCHEMAS_DIR) -> TenantConfig:
-    """Every valid project in the folder, plus one error per broken file or duplicate project."""
+    """Every valid project in the folder, plus one error per broken file or duplicate project.
+
+    When two files define the same tenant project, the file that was there first (the older
+    one) keeps it and the newer file is refused, naming both: a copy dropped beside a working
+    tenant never replaces it, whatever the names sort like.
+    """
     result = TenantConfig()
     shipped = load_formats(schemas_dir)
-    seen: dict[str, Path] = {}
+    loaded: list[tuple[Path, list[LoadedProject]]] = []
     for path in yaml_files(config_dir):
         try:
-            projects = load_tenant_file(path, shipped)
+            loaded.append((path, load_tenant_file(path, shipped)))
         except ConfigFileError as exc:
             result.errors.append(exc)
-            continue
+    seen: dict[str, Path] = {}
+    for path, projects in sorted(loaded, key=lambda item: (item[0].stat().st_mtime_ns, item[0].name)):
         duplicates = [p for p in projects if p.config.dag_id in seen]
         if duplicates:
             result.errors.append(ConfigFileError(path, [
                 f"tenant {p.config.tenant!r} project {p.config.project!r} is already defined in "
-                f"{seen[p.config.dag_id]}" for p in duplicates
+                f"{seen[p.config.dag_id].name}, which keeps it; remove one of the two files"
+                for p in duplicates
             ]))
             continue
         for project in projects:
