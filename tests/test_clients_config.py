@@ -119,7 +119,7 @@ tenant: {name}
 projects:
   - project: main
     sftp_conn_id: channelhub_sftp
-    tables: [store, sku, daily_sales]
+    tables: [store, style, sku, daily_sales]
     notify: {{emails: [ops@example.com]}}
     client: {client}
 """

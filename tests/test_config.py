@@ -21,7 +21,7 @@ defaults:
   notify: {{emails: [ops@example.com]}}
 projects:
   - project: main
-    tables: [store, daily_sales]
+    tables: [store, style, sku, daily_sales]
 """
 
 
@@ -94,6 +94,13 @@ def test_duplicate_tenant_project_names_both_files(tmp_path):
     assert "already defined in" in error.problems[0] and "a.yaml" in error.problems[0]
 
 
+def test_a_table_checked_against_a_master_the_project_does_not_load_is_a_config_error(tmp_path):
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme").replace("[store, style, sku, daily_sales]", "[store, sku]"))
+    (error,) = load_tenant_config(tmp_path).errors
+    assert "projects[0].tables: sku is checked against the style master(s), which this project does not load" \
+        in str(error)
+
+
 def test_a_copy_sorting_first_never_replaces_the_working_tenant_file(tmp_path):
     original = write(tmp_path, "zeta.yaml", GOOD.format(tenant="zeta"))
     os.utime(original, (1_700_000_000, 1_700_000_000))  # it was there first
@@ -157,8 +164,8 @@ def test_a_format_override_stays_in_the_tenant_files_folder(tmp_path, override, 
 
 def test_generated_dag_shape_and_schedule(tmp_path, monkeypatch):
     write(tmp_path, "acme.yaml", GOOD.format(tenant="acme").replace(
-        "    tables: [store, daily_sales]\n",
-        "    tables: [daily_sales, store]\n    enabled: false\n"
+        "    tables: [store, style, sku, daily_sales]\n",
+        "    tables: [daily_sales, sku, style, store]\n    enabled: false\n"
         "    schedule: {time: '09:30', timezone: Asia/Kolkata, frequency: weekly, weekday: monday}\n"))
     monkeypatch.setenv("CHANNELHUB_CONFIG_DIR", str(tmp_path))
     dag = build_dags()["sftp__acme__main"]

@@ -7,7 +7,7 @@ A tenant file looks like::
       sftp_conn_id: channelhub_sftp
     projects:
       - project: main
-        tables: [store, sku, daily_sales]
+        tables: [store, style, sku, daily_sales]
         notify: {emails: [ops@acme.example]}
 
 Each broken file is reported (file and key) and skipped; the other tenants still load.
@@ -115,6 +115,11 @@ def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list
                 continue
             if formats[table].table != table:
                 problems.append(f"{where}.formats.{table}: the file describes table {formats[table].table!r}")
+        for table, file_format in formats.items():
+            unloaded = sorted(file_format.referenced_tables - set(project.tables) - {table})
+            if unloaded:
+                problems.append(f"{where}.tables: {table} is checked against the {', '.join(unloaded)} "
+                                f"master(s), which this project does not load; add {', '.join(unloaded)} to tables")
         too_long = [t for t, f in formats.items() if longest_name(project.table_prefix, f) > MAX_IDENTIFIER]
         if too_long:
             problems.append(f"{where}: tenant and project names are too long for database table names")
