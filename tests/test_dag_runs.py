@@ -76,9 +76,12 @@ def run(stack: LocalStack, day: date):
 
 
 def status_rows(message) -> dict[str, str]:
-    body = message.get_body(("html",)).get_content()
-    text = body.split("<h4>Plain text</h4><pre>", 1)[1].split("</pre>", 1)[0]
-    return {line.split("|")[0].strip(): line.split("|")[1].strip() for line in text.splitlines()[2:]}
+    """The status table of the email's plain-text part (it has an HTML alternative too)."""
+    assert message.get_body(("html",)) is not None  # text and HTML alternatives
+    lines = message.get_body(("plain",)).get_content().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Table Name"))
+    table = lines[start + 2:lines.index("", start)]
+    return {line.split("|")[0].strip(): line.split("|")[1].strip() for line in table}
 
 
 def count(stack: LocalStack, table: str, day: date | None = None) -> int:

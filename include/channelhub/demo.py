@@ -7,7 +7,6 @@ real DAG with ``airflow dags test``, and prints each table's status and where th
 
 from __future__ import annotations
 
-import html
 import shutil
 import sys
 from pathlib import Path
@@ -53,9 +52,7 @@ def main() -> int:
             return 1
         message = stack.smtp.messages[reports[-1]]
         print(f"\nSubject: {message['subject']}\n")
-        text = message.get_body(("html",)).get_content()
-        table = text.split("<h4>Plain text</h4><pre>", 1)[1].split("</pre>", 1)[0]
-        print(html.unescape(table))
+        print(message.get_body(("plain",)).get_content())
         print(f"\nThe email (with the error report attached) is {stack.smtp.mailbox.file_of(reports[-1])}")
         alerts = len(stack.smtp.messages) - len(reports)
         print(f"Failed-task alerts to the operators: {alerts} (in {DEMO_DIR / 'mail'})")

@@ -6,11 +6,38 @@ import html
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
 
 from channelhub.ingest.result import IngestResult, TableStatus
 
 HEADERS = ("Table Name", "Status", "Rows", "Details")
+#: The checks' names in brackets, in plain words for the people who fix the files.
+CHECKS = {
+    "reference": "the value must exist in the master file (store, style or sku) it refers to",
+    "type": "the value must be a number of the column's kind",
+    "not_nullable": "the column must have a value on every line",
+    "duplicate_key": "the same key may appear on one line only",
+    "partition": "every line must be for the run date: the file replaces that day's rows",
+    "date": "dates are written YYYY-MM-DD",
+    "encoding": "the file must be UTF-8 text",
+    "control_character": "values may not contain control bytes",
+    "too_few_fields": "every line has one value per column, separated by tabs",
+    "too_many_fields": "every line has one value per column, separated by tabs",
+    "truncated_line": "the file ends in the middle of a line: it was cut short",
+    "empty_line": "empty lines between rows are not allowed",
+    "missing_column": "the header must name every column of the format",
+    "unexpected_column": "the header may name only the format's columns",
+    "repeated_column": "each column may appear once in the header",
+    "column_order": "the header's columns must be in the format's order",
+    "not_tab_separated": "values are separated by tabs",
+    "header": "the first line is the header",
+    "empty_file": "the file must have a header and rows",
+    "no_rows": "the file must have data rows",
+}
 EXCERPT = 5
+ATTACHMENT_NOTE = ("The full error report is attached; each failed file is in the failed/ folder with its "
+                   ".errors.tsv beside it.")
 #: Every run report's subject starts so; the operators' failure alerts do not.
 SUBJECT_PREFIX = "[Channel Hub] "
 
@@ -70,6 +97,37 @@ class RunReport:
                 parts.append(f"  - {where}{column}{value}: {issue.message} [{issue.rule}]")
         return "\n".join(parts)
 
+    def check_legend(self) -> str:
+        """What each bracketed check name in the excerpts means, in plain words."""
+        meanings: dict[str, str] = {}
+        for result in self.results:
+            for issue in result.first_errors[:EXCERPT]:
+                meanings.setdefault(issue.rule, CHECKS.get(issue.rule) or _format_check(issue.rule, issue.message,
+                                                                                          result.table))
+        return "\n".join(f"  [{rule}] {meaning}" for rule, meaning in meanings.items())
+
+    def text_body(self) -> str:
+        """The plain-text part: what a mail client without HTML shows."""
+        excerpts, legend = self.error_excerpts(), self.check_legend()
+        parts = [f"Channel Hub run of {self.tenant}/{self.project} for {self.run_date.isoformat()}: {self.overall}",
+                 "", self.text_table()]
+        if excerpts:
+            parts += ["", "First errors:", excerpts, "", "What the checks in brackets mean:", legend]
+        parts += ["", ATTACHMENT_NOTE]
+        return "\n".join(parts) + "\n"
+
+    def message(self, sender: str, recipients: list[str], attachments: list[Path]) -> EmailMessage:
+        """The email: plain text and HTML as alternatives, and the error reports attached."""
+        message = EmailMessage()
+        message["Subject"], message["From"], message["To"] = self.subject, sender, ", ".join(recipients)
+        message["Date"] = formatdate(localtime=True)
+        message.set_content(self.text_body())
+        message.add_alternative(self.html_body(), subtype="html")
+        for path in attachments:
+            message.add_attachment(path.read_bytes(), maintype="text", subtype="tab-separated-values",
+                                   filename=path.name)
+        return message
+
     def html_body(self) -> str:
         colours = {"SUCCESS": "#1a7f37", "FAILED": "#cf222e", "MISSING": "#9a6700"}
         cells = "".join(f"<th style='text-align:left;padding:4px 8px'>{h}</th>" for h in HEADERS)
@@ -83,17 +141,20 @@ class RunReport:
                 f"<td style='padding:4px 8px'>{html.escape(detail)}</td>"
                 "</tr>"
             )
-        excerpts = self.error_excerpts()
+        excerpts, legend = self.error_excerpts(), self.check_legend()
         return (
             f"<p>Channel Hub run of <b>{html.escape(self.tenant)}/{html.escape(self.project)}</b> "
             f"for <b>{self.run_date.isoformat()}</b>: <b>{self.overall}</b></p>"
             f"<table border='1' cellspacing='0' style='border-collapse:collapse'><tr>{cells}</tr>"
             f"{''.join(body)}</table>"
-            + (f"<h4>First errors</h4><pre>{html.escape(excerpts)}</pre>" if excerpts else "")
-            + "<p>The full error report is attached; each failed file is in the <code>failed/</code> "
-            "folder with its <code>.errors.tsv</code> beside it.</p>"
-            f"<h4>Plain text</h4><pre>{html.escape(self.text_table())}</pre>"
+            + (f"<h4>First errors</h4><pre>{html.escape(excerpts)}</pre>"
+               f"<h4>What the checks in brackets mean</h4><pre>{html.escape(legend)}</pre>" if excerpts else "")
+            + f"<p>{html.escape(ATTACHMENT_NOTE)}</p>"
         )
+
+
+def _format_check(rule: str, message: str, table: str) -> str:
+    return f"a rule of the {table} format: {message}"
 
 
 def details(result: IngestResult) -> str:

@@ -215,8 +215,11 @@ class RunReportOperator(_ProjectOperator):
         with tempfile.TemporaryDirectory(prefix="channelhub-report-") as workdir:
             attachments = self._error_reports(report, Path(workdir))
             with SmtpHook(smtp_conn_id=self.config.notify.smtp_conn_id) as smtp:
-                smtp.send_email_smtp(to=self.config.notify.emails, subject=report.subject,
-                                     html_content=report.html_body(), files=attachments)
+                message = report.message(smtp.from_email or "channelhub@localhost", self.config.notify.emails,
+                                         [Path(a) for a in attachments])
+                # The hook's send_email_smtp sends an HTML-only body; the report is text and HTML
+                # alternatives, so it goes through the hook's own connected client.
+                smtp._smtp_client.send_message(message)
         self.log.info("%s\n%s", report.subject, report.text_table())
         return {"overall": report.overall, "tables": {r.table: r.status.value for r in report.results}}
 
