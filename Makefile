@@ -35,6 +35,7 @@ PYTEST_WORKERS ?= 2
 
 test: install  ## lint, then every test (real SFTP/SMTP servers, Airflow, PostgreSQL when it answers)
 	$(BIN)/ruff check .
+	$(BIN)/python -m channelhub.cli config check
 	bash tests/system-packages.sh
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
+from airflow.dag_processing.dagbag import DagBag
 
 from channelhub import PROJECT_ROOT
 from channelhub.config.loader import load_tenant_config
-from channelhub.dagbuilder import ConfigWarning, build_dags
+from channelhub.dagbuilder import ConfigProblems, build_dags, raise_config_problems
 
 GOOD = """
 tenant: {tenant}
@@ -117,12 +117,29 @@ def test_broken_file_does_not_take_other_tenants_down(tmp_path, monkeypatch):
     write(tmp_path, "broken.yaml", GOOD.format(tenant="zeta").replace("tables", "tabels"))
     write(tmp_path, "globex.yaml", GOOD.format(tenant="globex"))
     monkeypatch.setenv("CHANNELHUB_CONFIG_DIR", str(tmp_path))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        dags = build_dags()
-    assert sorted(dags) == ["sftp__acme__main", "sftp__globex__main"]
-    messages = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
-    assert len(messages) == 1 and "broken.yaml" in messages[0] and "tabels: unknown key" in messages[0]
+    assert sorted(build_dags()) == ["sftp__acme__main", "sftp__globex__main"]
+    with pytest.raises(ConfigProblems) as problems:
+        raise_config_problems()
+    assert "1 configuration file(s) skipped" in str(problems.value)
+    assert "broken.yaml" in str(problems.value) and "tabels: unknown key" in str(problems.value)
+
+
+def test_config_problems_are_import_errors_in_airflow_and_the_check_command_fails(tmp_path, monkeypatch):
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme"))
+    write(tmp_path, "broken.yaml", GOOD.format(tenant="zeta").replace("tables", "tabels"))
+    monkeypatch.setenv("CHANNELHUB_CONFIG_DIR", str(tmp_path))
+    bag = DagBag(str(PROJECT_ROOT / "dags"), safe_mode=False)
+    assert "sftp__acme__main" in bag.dags
+    (error,) = [e for path, e in bag.import_errors.items() if path.endswith("channelhub_config_errors.py")]
+    assert "broken.yaml" in error and "tabels: unknown key" in error
+    check = subprocess.run([sys.executable, "-m", "channelhub.cli", "config", "check"], capture_output=True,
+                           text=True, env={**os.environ}, timeout=120)
+    assert check.returncode == 1 and "broken.yaml" in check.stdout and "tabels: unknown key" in check.stdout
+    (tmp_path / "broken.yaml").unlink()
+    assert DagBag(str(PROJECT_ROOT / "dags"), safe_mode=False).import_errors == {}
+    check = subprocess.run([sys.executable, "-m", "channelhub.cli", "config", "check"], capture_output=True,
+                           text=True, env={**os.environ}, timeout=120)
+    assert check.returncode == 0 and "1 tenant project(s)" in check.stdout
 
 
 def override_format(folder: Path, table: str, shipped: str, changed: str) -> None:

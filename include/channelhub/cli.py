@@ -6,6 +6,7 @@
     channelhub credentials revoke <username>             stops a credential at once
     channelhub ledger status <client>                    deliveries per job and status
     channelhub ledger requeue <client> <job>             FAILED deliveries of a job back to PENDING
+    channelhub config check                              every tenant and client file: problems by file and key
 
 Connections are Airflow's (environment, secrets backend or metadata database), so run it
 where Airflow runs, with the same environment.
@@ -18,9 +19,10 @@ import sys
 
 from channelhub.config.client_loader import load_client_config
 from channelhub.config.clients import Channel, ChannelJobName, Client, job_dag_id
-from channelhub.config.paths import clients_dir
+from channelhub.config.paths import clients_dir, config_dir
 from channelhub.connectors import connector_hook
 from channelhub.credentials import CredentialStore, PushNotAllowed
+from channelhub.dagbuilder import load_config
 from channelhub.ledger import DeliveryStatus, Ledger
 from channelhub.productdb.hook import HubDbHook
 
@@ -115,6 +117,22 @@ def ledger_requeue(args: argparse.Namespace) -> int:
     return 0
 
 
+def config_check(args: argparse.Namespace) -> int:
+    """Reads every config file as the DAG file does; exit 1 naming each problem (for CI and before a deploy)."""
+    loaded = load_config()
+    projects, clients = len(loaded.tenants.projects) - len(loaded.skipped), len(loaded.clients.clients)
+    print(f"{config_dir()}: {projects} tenant project(s); {clients_dir()}: {clients} client(s)")
+    for error in loaded.errors:
+        print(f"PROBLEM {error.path}")
+        for problem in error.problems:
+            print(f"  - {problem}")
+    if loaded.errors:
+        print(f"{len(loaded.errors)} file(s) would be skipped: their DAGs are not built")
+        return 1
+    print("OK: every file is valid")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="channelhub", description="Channel Hub command line")
     groups = root.add_subparsers(dest="group", required=True)
@@ -142,6 +160,10 @@ def parser() -> argparse.ArgumentParser:
     requeue.add_argument("client")
     requeue.add_argument("job", help="e.g. SALES_POSTING")
     requeue.set_defaults(handler=ledger_requeue)
+    config = groups.add_parser("config", help="check the tenant and client files")
+    config_commands = config.add_subparsers(dest="command", required=True)
+    config_commands.add_parser("check", help="every problem by file and key; exit 1 if any").set_defaults(
+        handler=config_check)
     return root
 
 

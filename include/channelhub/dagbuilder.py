@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import warnings
+from dataclasses import dataclass
 
 from airflow.sdk import DAG, get_parsing_context
 
 from channelhub.channel_jobs.factory import build_channel_job_dags
-from channelhub.config.client_loader import load_client_config
-from channelhub.config.loader import load_tenant_config
+from channelhub.config.client_loader import ClientConfig, load_client_config
+from channelhub.config.loader import TenantConfig, load_tenant_config
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
 from channelhub.location_jobs.factory import build_location_dags
 from channelhub.tenant_dag.factory import build_tenant_dag
@@ -18,32 +18,45 @@ from channelhub.yamlfile import ConfigFileError
 log = logging.getLogger(__name__)
 
 
-class ConfigWarning(UserWarning):
-    """A configuration file was skipped; Airflow shows it with the DAG file's import warnings."""
+@dataclass
+class LoadedConfig:
+    """Every tenant and client file read once: what can be built, and every problem found."""
+
+    tenants: TenantConfig
+    clients: ClientConfig
+    errors: list[ConfigFileError]
+    skipped: set[str]
 
 
-def build_dags() -> dict[str, DAG]:
-    """DAGs of every valid project; each broken file becomes a warning, not a failed import.
-
-    When a task runs, Airflow parses this file for that task's DAG only (its parsing
-    context names the DAG): only that DAG is built, so a task does not pay for every
-    tenant's DAG. With many tasks starting at once, building them all pushed task
-    start-up past Airflow's import timeout in ``make bench-airflow``.
-    """
+def load_config() -> LoadedConfig:
+    """Tenant and client config with all problems, including projects naming an unknown client."""
     config = load_tenant_config(config_dir(), schemas_dir())
     clients = load_client_config(clients_dir())
     unlinked = [p for p in config.projects if p.config.client is not None and p.config.client not in clients.clients]
     errors = [*config.errors, *clients.errors, *(ConfigFileError(p.source, [
         f"project {p.config.project!r}: client {p.config.client!r} is not configured in {clients_dir()}"])
         for p in unlinked)]
-    skipped = {p.config.dag_id for p in unlinked}
-    for error in errors:
+    return LoadedConfig(config, clients, errors, {p.config.dag_id for p in unlinked})
+
+
+def build_dags() -> dict[str, DAG]:
+    """DAGs of every valid project; a broken file is skipped (and logged), never a failed import.
+
+    The problems reach the UI through ``dags/channelhub_config_errors.py``, which fails its
+    import listing them (an import error on the DAGs page), while this file keeps every
+    working DAG. When a task runs, Airflow parses this file for that task's DAG only (its
+    parsing context names the DAG): only that DAG is built, so a task does not pay for every
+    tenant's DAG. With many tasks starting at once, building them all pushed task start-up
+    past Airflow's import timeout in ``make bench-airflow``.
+    """
+    loaded = load_config()
+    for error in loaded.errors:
         log.error("Skipped %s", error)
-        warnings.warn(str(error), ConfigWarning, stacklevel=1)
     wanted = get_parsing_context().dag_id
-    dags = {project.config.dag_id: build_tenant_dag(project) for project in config.projects
-            if project.config.dag_id not in skipped and (wanted is None or project.config.dag_id == wanted)}
-    for client in clients.clients.values():
+    dags = {project.config.dag_id: build_tenant_dag(project) for project in loaded.tenants.projects
+            if project.config.dag_id not in loaded.skipped
+            and (wanted is None or project.config.dag_id == wanted)}
+    for client in loaded.clients.clients.values():
         name = client.config.client
         if wanted is None or wanted.startswith(f"erp__{name}__"):
             dags.update({dag.dag_id: dag for dag in build_channel_job_dags(client)})
@@ -51,3 +64,15 @@ def build_dags() -> dict[str, DAG]:
             dags.update({dag.dag_id: dag for dag in build_location_dags(client)
                          if wanted is None or dag.dag_id == wanted})
     return dags
+
+
+class ConfigProblems(Exception):
+    """Raised by ``dags/channelhub_config_errors.py`` so Airflow lists every config problem as an import error."""
+
+
+def raise_config_problems() -> None:
+    """Fails with every config problem, one per line, naming file and key; does nothing when all is well."""
+    errors = load_config().errors
+    if errors:
+        raise ConfigProblems(f"{len(errors)} configuration file(s) skipped; their DAGs are not built:\n"
+                             + "\n".join(f"- {error}" for error in errors))
