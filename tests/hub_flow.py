@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from channelhub.devservers.rest import AirflowApi
+from channelhub.devservers.rest import AirflowApi, wait_with_progress
 from channelhub.devservers.stack import LocalStack
 from channelhub.tenant_dag.factory import sftp_pool
 from tests.factories import rows, tsv_text
@@ -138,12 +138,17 @@ def check_backfill_under_pool(stack: LocalStack, api: AirflowApi) -> None:
         drop_files(stack, day)
     api.set_pool_slots(POOL, POOL_SLOTS)
     backfill = api.backfill(MAIN, f"{days[0].isoformat()}T00:00:00Z", f"{days[-1].isoformat()}T23:00:00Z")
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
+
+    def backfill_runs() -> list[dict] | None:
         runs = [r for r in api.runs(MAIN) if r.get("run_type") == "backfill"]
-        if len(runs) == 3 and all(r["state"] in ("success", "failed") for r in runs):
-            break
-        time.sleep(2)
+        return runs if len(runs) == 3 and all(r["state"] in ("success", "failed") for r in runs) else None
+
+    def progress() -> tuple:
+        return api.progress(MAIN, [r["dag_run_id"] for r in api.runs(MAIN) if r.get("run_type") == "backfill"])
+
+    # No fixed deadline for three whole runs: only 5 minutes in which no task changes state fail it.
+    runs = wait_with_progress(backfill_runs, progress, 300, "the backfill did not finish")
+    deadline = time.monotonic() + 300
     assert [(r["logical_date"][:10], r["state"]) for r in runs] == [(d.isoformat(), "success") for d in days]
     assert all(sales_rows(stack, day) == 3 for day in days), "each date loads its own files"
     intervals = [

@@ -8,11 +8,13 @@ clearing and backfills.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import httpx
 
 FINISHED = {"success", "failed"}
+T = TypeVar("T")
 #: Methods safe to repeat when the server answers 5xx (SQLite metadata databases lock under load).
 RETRIED_METHODS = {"GET", "PATCH", "DELETE"}
 
@@ -77,15 +79,24 @@ class AirflowApi:
         """Ends a run by hand (a run whose task process was killed stays running until then)."""
         return self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> dict:
-        """Polls until the run has finished; returns it (success or failed)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def progress(self, dag_id: str, run_ids: list[str]) -> tuple:
+        """What has happened in runs so far: every task instance's state and try, and each run's state."""
+        return tuple((run_id, self.run(dag_id, run_id)["state"],
+                      tuple(sorted((ti["task_id"], ti["state"] or "", ti["try_number"])
+                                   for ti in self.task_instances(dag_id, run_id)))) for run_id in run_ids)
+
+    def wait_for_run(self, dag_id: str, run_id: str, quiet: float = 300) -> dict:
+        """Polls until the run has finished; returns it (success or failed).
+
+        It gives up only after ``quiet`` seconds in which no task instance of the run changed
+        state: a busy machine slows a run down, which must not fail the test; a stuck run does.
+        """
+        def finished() -> dict | None:
             run = self.run(dag_id, run_id)
-            if run["state"] in FINISHED:
-                return run
-            time.sleep(1)
-        raise TimeoutError(f"{dag_id} {run_id} still {run['state']} after {timeout:.0f}s")
+            return run if run["state"] in FINISHED else None
+
+        return wait_with_progress(finished, lambda: self.progress(dag_id, [run_id]), quiet,
+                                  f"{dag_id} {run_id} did not finish")
 
     def wait_for_dags(self, dag_ids: set[str], timeout: float = 180) -> list[dict]:
         """Polls until the dag-processor has serialized every one of ``dag_ids``."""
@@ -96,3 +107,20 @@ class AirflowApi:
                 return found
             time.sleep(1)
         raise TimeoutError(f"DAGs {sorted(dag_ids)} not listed after {timeout:.0f}s")
+
+
+def wait_with_progress(done: Callable[[], T | None], progress: Callable[[], Hashable], quiet: float,
+                       what: str) -> T:
+    """Polls ``done`` until it returns a value; fails only after ``quiet`` seconds without ``progress`` changing."""
+    last: Hashable = object()
+    since = time.monotonic()
+    while True:
+        result = done()
+        if result is not None:
+            return result
+        current = progress()
+        if current != last:
+            last, since = current, time.monotonic()
+        elif time.monotonic() - since > quiet:
+            raise TimeoutError(f"{what}: nothing changed for {quiet:.0f}s (last state: {str(current)[:2000]})")
+        time.sleep(1)
