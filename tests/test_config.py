@@ -188,6 +188,7 @@ def test_generated_dag_shape_and_schedule(tmp_path, monkeypatch):
     dag = build_dags()["sftp__acme__main"]
     assert dag.is_paused_upon_creation is True
     assert dag.timetable.summary == "30 9 * * mon"
+    assert dag.description.endswith("every monday at 09:30 Asia/Kolkata")  # the UI itself shows UTC
     assert {"store.wait", "store.load", "store.archive", "daily_sales.masters_ready", "report", "check_run"} \
         <= set(dag.task_ids)
     assert "store.load" in dag.get_task("daily_sales.masters_ready").upstream_task_ids

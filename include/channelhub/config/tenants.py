@@ -121,6 +121,13 @@ class Schedule(_Strict):
             raise ValueError("cron is only used with frequency cron")
         return self
 
+    def describe(self) -> str:
+        """The schedule as the tenant said it, in its own timezone (the UI shows times in UTC)."""
+        if self.frequency == "cron":
+            return f"cron {self.cron} ({self.timezone})"
+        day = f"every {self.weekday}" if self.frequency == "weekly" else "daily"
+        return f"{day} at {self.time} {self.timezone}"
+
     @property
     def cron_expression(self) -> str:
         if self.frequency == "cron":

@@ -45,7 +45,8 @@ def build_tenant_dag(loaded: LoadedProject) -> DAG:
     wait = config.wait
     dag = DAG(
         dag_id=config.dag_id,
-        description=f"SFTP files of {config.tenant}/{config.project} from {config.folder}",
+        description=f"SFTP files of {config.tenant}/{config.project} from {config.folder}, "
+                    f"{config.schedule.describe()}",
         schedule=CronTriggerTimetable(config.schedule.cron_expression, timezone=config.schedule.timezone),
         start_date=START_DATE,
         catchup=False,
