@@ -23,6 +23,7 @@ def test_the_email_is_text_and_html_alternatives_with_the_report_attached(tmp_pa
     attached.write_text("file\tline\n")
     message = report().message("hub@localhost", ["ops@acme.example"], [attached])
     assert message.get_content_type() == "multipart/mixed"
+    assert message.as_bytes().startswith(b"Subject: [Channel Hub] acme/main 2026-11-20: FAILED")  # not folded
     text = message.get_body(("plain",)).get_content()
     assert "store       | SUCCESS" in text and "daily_sales | FAILED" in text
     assert "<table" in message.get_body(("html",)).get_content()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import date
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -36,6 +37,9 @@ CHECKS = {
     "no_rows": "the file must have data rows",
 }
 EXCERPT = 5
+#: Headers folded only past SMTP's 998-character limit: a subject folded right after "Subject:"
+#: reached some readers with a leading space.
+EMAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 ATTACHMENT_NOTE = ("The full error report is attached; each failed file is in the failed/ folder with its "
                    ".errors.tsv beside it.")
 #: Every run report's subject starts so; the operators' failure alerts do not.
@@ -44,7 +48,7 @@ SUBJECT_PREFIX = "[Channel Hub] "
 
 def is_run_report(message: EmailMessage) -> bool:
     """Whether a received email is a tenant's run report (not an operators' alert)."""
-    return message["subject"].startswith(SUBJECT_PREFIX)
+    return (message["subject"] or "").strip().startswith(SUBJECT_PREFIX.strip())
 
 
 @dataclass
@@ -118,7 +122,7 @@ class RunReport:
 
     def message(self, sender: str, recipients: list[str], attachments: list[Path]) -> EmailMessage:
         """The email: plain text and HTML as alternatives, and the error reports attached."""
-        message = EmailMessage()
+        message = EmailMessage(policy=EMAIL_POLICY)
         message["Subject"], message["From"], message["To"] = self.subject, sender, ", ".join(recipients)
         message["Date"] = formatdate(localtime=True)
         message.set_content(self.text_body())
