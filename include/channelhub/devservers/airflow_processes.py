@@ -52,11 +52,17 @@ class AirflowProcesses:
         return f"http://127.0.0.1:{self.api_port}"
 
     def start(self) -> AirflowProcesses:
+        """Starts the api-server first and waits until it answers, then the others, the scheduler
+        last: started all at once, the scheduler ran tasks whose calls to the api-server were
+        refused, and those runs failed before anyone had asked for them."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for component in self.components:
+        ordered = sorted(self.components, key=lambda c: (c != "api-server", c == "scheduler"))
+        for component in ordered:
             args = [component, "--host", "127.0.0.1", "--port", str(self.api_port)] if component == "api-server" \
                 else [component]
             self._spawn(component, args, self.env)
+            if component == "api-server":
+                self._wait_for_api()
         for number in range(1, self.workers + 1):
             name = f"worker{number}"
             # Each worker its own hostname, so a task instance records which worker ran it.
@@ -69,6 +75,18 @@ class AirflowProcesses:
         self.processes[name] = subprocess.Popen(["airflow", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
                                                 start_new_session=True)
         log.close()
+
+    def _wait_for_api(self, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._raise_if_exited()
+            try:
+                if httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"the api-server did not answer in {timeout:.0f}s; its log is in {self.log_dir}")
 
     def wait_until_healthy(self, timeout: float = 240) -> None:
         """Returns once the API answers and reports a live scheduler, dag-processor and triggerer."""

@@ -96,6 +96,10 @@ class LocalStack:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            # The workers' and triggerer's log servers on ports of their own, so two stacks
+            # (another checkout's make up, a test) never collide on Airflow's 8793 and 8794.
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "CHANNELHUB_CONFIG_DIR": str(self.config_dir),
             "CHANNELHUB_CLIENTS_DIR": str(self.clients_dir or self.workdir / "clients"),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -13,11 +13,15 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.exceptions import AirflowSkipException
 
 from channelhub.exceptions import UnsafeTenantPath
 from channelhub.run_date import run_date_of
 from channelhub.sftp.folder import TenantFolder, file_name
 from channelhub.sftp.hook import TenantSftpHook
+
+#: XCom key the sensor sets when its deadline passed: only then is a table reported MISSING.
+MISSING_KEY = "missing_after_deadline"
 
 
 class TenantFileSensor(BaseSensorOperator):
@@ -36,6 +40,15 @@ class TenantFileSensor(BaseSensorOperator):
         self.table = table
         self.timezone = timezone
         self.settle = settle
+
+    def execute(self, context: Any) -> Any:
+        try:
+            return super().execute(context)
+        except AirflowSkipException:
+            # The deadline passed with no file: say so, so that the report can tell a file that
+            # never came from a wait that never ran (killed, failed to start), which is not MISSING.
+            context["ti"].xcom_push(key=MISSING_KEY, value=str(self.timeout))
+            raise
 
     def poke(self, context: Any) -> PokeReturnValue:
         name = file_name(self.table, run_date_of(context, self.timezone))

@@ -31,6 +31,7 @@ from channelhub.productdb.tables import ProjectTables
 from channelhub.run_date import run_date_of
 from channelhub.sftp.folder import ERRORS_SUFFIX, TenantFolder, file_name
 from channelhub.sftp.hook import TenantSftpHook
+from channelhub.sftp.sensor import MISSING_KEY
 from channelhub.tenant_dag.workdir import load_workdir
 
 RESULT_KEY = "result"
@@ -203,10 +204,14 @@ class RunReportOperator(_ProjectOperator):
             elif ti.xcom_pull(task_ids=self.wait_task_ids[table]) is not None:
                 results.append(IngestResult(table, TableStatus.FAILED,
                                             detail="the file arrived but the load task failed; see its log"))
-            else:
+            elif ti.xcom_pull(task_ids=self.wait_task_ids[table], key=MISSING_KEY) is not None:
                 results.append(IngestResult(table, TableStatus.MISSING,
                                             detail=f"{file_name(table, self.run_date(context))} not received "
                                             f"within {self.config.wait.deadline}"))
+            else:
+                results.append(IngestResult(table, TableStatus.FAILED, detail=(
+                    f"the hub could not look for {file_name(table, self.run_date(context))}: its wait task did "
+                    "not finish (it failed, was killed or never started); see its log, then clear it")))
         return results
 
     def execute(self, context: Any) -> dict[str, Any]:
