@@ -41,3 +41,13 @@ def test_every_image_tag_is_pinned():
     (base,) = re.findall(r"^FROM (\S+)", (PROJECT_ROOT / "Dockerfile").read_text(), re.MULTILINE)
     assert PINNED.match(base), base
     assert "CeleryExecutor" in services["worker"]["environment"]["AIRFLOW__CORE__EXECUTOR"]
+
+
+def test_compose_and_local_stacks_allow_a_slow_dag_file_import():
+    """Item 10 of issue 14: tasks on a loaded host hit Airflow's 30 s import limit; both stacks raise it alike."""
+    from channelhub.devservers.stack import SLOW_MACHINE_TIMEOUTS
+
+    environment = yaml.safe_load(COMPOSE.read_text())["services"]["scheduler"]["environment"]
+    for key, value in SLOW_MACHINE_TIMEOUTS.items():
+        assert environment[key] == value
+    assert int(SLOW_MACHINE_TIMEOUTS["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"]) >= 120

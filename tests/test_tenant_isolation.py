@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from channelhub import PROJECT_ROOT
-from channelhub.devservers.sftp_server import SftpServer, read_users_file
+from channelhub.devservers.sftp_server import SftpServer, SftpUser, append_user, read_users_file
 from channelhub.exceptions import UnsafeTenantPath
 from channelhub.sftp.folder import TenantFolder
 from channelhub.sftp.hook import TenantSftpHook
@@ -41,12 +41,33 @@ def server(tmp_path) -> SftpServer:
 
 def connect(server: SftpServer, user: str) -> paramiko.SFTPClient:
     transport = paramiko.Transport(("127.0.0.1", server.port))
-    transport.connect(username=user, password=f"{user}-pw")
+    transport.connect(username=user, password=f"{user}-pw")  # a refused login raises here
     return paramiko.SFTPClient.from_transport(transport)
 
 
 def root_of(server: SftpServer) -> Path:
     return server.users["hub"].root
+
+
+def test_a_user_added_to_the_users_file_logs_in_without_a_restart_with_its_allow_list(tmp_path):
+    """What `channelhub tenant add` relies on: a hashed password, an allow list, no restart."""
+    users_file = tmp_path / "users.txt"
+    server = SftpServer(users_file=users_file).start()
+    try:
+        append_user(users_file, SftpUser("zeta", "zeta-pw", tmp_path / "irism-zeta", ("127.0.0.1/32",)))
+        append_user(users_file, SftpUser("eta", "eta-pw", tmp_path / "irism-eta", ("203.0.113.0/24",)))
+        (tmp_path / "irism-zeta" / "main").mkdir(parents=True)
+        assert "zeta-pw" not in users_file.read_text() and oct(users_file.stat().st_mode)[-3:] == "600"
+        with connect(server, "zeta") as sftp:
+            assert sftp.listdir("/") == ["main"]
+        for user, password in (("zeta", "wrong"), ("eta", "eta-pw")):  # bad password; address not allowed
+            with pytest.raises(paramiko.AuthenticationException):
+                paramiko.Transport(("127.0.0.1", server.port)).connect(username=user, password=password)
+        assert ("eta", "127.0.0.1") in server.refused
+        with pytest.raises(ValueError, match="already has a user 'zeta'"):
+            append_user(users_file, SftpUser("zeta", "again", tmp_path / "irism-zeta"))
+    finally:
+        server.stop()
 
 
 def test_a_tenant_cannot_make_links_so_the_chained_link_escape_fails(server):
@@ -84,7 +105,7 @@ def test_the_sftp_servers_secrets_are_in_a_file_not_its_environment(tmp_path):
     environment = json.dumps(compose["environment"])
     assert "password" not in environment.lower() and "AIRFLOW" not in environment, environment
     users = read_users_file(PROJECT_ROOT / "cluster" / "sftp-users.txt")
-    assert [name for name, _, _ in users] == ["hub", "acme"]
+    assert [user.name for user in users] == ["hub", "acme"]
     broken = tmp_path / "users.txt"
     broken.write_text("# users\nhub:pw:/data\nacme:pw:relative/folder\n")
     with pytest.raises(ValueError, match=r"users\.txt line 3: expected name:password:/absolute/folder"):

@@ -25,11 +25,8 @@ import sqlalchemy as sa
 
 from channelhub.ledger.schema import external_credentials, metadata
 from channelhub.ledger.store import utcnow
+from channelhub.passwords import hash_password, password_matches
 
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-#: How many scrypt checks run at once (one per core here): a flood of checks queues instead of
-#: starving every other thread of the api-server.
-SCRYPT_SLOTS = threading.BoundedSemaphore(2)
 VERIFIED_CACHE_SIZE = 1024
 VERIFIED_TTL = 600.0  # seconds a verified password is trusted without another scrypt
 
@@ -54,20 +51,8 @@ class Caller:
     channel: str
 
 
-def _hash(password: str, salt: bytes) -> str:
-    digest = hashlib.scrypt(password.encode(), salt=salt, **SCRYPT)
-    return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${salt.hex()}${digest.hex()}"
-
-
-def _matches(password: str, stored: str) -> bool:
-    _, n, r, p, salt, digest = stored.split("$")
-    with SCRYPT_SLOTS:
-        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
-    return hmac.compare_digest(candidate.hex(), digest)
-
-
 #: Compared against when the username is unknown, so that answer costs what a known one does.
-_DUMMY_HASH = _hash(secrets.token_urlsafe(24), secrets.token_bytes(16))
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(24))
 
 
 class _VerifiedCache:
@@ -109,7 +94,7 @@ class CredentialStore:
         with self.engine.begin() as conn:
             conn.execute(external_credentials.insert().values(
                 username=username, client=client, channel=channel,
-                password_hash=_hash(password, secrets.token_bytes(16)), created_at=utcnow()))
+                password_hash=hash_password(password), created_at=utcnow()))
         return ExternalCredential(username, password, client)
 
     def verify(self, username: str, password: str, domain: str, cached_only: bool = False) -> Caller | None:
@@ -127,7 +112,7 @@ class CredentialStore:
         elif cached_only:
             return None
         else:
-            good = _matches(password, stored) and row is not None
+            good = password_matches(password, stored) and row is not None
             if good:
                 self.verified.add(username, password, stored)
         if not good or row.revoked_at is not None or row.client != domain:

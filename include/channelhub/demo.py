@@ -12,22 +12,25 @@ import sys
 from pathlib import Path
 
 from channelhub import PROJECT_ROOT
-from channelhub.devservers.stack import LocalStack
+from channelhub.config.paths import clients_dir, config_dir
+from channelhub.devservers.stack import LocalStack, free_port
 from channelhub.notify.report import is_run_report
 from channelhub.settings import settings_connection
 
 DEMO_DIR = PROJECT_ROOT / ".demo"
 DEMO_FILES = PROJECT_ROOT / "include" / "demo" / "files"
-DEMO_CONFIG = PROJECT_ROOT / "include" / "demo" / "tenants"
 DAG_ID = "sftp__demo__main"
 RUN_AT = "2026-11-20T09:00:00+05:30"
 
 
 def start_demo_stack(workdir: Path, **options: int) -> tuple[LocalStack, Path]:
-    """The local servers on the ports of ``airflow_settings.yaml`` and the demo tenant with its
-    sample files; returns the stack and the tenant's inbox. ``make demo`` and ``make up`` share it."""
-    stack = LocalStack(workdir, DEMO_CONFIG, sftp_port=settings_connection("channelhub_sftp")["conn_port"],
-                       smtp_port=settings_connection("channelhub_smtp")["conn_port"], **options).start()
+    """The local servers (on the ports of ``airflow_settings.yaml`` unless another stack has them),
+    the config of ``include/config/`` (or ``CHANNELHUB_CONFIG_DIR``/``CHANNELHUB_CLIENTS_DIR``) and
+    the demo tenant's user with its sample files; returns the stack and the tenant's inbox.
+    ``make demo`` and ``make up`` share it."""
+    stack = LocalStack(workdir, config_dir(), clients_dir=clients_dir(),
+                       sftp_port=free_port(settings_connection("channelhub_sftp")["conn_port"]),
+                       smtp_port=free_port(settings_connection("channelhub_smtp")["conn_port"]), **options).start()
     inbox = stack.add_tenant("demo", "demo-local-only", ("127.0.0.1/32",)) / "main"
     inbox.mkdir(parents=True, exist_ok=True)
     for sample in sorted(DEMO_FILES.glob("*.tsv")):

@@ -17,6 +17,7 @@ import sys
 from channelhub import PROJECT_ROOT
 from channelhub.config.client_loader import load_client_config
 from channelhub.config.clients import ChannelJobName, job_dag_id
+from channelhub.config.paths import config_dir
 from channelhub.connectors.tryton import TrytonHook, TrytonSession
 from channelhub.devservers.stack import LocalStack
 from channelhub.devservers.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
@@ -25,6 +26,7 @@ from channelhub.productdb.hook import create_engine
 from channelhub.settings import connection_env
 
 DEMO_DIR = PROJECT_ROOT / ".demo-tryton"
+#: The demo's own client, not in include/config/clients: its jobs are enabled and need the Tryton it starts.
 CLIENTS = PROJECT_ROOT / "include" / "demo" / "clients"
 JOBS = (ChannelJobName.SALES_POSTING, ChannelJobName.INWARDS_POSTING, ChannelJobName.RETURNS_POSTING)
 
@@ -60,7 +62,7 @@ def main() -> int:
     print("Starting Tryton (the first run builds its template database, about a minute) ...", flush=True)
     tryton = TrytonProcess(DEMO_DIR / "tryton").start()
     connection = tryton.connection("demo_tryton")
-    stack = LocalStack(DEMO_DIR, PROJECT_ROOT / "include" / "demo" / "tenants", clients_dir=CLIENTS,
+    stack = LocalStack(DEMO_DIR, config_dir(), clients_dir=CLIENTS,
                        connections=[connection]).start()
     try:
         client = load_client_config(CLIENTS).get("demo")

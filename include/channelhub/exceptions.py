@@ -53,3 +53,8 @@ class PartnerRefused(ChannelHubError):
 class MappingError(ChannelHubError):
     """A record the flow's data mapping cannot turn into the target's shape (a missing field,
     a value with no entry in a lookup table); that record is held, the others go on."""
+
+
+class OnboardingRefused(ChannelHubError):
+    """``channelhub tenant add`` / ``client add`` refused: the name exists, or the file would be
+    invalid (the message lists every problem); nothing was written."""

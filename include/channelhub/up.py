@@ -2,9 +2,12 @@
 
 ``up`` starts one supervisor process (``python -m channelhub.up run``) and returns once
 Airflow reports healthy. The supervisor runs the local SFTP and SMTP servers (ports from
-``airflow_settings.yaml``), the demo tenant with its sample files, and Airflow's
-api-server, scheduler, dag-processor and triggerer on SQLite with the LocalExecutor.
-``down`` signals that supervisor alone, which stops what it started and nothing else.
+``airflow_settings.yaml``, or free ones when another stack holds them), the config of
+``include/config/`` (the same the CLI and ``make demo`` read), the demo tenant's SFTP user
+with its sample files, and Airflow's api-server, scheduler, dag-processor and triggerer on
+SQLite with the LocalExecutor. Its environment is kept for the ``channelhub`` CLI (see
+:mod:`channelhub.running_stack`). ``down`` signals that supervisor alone, which stops what
+it started and nothing else.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import threading
 import time
 
 from channelhub import PROJECT_ROOT
-from channelhub.demo import start_demo_stack
+from channelhub.demo import DAG_ID, RUN_AT, start_demo_stack
 from channelhub.devservers.stack import UI_PASSWORD, UI_USER
+from channelhub.running_stack import ENV_FILE_NAME, up_dir, write_stack_env
 
-UP_DIR = PROJECT_ROOT / ".up"
+UP_DIR = up_dir()
 PID_FILE = UP_DIR / "supervisor.pid"
 READY_FILE = UP_DIR / "ready"
 LOG_FILE = UP_DIR / "supervisor.log"
@@ -54,8 +58,11 @@ def up() -> int:
             return 1
         time.sleep(1)
     print(f"Airflow UI: http://127.0.0.1:{UI_PORT}  (login {UI_USER} / {UI_PASSWORD})")
-    print(f"DAG sftp__demo__main has sample files for 2026-11-20; mail lands in {UP_DIR / 'mail'}")
-    print(f"Logs: {UP_DIR / 'logs'}.  Stop everything with: make down")
+    print(READY_FILE.read_text().strip())
+    print(f"The demo DAG {DAG_ID} runs only when triggered: its sample files are for 2026-11-20, so trigger it\n"
+          f"with that logical date ({RUN_AT}; in the UI: Trigger, then the logical date), or:\n"
+          f"  .venv/bin/channelhub airflow dags trigger {DAG_ID} --logical-date {RUN_AT}")
+    print(f"Mail lands in {UP_DIR / 'mail'}; logs in {UP_DIR / 'logs'}.  Stop everything with: make down")
     return 0
 
 
@@ -64,16 +71,20 @@ def run() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    shutil.rmtree(UP_DIR / "sftp", ignore_errors=True)
+    # The demo tenant starts from its sample files again; onboarded tenants keep their users and files.
+    shutil.rmtree(UP_DIR / "sftp" / "irism-demo", ignore_errors=True)
     stack, _ = start_demo_stack(UP_DIR, api_port=UI_PORT)
     PID_FILE.write_text(str(os.getpid()))
     try:
         stack.migrate()
         stack.serve()
-        READY_FILE.write_text(f"http://127.0.0.1:{UI_PORT}\n")
+        write_stack_env(stack.env, UP_DIR)
+        READY_FILE.write_text(f"SFTP on 127.0.0.1:{stack.sftp.port}, SMTP on 127.0.0.1:{stack.smtp.port}; "
+                              f"tenants in {stack.config_dir}, clients in {stack.clients_dir}\n")
         stop.wait()
         return 0
     finally:
+        (UP_DIR / ENV_FILE_NAME).unlink(missing_ok=True)
         stack.stop()
         READY_FILE.unlink(missing_ok=True)
         PID_FILE.unlink(missing_ok=True)

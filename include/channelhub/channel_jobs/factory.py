@@ -15,7 +15,6 @@ from typing import Any
 from airflow.sdk import DAG, BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.timetables.assets import AssetOrTimeSchedule
-from airflow.timetables.trigger import CronTriggerTimetable
 
 from channelhub.alerts import operator_alert
 from channelhub.channel_jobs.posting import post_due
@@ -26,6 +25,7 @@ from channelhub.ledger import Ledger
 from channelhub.ledger.asset import ledger_asset
 from channelhub.productdb.hook import HubDbHook
 from channelhub.tenant_dag.factory import START_DATE
+from channelhub.timetables import timetable_of
 
 ALERTS_SMTP_CONN_ID = "channelhub_smtp"
 
@@ -75,11 +75,12 @@ def build_channel_job_dags(loaded: LoadedClient) -> list[DAG]:
     dags = []
     for job in ChannelJobName:
         settings = erp.job(job)
-        timetable = CronTriggerTimetable(settings.schedule.cron_expression, timezone=settings.schedule.timezone)
+        timetable = timetable_of(settings.schedule)
+        ledger = ledger_asset(client.client, job)
         dag = DAG(
             dag_id=job_dag_id(client.client, job),
             description=f"{job.value} of {client.client} to ERP channel {erp.id} ({erp.connector})",
-            schedule=AssetOrTimeSchedule(timetable=timetable, assets=ledger_asset(client.client, job)),
+            schedule=ledger if timetable is None else AssetOrTimeSchedule(timetable=timetable, assets=ledger),
             start_date=START_DATE,
             catchup=False,
             max_active_runs=1,

@@ -63,11 +63,12 @@ def folder_problem(folder: str, tenant: str) -> str | None:
 
 
 class Schedule(_Strict):
-    """When a project runs: a time of day in a timezone, daily or weekly, or a cron expression."""
+    """When a project runs: a time of day in a timezone, daily or weekly, a cron expression, or
+    ``manual`` (never on its own: each run is triggered, and its logical date is the run date)."""
 
     time: str = "09:00"
     timezone: str = "UTC"
-    frequency: Literal["daily", "weekly", "cron"] = "daily"
+    frequency: Literal["daily", "weekly", "cron", "manual"] = "daily"
     weekday: str | None = None
     cron: str | None = None
 
@@ -125,11 +126,16 @@ class Schedule(_Strict):
         """The schedule as the tenant said it, in its own timezone (the UI shows times in UTC)."""
         if self.frequency == "cron":
             return f"cron {self.cron} ({self.timezone})"
+        if self.frequency == "manual":
+            return f"only when triggered (run dates in {self.timezone})"
         day = f"every {self.weekday}" if self.frequency == "weekly" else "daily"
         return f"{day} at {self.time} {self.timezone}"
 
     @property
-    def cron_expression(self) -> str:
+    def cron_expression(self) -> str | None:
+        """None for ``manual``: the DAG has no schedule of its own."""
+        if self.frequency == "manual":
+            return None
         if self.frequency == "cron":
             return self.cron  # type: ignore[return-value]
         hour, minute = (int(part) for part in self.time.split(":"))

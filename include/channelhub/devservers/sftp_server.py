@@ -9,7 +9,8 @@ links, so a chain of links made by a tenant could lead out of its folder. This s
 therefore refuses to create links at all and resolves every path (after following any
 link) before using it, refusing one that lands outside the user's root. Passwords are
 read from a file, never from the environment, which any process of this server exposes
-in ``/proc/<pid>/environ``.
+in ``/proc/<pid>/environ``; the file is read again when it changes, so a user added by
+``channelhub tenant add`` can log in without a restart, and it may hold scrypt hashes.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import asyncio
 import ipaddress
 import os
 import posixpath
+import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
+
+from channelhub.passwords import hash_password, is_password_hash, password_matches
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class SftpUser:
     password: str
     root: Path
     allowed_networks: tuple[str, ...] = ()
+
+    def accepts(self, password: str) -> bool:
+        if is_password_hash(self.password):
+            return password_matches(password, self.password)
+        return secrets.compare_digest(password.encode(), self.password.encode())
 
     def allows(self, address: str) -> bool:
         if not self.allowed_networks:
@@ -71,6 +80,8 @@ class SftpServer:
     """Serves SFTP on 127.0.0.1 from a background thread; ``port`` is known once started."""
 
     users: dict[str, SftpUser] = field(default_factory=dict)
+    #: More users, read again whenever the file changes (see :func:`read_users_file`).
+    users_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)
@@ -80,6 +91,19 @@ class SftpServer:
     def add_user(self, name: str, password: str, root: Path, allowed_networks: tuple[str, ...] = ()) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.users[name] = SftpUser(name, password, root, allowed_networks)
+
+    def user(self, name: str) -> SftpUser | None:
+        """A user added here, else one of the users file as it is now."""
+        if name in self.users or self.users_file is None:
+            return self.users.get(name)
+        try:
+            stamp = self.users_file.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        if stamp != getattr(self, "_file_stamp", None):
+            self._file_users = {user.name: user for user in read_users_file(self.users_file)}
+            self._file_stamp = stamp
+        return self._file_users.get(name)
 
     def start(self) -> SftpServer:
         self._loop = asyncio.new_event_loop()
@@ -110,8 +134,8 @@ class SftpServer:
                 return True
 
             def validate_password(self, username: str, password: str) -> bool:
-                user = server.users.get(username)
-                if user is None or user.password != password:
+                user = server.user(username)
+                if user is None or not user.accepts(password):
                     return False
                 if not user.allows(self.peer):
                     server.refused.append((username, self.peer))
@@ -119,7 +143,7 @@ class SftpServer:
                 return True
 
         def sftp_factory(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
-            user = server.users[chan.get_extra_info("username")]
+            user = server.user(chan.get_extra_info("username"))
             return ConfinedSFTPServer(chan, user.root, server.stalled)
 
         key = asyncssh.generate_private_key("ssh-ed25519")
@@ -139,17 +163,31 @@ class SftpServer:
         self._thread.join(10)
 
 
-def read_users_file(path: Path) -> list[tuple[str, str, Path]]:
-    """``name:password:folder`` lines (``#`` starts a comment); the folder must be absolute."""
+def read_users_file(path: Path) -> list[SftpUser]:
+    """``name:password:/absolute/folder`` lines, optionally followed by `` allow=<net>,<net>``
+    (the user's IP allow list); ``#`` starts a comment. The password may be a scrypt hash."""
     users = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        parts = line.strip().split(":", 2)
+        entry, _, allow = line.strip().partition(" allow=")
+        parts = entry.strip().split(":", 2)
         if len(parts) != 3 or not all(parts) or not posixpath.isabs(parts[2]):
-            raise ValueError(f"{path} line {number}: expected name:password:/absolute/folder")
-        users.append((parts[0], parts[1], Path(parts[2])))
+            raise ValueError(f"{path} line {number}: expected name:password:/absolute/folder [allow=<net>,...]")
+        networks = tuple(net for net in allow.strip().split(",") if net)
+        users.append(SftpUser(parts[0], parts[1], Path(parts[2]), networks))
     return users
+
+
+def append_user(path: Path, user: SftpUser) -> None:
+    """Adds a user to a users file (its password hashed), creating the file readable by its owner only."""
+    if any(existing.name == user.name for existing in (read_users_file(path) if path.exists() else [])):
+        raise ValueError(f"{path} already has a user {user.name!r}")
+    allow = f" allow={','.join(user.allowed_networks)}" if user.allowed_networks else ""
+    password = user.password if is_password_hash(user.password) else hash_password(user.password)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a") as handle:
+        handle.write(f"{user.name}:{password}:{user.root}{allow}\n")
 
 
 def serve_forever() -> None:
@@ -159,9 +197,10 @@ def serve_forever() -> None:
     must lie outside every user's folder; ``CHANNELHUB_SFTP_PORT`` is the port (2222), bound
     on all interfaces of the container.
     """
-    server = SftpServer(host="0.0.0.0", port=int(os.environ.get("CHANNELHUB_SFTP_PORT", "2222")))
-    for name, password, folder in read_users_file(Path(os.environ["CHANNELHUB_SFTP_USERS_FILE"])):
-        server.add_user(name, password, folder)
+    users_file = Path(os.environ["CHANNELHUB_SFTP_USERS_FILE"])
+    server = SftpServer(users_file=users_file, host="0.0.0.0", port=int(os.environ.get("CHANNELHUB_SFTP_PORT", "2222")))
+    for user in read_users_file(users_file):
+        user.root.mkdir(parents=True, exist_ok=True)
     server.start()
     threading.Event().wait()
 

@@ -24,11 +24,20 @@ from channelhub.settings import connection_env, settings_connection, settings_en
 HUB_USER = "hub"
 #: The UI and API login of a local stack (Airflow's simple auth manager); never used beyond 127.0.0.1.
 UI_USER, UI_PASSWORD = "admin", "admin"
+#: Airflow's 30 s DAG-file import limit was hit at task start-up on a loaded 2-core machine
+#: (importing pandas and pandera is most of it): allow 2 minutes, and the dag-processor 3.
+#: docker-compose.yaml sets the same.
+SLOW_MACHINE_TIMEOUTS = {"AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+                         "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "180"}
 
 
-def free_port() -> int:
+def free_port(preferred: int = 0) -> int:
+    """``preferred`` when nothing listens on it, else any free port: two stacks side by side never collide."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
@@ -52,7 +61,10 @@ class LocalStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.sftp_root = self.workdir / "sftp"
         hub = settings_connection("channelhub_sftp")
-        self.sftp = SftpServer(port=self.sftp_port)
+        # Tenants added while the stack runs (``channelhub tenant add``) go to this file, which
+        # the server reads again when it changes.
+        self.sftp_users_file = self.workdir / "sftp-users.txt"
+        self.sftp = SftpServer(users_file=self.sftp_users_file, port=self.sftp_port)
         self.sftp.add_user(HUB_USER, hub["conn_password"], self.sftp_root)
         self.sftp.start()
         self.smtp = SmtpServer(self.workdir / "mail", port=self.smtp_port).start()
@@ -96,12 +108,15 @@ class LocalStack:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            **SLOW_MACHINE_TIMEOUTS,
             # The workers' and triggerer's log servers on ports of their own, so two stacks
             # (another checkout's make up, a test) never collide on Airflow's 8793 and 8794.
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "CHANNELHUB_CONFIG_DIR": str(self.config_dir),
             "CHANNELHUB_CLIENTS_DIR": str(self.clients_dir or self.workdir / "clients"),
+            "CHANNELHUB_SFTP_USERS_FILE": str(self.sftp_users_file),
+            "CHANNELHUB_SFTP_ROOT": str(self.sftp_root),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         })
         env.update(self.extra_env)

@@ -35,6 +35,7 @@ from channelhub.location_jobs.operators import (
     ReportShipmentsOperator,
 )
 from channelhub.tenant_dag.factory import START_DATE
+from channelhub.timetables import timetable_of
 
 FULL_REFRESH = {"full_refresh": Param(False, type="boolean",
                                       description="Send every record, not only those changed since the last run.")}
@@ -56,7 +57,7 @@ def _location_dag(loaded: LoadedClient, channel: Channel, location: Location, jo
         dag_id=location_dag_id(client.client, channel.id, location.code, job),
         description=f"{job.value} of {client.client}/{channel.id} location {location.code} "
                     f"(ERP warehouse {location.warehouse})",
-        schedule=interval(schedule.cron_expression, timezone=schedule.timezone),
+        schedule=timetable_of(schedule, interval),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -87,7 +88,7 @@ def _product_dag(loaded: LoadedClient, channel: Channel) -> DAG:
     dag = DAG(
         dag_id=product_sync_dag_id(client.client, channel.id),
         description=f"product sync of {client.client}: ERP products to {channel.id}",
-        schedule=CronTriggerTimetable(flow.schedule.cron_expression, timezone=flow.schedule.timezone),
+        schedule=timetable_of(flow.schedule),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, TaskGroup
-from airflow.timetables.trigger import CronTriggerTimetable
 
 from channelhub.alerts import operator_alert
 from channelhub.config.clients import ChannelJobName
@@ -31,6 +30,7 @@ from channelhub.tenant_dag.operators import (
     SalesToLedgerOperator,
     fail_unless_all_loaded,
 )
+from channelhub.timetables import timetable_of
 
 START_DATE = datetime(2024, 1, 1)
 
@@ -47,7 +47,7 @@ def build_tenant_dag(loaded: LoadedProject) -> DAG:
         dag_id=config.dag_id,
         description=f"SFTP files of {config.tenant}/{config.project} from {config.folder}, "
                     f"{config.schedule.describe()}",
-        schedule=CronTriggerTimetable(config.schedule.cron_expression, timezone=config.schedule.timezone),
+        schedule=timetable_of(config.schedule),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=4,

@@ -1,0 +1,297 @@
+"""The ``channelhub`` commands: what the Airflow UI does not cover.
+
+    channelhub credentials test <client> <channel>       the connector's check: PASS or the partner's error
+    channelhub credentials generate <client> <channel>   external credentials for a push-based partner
+    channelhub credentials list <client> <channel>       the pair's active credential usernames
+    channelhub credentials revoke <username>             stops a credential at once
+    channelhub ledger status <client>                    deliveries per job and status
+    channelhub ledger requeue <client> <job>             FAILED deliveries of a job back to PENDING
+    channelhub config check                              every tenant and client file: problems by file and key
+    channelhub tenant add <tenant> --timezone ... --email ...   a tenant's file, SFTP user and folders
+    channelhub client add <client> --erp <connector>:<conn_id> --channel <id>=<ERP name>
+                                                         a client's file, partner pool, push credentials
+    channelhub airflow <args>                            Airflow's CLI in the same environment (beside make up)
+
+Connections are Airflow's (environment, secrets backend or metadata database), so run it
+where Airflow runs, with the same environment; beside ``make up`` it takes that stack's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from channelhub.config.client_loader import load_client_config
+from channelhub.config.clients import Channel, ChannelJobName, Client, job_dag_id
+from channelhub.config.paths import clients_dir, config_dir, schemas_dir
+from channelhub.config.tenants import TABLES
+from channelhub.connectors import connector_hook
+from channelhub.credentials import CredentialStore, PushNotAllowed
+from channelhub.dagbuilder import load_config
+from channelhub.exceptions import OnboardingRefused
+from channelhub.ledger import DeliveryStatus, Ledger
+from channelhub.onboarding import (
+    NewClient,
+    NewTenant,
+    add_client_file,
+    add_tenant_file,
+    new_sftp_password,
+    openssh_commands,
+)
+from channelhub.productdb.hook import HubDbHook
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _client(client_name: str) -> Client:
+    config = load_client_config(clients_dir())
+    try:
+        return config.get(client_name)
+    except KeyError as exc:
+        broken = "".join(f"\n  {error}" for error in config.errors)
+        raise CliError(f"{exc.args[0]} in {clients_dir()}{broken}") from None
+
+
+def _pair(client_name: str, channel_id: str) -> tuple[Client, Channel]:
+    client = _client(client_name)
+    try:
+        return client, client.channel(channel_id)
+    except KeyError as exc:
+        raise CliError(f"{exc.args[0]} in {clients_dir()}") from None
+
+
+def _store(hub_db_conn_id: str) -> CredentialStore:
+    return CredentialStore(HubDbHook(hub_db_conn_id).get_engine())
+
+
+def credentials_test(args: argparse.Namespace) -> int:
+    client, channel = _pair(args.client, args.channel)
+    ok, message = connector_hook(client, channel).test_connection()
+    print(f"{'PASS' if ok else 'FAIL'}: {client.client}/{channel.id} ({channel.connector}, "
+          f"connection {channel.conn_id}): {message}")
+    return 0 if ok else 1
+
+
+def credentials_generate(args: argparse.Namespace) -> int:
+    client, channel = _pair(args.client, args.channel)
+    try:
+        credential = _store(client.hub_db_conn_id).generate(client.client, channel.id, channel.type)
+    except PushNotAllowed as exc:
+        raise CliError(str(exc)) from None
+    print(f"External credentials for {client.client}/{channel.id}. The password is shown only now; "
+          "only its hash is stored.")
+    print(f"authUsername:   {credential.username}")
+    print(f"authPassword:   {credential.password}")
+    print(f"authDomainName: {credential.domain}")
+    return 0
+
+
+def credentials_list(args: argparse.Namespace) -> int:
+    client, channel = _pair(args.client, args.channel)
+    for username in _store(client.hub_db_conn_id).active(client.client, channel.id):
+        print(username)
+    return 0
+
+
+def credentials_revoke(args: argparse.Namespace) -> int:
+    if not _store(args.hub_db_conn_id).revoke(args.username):
+        raise CliError(f"no active credential {args.username!r}")
+    print(f"Revoked {args.username}")
+    return 0
+
+
+def _ledger(client_name: str) -> tuple[Client, Ledger]:
+    client = _client(client_name)
+    ledger = Ledger(HubDbHook(client.hub_db_conn_id).get_engine())
+    ledger.create_tables()
+    return client, ledger
+
+
+def ledger_status(args: argparse.Namespace) -> int:
+    client, ledger = _ledger(args.client)
+    counts = ledger.status_counts(client.client)
+    statuses = [status.value for status in DeliveryStatus]
+    print(f"{'job':<28}" + "".join(f"{status:>9}" for status in statuses))
+    for job in ChannelJobName:
+        print(f"{job.value:<28}" + "".join(f"{counts.get((job.value, s), 0):>9}" for s in statuses))
+    return 0
+
+
+def ledger_requeue(args: argparse.Namespace) -> int:
+    client, ledger = _ledger(args.client)
+    try:
+        job = ChannelJobName(args.job.upper())
+    except ValueError:
+        raise CliError(f"unknown job {args.job!r}; one of {', '.join(j.value for j in ChannelJobName)}") from None
+    count = ledger.requeue(client.client, job)
+    print(f"{count} FAILED {job.value} deliveries of {client.client} are PENDING again; "
+          f"the next run of {job_dag_id(client.client, job)} posts them")
+    return 0
+
+
+def config_check(args: argparse.Namespace) -> int:
+    """Reads every config file as the DAG file does; exit 1 naming each problem (for CI and before a deploy)."""
+    loaded = load_config()
+    projects, clients = len(loaded.tenants.projects) - len(loaded.skipped), len(loaded.clients.clients)
+    print(f"{config_dir()}: {projects} tenant project(s); {clients_dir()}: {clients} client(s)")
+    for error in loaded.errors:
+        print(f"PROBLEM {error.path}")
+        for problem in error.problems:
+            print(f"  - {problem}")
+    if loaded.errors:
+        print(f"{len(loaded.errors)} file(s) would be skipped: their DAGs are not built")
+        return 1
+    print("OK: every file is valid")
+    return 0
+
+
+def _print_credential(client: str, channel: str, hub_db_conn_id: str) -> None:
+    credential = _store(hub_db_conn_id).generate(client, channel)
+    print(f"Push credentials for {client}/{channel} (the password is shown only now; only its hash is stored):")
+    print(f"  authUsername:   {credential.username}")
+    print(f"  authPassword:   {credential.password}")
+    print(f"  authDomainName: {credential.domain}")
+
+
+def tenant_add(args: argparse.Namespace) -> int:
+    """The tenant's file, then its SFTP user: on the local server (``make up``) or as OpenSSH commands."""
+    from airflow.sdk.bases.hook import BaseHook
+
+    from channelhub.devservers.sftp_server import SftpUser, append_user  # the local server's users file only
+
+    tenant = NewTenant(args.tenant, args.project or ["main"], args.tables, args.time, args.timezone, args.email,
+                       args.ip, args.frequency, args.weekday, args.sftp_conn_id, args.client, not args.paused)
+    try:
+        path, projects = add_tenant_file(tenant, config_dir(), schemas_dir())
+    except OnboardingRefused as exc:
+        raise CliError(f"tenant {args.tenant!r} not added: {exc}") from None
+    print(f"Wrote {path}")
+    for project in projects:
+        state = "paused (unpause it in the UI)" if not project.enabled else "active"
+        print(f"  DAG {project.dag_id}: {project.schedule.describe()}, {state}; "
+              "it appears in the UI within a minute")
+    users_file, sftp_root = os.environ.get("CHANNELHUB_SFTP_USERS_FILE"), os.environ.get("CHANNELHUB_SFTP_ROOT")
+    if not (users_file and sftp_root):
+        print("\nCreate the tenant's SFTP user on the OpenSSH server (as root; docs/security.md explains each line):")
+        print(openssh_commands(args.tenant, projects))
+        return 0
+    password = new_sftp_password()
+    root = Path(sftp_root) / f"irism-{args.tenant}"
+    networks = tuple(sorted({net for project in projects for net in project.allowed_ips}))
+    try:
+        append_user(Path(users_file), SftpUser(args.tenant, password, root, networks))
+    except ValueError as exc:
+        raise CliError(f"{exc}; the tenant file {path} was written, remove it to start again") from None
+    for project in projects:
+        (Path(sftp_root) / project.folder).mkdir(parents=True, exist_ok=True)
+    server = BaseHook.get_connection(projects[0].sftp_conn_id)
+    print(f"\nSFTP login for {args.tenant} (the password is shown only now; only its hash is kept):")
+    print(f"  host {server.host} port {server.port}, user {args.tenant}, password {password}")
+    print(f"  allowed from: {', '.join(networks) or 'anywhere'}")
+    for project in projects:
+        relative = project.folder.removeprefix(f"irism-{args.tenant}")
+        print(f"  drop <table>-<YYYY-MM-DD>.tsv files of {project.project} in {relative}/")
+    return 0
+
+
+def client_add(args: argparse.Namespace) -> int:
+    """The client's file, its ERP partner pool and push credentials; ends with the ERP's credential test."""
+    from airflow.models.pool import Pool
+
+    connector, _, conn_id = args.erp.partition(":")
+    channels = dict(channel.partition("=")[::2] for channel in args.channel)
+    if not conn_id or not all(channels.values()):
+        raise CliError("--erp takes <connector>:<conn_id> and --channel takes <channel id>=<name in the ERP>")
+    try:
+        path, client = add_client_file(NewClient(args.client, connector, conn_id, channels, args.owner,
+                                                 not args.paused), clients_dir())
+    except OnboardingRefused as exc:
+        raise CliError(f"client {args.client!r} not added: {exc}") from None
+    print(f"Wrote {path}; its DAGs appear in the UI within a minute")
+    erp = client.erp
+    if Pool.get_pool(erp.partner_pool) is None:
+        Pool.create_or_update_pool(erp.partner_pool, erp.concurrency, f"calls to {conn_id} ({connector})", False)
+        print(f"Created pool {erp.partner_pool} ({erp.concurrency} slots: calls in flight to the ERP)")
+    for channel in channels:
+        _print_credential(client.client, channel, client.hub_db_conn_id)
+    ok, message = connector_hook(client, erp).test_connection()
+    print(f"Credential test of {client.client}/{erp.id}: {'PASS' if ok else 'FAIL'} "
+          f"(connection {conn_id}): {message}")
+    if not ok:
+        print(f"Fix connection {conn_id} (Admin > Connections, its Test button), then run "
+              f"`channelhub credentials test {client.client} {erp.id}`")
+    return 0 if ok else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="channelhub", description="Channel Hub command line")
+    groups = root.add_subparsers(dest="group", required=True)
+    credentials = groups.add_parser("credentials", help="test, generate, list and revoke channel credentials")
+    commands = credentials.add_subparsers(dest="command", required=True)
+    for name, handler, help_text in [
+        ("test", credentials_test, "call the connector's check for a client-channel pair"),
+        ("generate", credentials_generate, "create external credentials a push-based partner calls the hub with"),
+        ("list", credentials_list, "the active external credentials of a pair"),
+    ]:
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("client")
+        command.add_argument("channel")
+        command.set_defaults(handler=handler)
+    revoke = commands.add_parser("revoke", help="stop an external credential")
+    revoke.add_argument("username")
+    revoke.add_argument("--hub-db-conn-id", default=HubDbHook.default_conn_name)
+    revoke.set_defaults(handler=credentials_revoke)
+    ledger = groups.add_parser("ledger", help="what the channel jobs did, and re-posting rejected documents")
+    ledger_commands = ledger.add_subparsers(dest="command", required=True)
+    status = ledger_commands.add_parser("status", help="deliveries per job and status")
+    status.add_argument("client")
+    status.set_defaults(handler=ledger_status)
+    requeue = ledger_commands.add_parser("requeue", help="FAILED deliveries of a job back to PENDING")
+    requeue.add_argument("client")
+    requeue.add_argument("job", help="e.g. SALES_POSTING")
+    requeue.set_defaults(handler=ledger_requeue)
+    config = groups.add_parser("config", help="check the tenant and client files")
+    config_commands = config.add_subparsers(dest="command", required=True)
+    config_commands.add_parser("check", help="every problem by file and key; exit 1 if any").set_defaults(
+        handler=config_check)
+    tenant = groups.add_parser("tenant", help="onboard an SFTP tenant").add_subparsers(dest="command", required=True)
+    add = tenant.add_parser("add", help="write the tenant's file; create its SFTP user and folders")
+    add.add_argument("tenant")
+    add.add_argument("--project", action="append", help="a project (repeatable); default main")
+    add.add_argument("--tables", nargs="+", default=list(TABLES), choices=TABLES, metavar="TABLE",
+                     help=f"default all: {' '.join(TABLES)}")
+    add.add_argument("--time", default="09:00", help="trigger time HH:MM in the tenant's timezone")
+    add.add_argument("--timezone", required=True, help="IANA timezone, e.g. Asia/Kolkata")
+    add.add_argument("--frequency", default="daily", choices=["daily", "weekly", "manual"])
+    add.add_argument("--weekday", help="with --frequency weekly")
+    add.add_argument("--email", action="append", required=True, help="status email recipient (repeatable)")
+    add.add_argument("--ip", action="append", default=[], help="allowed IP or CIDR of the tenant (repeatable)")
+    add.add_argument("--sftp-conn-id", default="channelhub_sftp")
+    add.add_argument("--client", help="the client whose ERP gets this tenant's daily_sales")
+    add.add_argument("--paused", action="store_true", help="create the DAGs paused")
+    add.set_defaults(handler=tenant_add)
+    client = groups.add_parser("client", help="onboard a client").add_subparsers(dest="command", required=True)
+    add = client.add_parser("add", help="write the client's file; its partner pool and push credentials")
+    add.add_argument("client")
+    add.add_argument("--erp", required=True, help="<connector>:<conn_id>, e.g. tryton:acme_tryton; make the "
+                                                  "connection first (UI, Admin > Connections)")
+    add.add_argument("--channel", action="append", required=True,
+                     help="<marketplace channel id>=<its name in the ERP> (repeatable), pushing via the push API")
+    add.add_argument("--owner", default="channelhub")
+    add.add_argument("--paused", action="store_true", help="create the ERP jobs' DAGs paused")
+    add.set_defaults(handler=client_add)
+    return root
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as exc:
+        print(f"channelhub: {exc}", file=sys.stderr)
+        return 2
+

@@ -1,0 +1,148 @@
+"""Onboarding in one command: a tenant's or a client's file written, validated and put in place.
+
+A file is written and validated in a hidden subfolder of the config folder (which the DAG
+file never reads), then linked into place under its final name: the dag-processor never
+sees a half-written or invalid file, and an existing file is never replaced. The
+dag-processor picks the new file up on its next pass, so the DAGs appear without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from channelhub.config.client_loader import load_client_config, load_client_file
+from channelhub.config.clients import ChannelJobName, Client
+from channelhub.config.loader import load_tenant_config, load_tenant_file
+from channelhub.config.tenants import TenantProject
+from channelhub.exceptions import OnboardingRefused
+from channelhub.formats.registry import load_formats
+from channelhub.yamlfile import ConfigFileError
+
+SFTP_PASSWORD_BYTES = 18
+
+
+def place_new_file(folder: Path, name: str, text: str, validate: Callable[[Path], Any]) -> Path:
+    """Writes ``folder/name`` only if ``validate`` accepts the text and no such file exists yet."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if target.exists():
+        raise OnboardingRefused(f"{target} exists already; edit it instead")
+    staging = Path(tempfile.mkdtemp(prefix=".onboarding-", dir=folder))
+    try:
+        draft = staging / name
+        draft.write_text(text)
+        try:
+            validate(draft)
+        except ConfigFileError as exc:
+            raise OnboardingRefused("the file would be invalid:\n" + "\n".join(
+                f"  - {problem}" for problem in exc.problems)) from None
+        try:
+            os.link(draft, target)  # never replaces a file that appeared meanwhile
+        except FileExistsError:
+            raise OnboardingRefused(f"{target} exists already; edit it instead") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@dataclass(frozen=True)
+class NewTenant:
+    tenant: str
+    projects: list[str]
+    tables: list[str]
+    time: str
+    timezone: str
+    emails: list[str]
+    allowed_ips: list[str]
+    frequency: str = "daily"
+    weekday: str | None = None
+    sftp_conn_id: str = "channelhub_sftp"
+    client: str | None = None
+    enabled: bool = True
+
+    def document(self) -> dict[str, Any]:
+        schedule = {"time": self.time, "timezone": self.timezone, "frequency": self.frequency}
+        if self.weekday:
+            schedule["weekday"] = self.weekday
+        defaults: dict[str, Any] = {"sftp_conn_id": self.sftp_conn_id, "tables": self.tables, "schedule": schedule,
+                                    "notify": {"emails": self.emails}, "allowed_ips": self.allowed_ips,
+                                    "enabled": self.enabled}
+        if self.client:
+            defaults["client"] = self.client
+        return {"tenant": self.tenant, "defaults": defaults,
+                "projects": [{"project": project} for project in self.projects]}
+
+
+def add_tenant_file(tenant: NewTenant, config_dir: Path, schemas_dir: Path) -> tuple[Path, list[TenantProject]]:
+    """The tenant's file, validated as the DAG file reads it; refused if the tenant exists anywhere."""
+    existing = {p.config.tenant: p.source for p in load_tenant_config(config_dir, schemas_dir).projects}
+    if tenant.tenant in existing:
+        raise OnboardingRefused(f"tenant {tenant.tenant!r} is already configured in {existing[tenant.tenant]}")
+    formats = load_formats(schemas_dir)
+    header = (f"# Tenant {tenant.tenant}, written by `channelhub tenant add`; the reference is in README.md.\n")
+    path = place_new_file(config_dir, f"{tenant.tenant}.yaml", header + yaml.safe_dump(tenant.document(),
+                          sort_keys=False), lambda draft: load_tenant_file(draft, formats))
+    return path, [loaded.config for loaded in load_tenant_file(path, formats)]
+
+
+def new_sftp_password() -> str:
+    return secrets.token_urlsafe(SFTP_PASSWORD_BYTES)
+
+
+def openssh_commands(tenant: str, projects: list[TenantProject], hub_user: str = "channelhub",
+                     root: str = "/srv/sftp") -> str:
+    """The production OpenSSH setup of docs/security.md for one new tenant, as commands to run as root."""
+    chroot = f"{root}/irism-{tenant}"
+    folders = " ".join(f"{root}/{project.folder}" for project in projects)
+    allowed = sorted({net for project in projects for net in project.allowed_ips})
+    allow_users = " ".join(f"{tenant}@{net}" for net in allowed) or tenant
+    return "\n".join([
+        f"groupadd -f sftp-{tenant}",
+        f"useradd -M -d /nonexistent -s /usr/sbin/nologin -g sftp-{tenant} -G sftp-tenants {tenant}",
+        f"usermod -a -G sftp-{tenant} {hub_user}",
+        f"mkdir -p {folders}",
+        f"chown root:root {chroot} && chmod 0755 {chroot}",
+        f"chown {tenant}:sftp-{tenant} {folders} && chmod 2770 {folders}",
+        f"# add to sshd_config's AllowUsers (the tenant's allow list), then reload sshd: {allow_users}",
+        f"# set the password (or install the tenant's key): passwd {tenant}",
+    ])
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client: str
+    erp_connector: str
+    erp_conn_id: str
+    #: Marketplace channel id -> the name the ERP knows it by.
+    channels: dict[str, str]
+    owner: str = "channelhub"
+    enabled: bool = True
+
+    def document(self) -> dict[str, Any]:
+        marketplaces = [{"id": channel, "type": "MARKETPLACE", "connector": "push_api",
+                         "conn_id": f"{self.client}_{channel}".replace("-", "_")} for channel in self.channels]
+        erp = {"id": "erp", "type": "ERP", "connector": self.erp_connector, "conn_id": self.erp_conn_id,
+               "jobs": {job.value: {"enabled": self.enabled} for job in ChannelJobName},
+               "mapping": {channel: {"erp_channel_name": name} for channel, name in self.channels.items()}}
+        return {"client": self.client, "owner": self.owner, "channels": [*marketplaces, erp]}
+
+
+def add_client_file(client: NewClient, clients_dir: Path) -> tuple[Path, Client]:
+    """The client's file, validated as the DAG file reads it; refused if the client exists."""
+    existing = load_client_config(clients_dir)
+    if client.client in existing.clients:
+        raise OnboardingRefused(f"client {client.client!r} is already configured in "
+                                f"{existing.clients[client.client].source}")
+    header = f"# Client {client.client}, written by `channelhub client add`; see docs/client-channels.md.\n"
+    path = place_new_file(clients_dir, f"{client.client}.yaml",
+                          header + yaml.safe_dump(client.document(), sort_keys=False), load_client_file)
+    return path, load_client_file(path)

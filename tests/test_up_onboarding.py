@@ -1,0 +1,182 @@
+"""A newcomer's first hour (issue 14): ``make up`` as a user starts it, the ``channelhub`` CLI in a
+plain shell beside it, and onboarding a tenant and a client with one command each, up to the
+tenant's first successful run and the client's first posted document.
+
+``make up`` runs as the real supervisor process (``python -m channelhub.up up``) on a copy
+of the shipped ``include/config/``, while the configured SFTP and SMTP ports are held by
+someone else (another checkout's stack, as far as it can tell). The ERP is the local
+``http_erp`` partner server; everything else is the real stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import paramiko
+import pytest
+import requests
+
+from channelhub import PROJECT_ROOT
+from channelhub.devservers.erp_server import ErpServer
+from channelhub.devservers.rest import AirflowApi
+from channelhub.devservers.stack import UI_PASSWORD, UI_USER, free_port
+from channelhub.settings import settings_connection
+
+pytestmark = pytest.mark.e2e
+SAMPLE = PROJECT_ROOT / "include" / "demo" / "files" / "store-2026-11-20.tsv"
+
+
+def plain_shell(up_dir: Path, **more: str) -> dict[str, str]:
+    """A user's shell: no Airflow or hub variables, only where ``make up`` keeps its state."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "CHANNELHUB_"))}
+    return {**env, "CHANNELHUB_UP_DIR": str(up_dir), **more}
+
+
+def channelhub(up_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "channelhub.cli", *args], env=plain_shell(up_dir),
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def hold_port(port: int) -> socket.socket | None:
+    """Listens on ``port`` the way another stack's server would; None if something already does."""
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", port))
+    except OSError:
+        holder.close()
+        return None
+    holder.listen()
+    return holder
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("newcomer")
+    shutil.copytree(PROJECT_ROOT / "include" / "config", folder / "config")
+    up_dir, ui_port = folder / "up", free_port()
+    env = plain_shell(up_dir, CHANNELHUB_UI_PORT=str(ui_port),
+                      CHANNELHUB_CONFIG_DIR=str(folder / "config" / "tenants"),
+                      CHANNELHUB_CLIENTS_DIR=str(folder / "config" / "clients"))
+    held = [hold_port(settings_connection(conn_id)["conn_port"]) for conn_id in ("channelhub_sftp", "channelhub_smtp")]
+    started = subprocess.run([sys.executable, "-m", "channelhub.up", "up"], env=env, capture_output=True, text=True,
+                             timeout=900, check=False, cwd=PROJECT_ROOT)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield {"folder": folder, "up_dir": up_dir, "output": started.stdout,
+               "api": AirflowApi(f"http://127.0.0.1:{ui_port}", UI_USER, UI_PASSWORD), "base": f"http://127.0.0.1:{ui_port}"}
+    finally:
+        subprocess.run([sys.executable, "-m", "channelhub.up", "down"], env=env, capture_output=True, timeout=180,
+                       check=False, cwd=PROJECT_ROOT)
+        for holder in held:
+            if holder is not None:
+                holder.close()
+    assert not (up_dir / "stack-env.json").exists(), "make down removes the kept environment"
+
+
+@pytest.fixture(scope="module")
+def erp():
+    server = ErpServer().start()
+    yield server
+    server.stop()
+
+
+def ports_of(output: str) -> tuple[int, int]:
+    line = next(line for line in output.splitlines() if line.startswith("SFTP on"))
+    sftp, smtp = (int(part.split(":")[1].rstrip(",;")) for part in line.split() if part.startswith("127.0.0.1:"))
+    return sftp, smtp
+
+
+def json_text(connection: dict) -> str:
+    return json.dumps(connection["conn_extra"])
+
+
+def test_make_up_starts_beside_another_stack_with_no_run_nobody_asked_for(up):
+    sftp_port, smtp_port = ports_of(up["output"])
+    assert sftp_port != settings_connection("channelhub_sftp")["conn_port"], "the configured port was taken"
+    assert smtp_port != settings_connection("channelhub_smtp")["conn_port"]
+    assert "--logical-date 2026-11-20" in up["output"], "the note says which date to trigger the demo with"
+    api = up["api"]
+    dags = {dag["dag_id"]: dag for dag in api.wait_for_dags({"sftp__demo__main", "erp__acme__sales_posting"})}
+    assert dags["sftp__demo__main"]["is_paused"] is False and dags["sftp__demo__main"]["timetable_summary"] is None
+    assert api.call("GET", "/importErrors")["total_entries"] == 0, "the shipped config is valid"
+    runs = {dag_id: api.runs(dag_id) for dag_id in dags}
+    assert not any(runs.values()), f"nothing ran that nobody asked for: {runs}"
+
+
+def test_the_cli_beside_make_up_sees_its_connections_including_those_made_in_the_ui(up, erp):
+    api = up["api"]
+    connection = erp.connection()
+    api.call("POST", "/connections", json={"connection_id": "acme_erp", "conn_type": connection["conn_type"],
+                                            "host": connection["conn_host"], "extra": json_text(connection)})
+    tested = channelhub(up["up_dir"], "credentials", "test", "acme", "erp")
+    assert tested.returncode == 0 and "PASS" in tested.stdout, tested.stdout + tested.stderr
+    assert "using the environment of the running `make up`" in tested.stderr
+    generated = channelhub(up["up_dir"], "credentials", "generate", "acme", "amazon-in")
+    assert generated.returncode == 0 and "authPassword" in generated.stdout, generated.stderr
+    listed = channelhub(up["up_dir"], "airflow", "dags", "list", "-o", "plain")
+    assert "sftp__demo__main" in listed.stdout, listed.stderr[-2000:]
+
+
+def test_a_tenant_onboarded_with_one_command_runs_successfully(up):
+    """From nothing to the tenant's first successful run; the time it took is printed (issue 14 asks < 5 min)."""
+    began = time.monotonic()
+    added = channelhub(up["up_dir"], "tenant", "add", "zeta", "--tables", "store", "--time", "09:00",
+                       "--timezone", "Asia/Kolkata", "--email", "ops@zeta.example", "--ip", "127.0.0.1/32")
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert (up["folder"] / "config" / "tenants" / "zeta.yaml").exists()
+    login = next(line for line in added.stdout.splitlines() if line.strip().startswith("host "))
+    port, password = int(login.split()[3].rstrip(",")), login.split()[-1]
+    assert "daily at 09:00 Asia/Kolkata" in added.stdout and "drop <table>-<YYYY-MM-DD>.tsv files of main in /main/" \
+        in added.stdout
+    again = channelhub(up["up_dir"], "tenant", "add", "zeta", "--timezone", "UTC", "--email", "x@zeta.example")
+    assert again.returncode == 2 and "already configured" in again.stderr
+    bad = channelhub(up["up_dir"], "tenant", "add", "eta", "--timezone", "Mars/Olympus", "--email", "x@eta.example")
+    assert bad.returncode == 2 and "'Mars/Olympus' is not an IANA timezone" in bad.stderr
+    assert not (up["folder"] / "config" / "tenants" / "eta.yaml").exists(), "an invalid tenant leaves no file"
+
+    # The tenant uploads as it would with `sftp put -p` (keeping the file's time): older than the settle time.
+    transport = paramiko.Transport(("127.0.0.1", port))
+    transport.connect(username="zeta", password=password)
+    with paramiko.SFTPClient.from_transport(transport) as sftp:
+        sftp.put(str(SAMPLE), f"/main/{SAMPLE.name}")
+        sftp.utime(f"/main/{SAMPLE.name}", (time.time() - 600, time.time() - 600))
+    transport.close()
+    api = up["api"]
+    api.wait_for_dags({"sftp__zeta__main"}, timeout=300)
+    run = api.trigger("sftp__zeta__main", "2026-11-20T03:30:00Z", run_id="first_day")
+    finished = api.wait_for_run("sftp__zeta__main", run["dag_run_id"])
+    assert finished["state"] == "success", api.task_instances("sftp__zeta__main", "first_day")
+    print(f"tenant onboarding: {time.monotonic() - began:.0f} s from `channelhub tenant add` to a successful run")
+
+
+def test_a_client_onboarded_with_one_command_gets_its_first_document_posted(up, erp):
+    """From nothing (the ERP connection made in the UI) to the client's first document in the ERP."""
+    began = time.monotonic()
+    connection = erp.connection()
+    up["api"].call("POST", "/connections", json={"connection_id": "shopco_erp", "conn_type": connection["conn_type"],
+                                                  "host": connection["conn_host"], "extra": json_text(connection)})
+    added = channelhub(up["up_dir"], "client", "add", "shopco", "--erp", "http_erp:shopco_erp",
+                       "--channel", "pos=OFFLINE_POS")
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert "Credential test of shopco/erp: PASS" in added.stdout and "Created pool partner_shopco_erp" in added.stdout
+    headers = {line.split(":")[0].strip(): line.split()[-1] for line in added.stdout.splitlines()
+               if line.strip().startswith("auth")}
+    api = up["api"]
+    api.wait_for_dags({"erp__shopco__sales_posting"}, timeout=300)
+    order = {"orderCode": "NEW-1", "locationCode": "WH1", "orderTime": "2026-11-22T10:00:00Z", "orderItems": [
+        {"orderItemCode": "NEW-1-1", "channelSkuCode": "111", "orderedQuantity": 1, "sellingPricePerUnit": 499}]}
+    answer = requests.post(f"{up['base']}/channelhub/v1/outward-orders", json=order, headers=headers, timeout=60)
+    assert answer.status_code == 200, answer.text
+    (message_id,) = answer.json()["messageIds"]
+    deadline = time.monotonic() + 600
+    while message_id not in erp.state.accepted and time.monotonic() < deadline:
+        time.sleep(2)
+    assert erp.state.accepted[message_id]["channelName"] == "OFFLINE_POS"
+    print(f"client onboarding: {time.monotonic() - began:.0f} s from `channelhub client add` to a posted document")
