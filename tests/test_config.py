@@ -13,6 +13,7 @@ from airflow.dag_processing.dagbag import DagBag
 from channelhub import PROJECT_ROOT
 from channelhub.config.loader import load_tenant_config
 from channelhub.dagbuilder import ConfigProblems, build_dags, raise_config_problems
+from channelhub.tenant_dag.factory import build_tenant_dag
 
 GOOD = """
 tenant: {tenant}
@@ -198,7 +199,16 @@ def test_generated_dag_shape_and_schedule(tmp_path, monkeypatch):
 def test_shipped_example_config_is_valid():
     config = load_tenant_config()
     assert not config.errors
-    assert {p.config.dag_id for p in config.projects} == {"sftp__acme__iris1012", "sftp__acme__weekly-stock"}
+    assert {p.config.dag_id for p in config.projects} == {"sftp__acme__iris1012", "sftp__acme__weekly-stock",
+                                                          "sftp__demo__main"}
+
+
+def test_a_manual_project_runs_only_when_triggered_and_says_so(tmp_path):
+    """The demo tenant under `make up`: no run of its own, so none nobody asked for."""
+    (demo,) = [p for p in load_tenant_config().projects if p.config.tenant == "demo"]
+    dag = build_tenant_dag(demo)
+    assert dag.timetable.can_be_scheduled is False
+    assert dag.description.endswith("only when triggered (run dates in Asia/Kolkata)")
 
 
 def test_day_table_key_without_the_day_is_refused(tmp_path):
