@@ -12,6 +12,7 @@ import pytest
 from airflow.sdk.execution_time.context import VariableAccessor
 
 from channelhub.alerts import OPERATORS_VARIABLE, operator_alert
+from channelhub.alerts.notifier import LOG_HINT_VARIABLE
 from channelhub.devservers.smtp_server import SmtpServer
 from channelhub.settings import connection_env
 
@@ -42,6 +43,15 @@ def test_each_failure_gets_its_own_alert_even_through_one_shared_callback(smtp):
     first, second = smtp.messages
     assert "daily_sales.load" in first["Subject"] and "check_run" in second["Subject"]
     assert "1 table failed" in second.get_body().get_content() and "bad file" not in second.get_body().get_content()
+
+
+def test_the_alert_links_the_log_or_says_where_it_is_when_no_ui_serves_it(smtp, monkeypatch):
+    operator_alert("alerts_smtp")(failure_context("store.load", exception=ValueError("x")))
+    monkeypatch.setenv(f"AIRFLOW_VAR_{LOG_HINT_VARIABLE.upper()}", "Task logs: .demo/dag-run.log")
+    operator_alert("alerts_smtp")(failure_context("store.load", exception=ValueError("x")))
+    linked, hinted = (message.get_body().get_content() for message in smtp.messages)
+    assert 'href="http://127.0.0.1:8080/log"' in linked
+    assert "Task logs: .demo/dag-run.log" in hinted and "href" not in hinted
 
 
 def test_a_task_that_died_outside_its_process_still_alerts(smtp):

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from channelhub import PROJECT_ROOT
+from channelhub.alerts.notifier import LOG_HINT_VARIABLE
 from channelhub.config.paths import clients_dir, config_dir
 from channelhub.devservers.stack import LocalStack, free_port
 from channelhub.notify.report import is_run_report
@@ -41,6 +42,9 @@ def start_demo_stack(workdir: Path, **options: int) -> tuple[LocalStack, Path]:
 def main() -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     stack, inbox = start_demo_stack(DEMO_DIR)
+    # `airflow dags test` serves no UI: the alerts say where the task logs are instead of linking them.
+    hint = f"Task logs: {DEMO_DIR / 'dag-run.log'} (make demo has no UI)"
+    stack.env[f"AIRFLOW_VAR_{LOG_HINT_VARIABLE.upper()}"] = hint
     try:
         print(f"Demo files for 2026-11-20 are in {inbox}")
         print("Preparing the Airflow metadata database (SQLite) ...", flush=True)

@@ -13,15 +13,19 @@ from typing import Any
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
 OPERATORS_VARIABLE = "channelhub_operators_email"
+#: Where the task logs are when no UI serves them (``make demo`` runs ``airflow dags test``,
+#: whose UI link would point at a port that is gone); unset, the alert links to the UI's log.
+LOG_HINT_VARIABLE = "channelhub_log_hint"
 
 SUBJECT = "[Channel Hub alert] {{ ti.dag_id }}.{{ ti.task_id }} failed ({{ ti.run_id }})"
-BODY = """\
-<p>Task <b>{{ ti.task_id }}</b> of DAG <b>{{ ti.dag_id }}</b> failed on try {{ ti.try_number }}.</p>
-<p>Run: {{ ti.run_id }}<br>Logical date: {{ logical_date }}<br>
-Error: {% if exception is defined and exception %}{{ exception | string | e }}{% else %}the task did not end \
-in its own process (killed, lost, or it could not start): see the log{% endif %}</p>
-<p><a href="{{ ti.log_url }}">Task log</a></p>
-"""
+BODY = (
+    "<p>Task <b>{{ ti.task_id }}</b> of DAG <b>{{ ti.dag_id }}</b> failed on try {{ ti.try_number }}.</p>\n"
+    "<p>Run: {{ ti.run_id }}<br>Logical date: {{ logical_date }}<br>\n"
+    "Error: {% if exception is defined and exception %}{{ exception | string | e }}{% else %}the task did not "
+    "end in its own process (killed, lost, or it could not start): see the log{% endif %}</p>\n"
+    '{% set hint = var.value.get("' + LOG_HINT_VARIABLE + '", "") %}'
+    '<p>{% if hint %}{{ hint | e }}{% else %}<a href="{{ ti.log_url }}">Task log</a>{% endif %}</p>\n'
+)
 
 
 class OperatorAlert:
