@@ -193,7 +193,6 @@ def test_generated_dag_shape_and_schedule(tmp_path, monkeypatch):
     assert {"store.wait", "store.load", "store.archive", "daily_sales.masters_ready", "report", "check_run"} \
         <= set(dag.task_ids)
     assert "store.load" in dag.get_task("daily_sales.masters_ready").upstream_task_ids
-    assert dag.get_task("daily_sales.wait").mode == "reschedule"
 
 
 def test_shipped_example_config_is_valid():

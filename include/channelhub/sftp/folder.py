@@ -9,6 +9,10 @@ moves or writes is checked with ``lstat`` from the folder's top down, and a symb
 (or a folder where a file belongs) is refused with :class:`UnsafeTenantPath` rather than
 followed. SFTP has no ``O_NOFOLLOW``, so a tenant racing the hub between the check and the
 use remains possible; docs/security.md says how the production server closes that gap.
+
+Finding a file is written once, as :func:`locate_plan`, a generator that asks for each path
+it must look at: the sensor's session (paramiko) and the deferred wait's trigger (asyncssh)
+each answer its questions with their own ``lstat``, so both apply exactly the same checks.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import posixpath
 import stat
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import date
 
@@ -42,6 +47,53 @@ class RemoteFile:
         return time.time() - self.mtime
 
 
+@dataclass(frozen=True)
+class Entry:
+    """What ``lstat`` says of a path: its mode (with the file type bits), size and mtime."""
+
+    mode: int
+    size: int
+    mtime: float
+
+
+#: Yields each path to look at, is sent its :class:`Entry` (None when absent), returns the file found.
+LocatePlan = Generator[str, "Entry | None", "RemoteFile | None"]
+
+
+def checked(path: str, entry: Entry | None, want: int) -> Entry | None:
+    """``entry`` when it is a ``want`` (S_IFREG or S_IFDIR), None when absent; refuses links and misfits."""
+    if entry is None:
+        return None
+    if stat.S_ISLNK(entry.mode):
+        raise UnsafeTenantPath(path, "is a symbolic link")
+    if stat.S_IFMT(entry.mode) != want:
+        raise UnsafeTenantPath(path, "is not a " + ("folder" if want == stat.S_IFDIR else "regular file"))
+    return entry
+
+
+def locate_plan(folder: str, name: str) -> LocatePlan:
+    """The newest copy of ``name``: a fresh upload first, then the archived one from an earlier run.
+
+    Every part of the project folder and each place is checked on the way down, so a link
+    anywhere raises :class:`UnsafeTenantPath` instead of being followed.
+    """
+    path = ""
+    for part in folder.split("/"):
+        path = posixpath.join(path, part)
+        if checked(path, (yield path), stat.S_IFDIR) is None:
+            return None
+    for subfolder, archived in (("", False), (PROCESSED, True), (FAILED, True)):
+        if subfolder:
+            place = posixpath.join(folder, subfolder)
+            if checked(place, (yield place), stat.S_IFDIR) is None:
+                continue
+        candidate = posixpath.join(folder, subfolder, name)
+        entry = checked(candidate, (yield candidate), stat.S_IFREG)
+        if entry is not None:
+            return RemoteFile(candidate, entry.size, entry.mtime, archived)
+    return None
+
+
 class TenantFolder:
     """One project folder on an open SFTP session; never follows a link."""
 
@@ -49,55 +101,43 @@ class TenantFolder:
         self.sftp = sftp
         self.folder = folder
 
-    def _lstat(self, path: str) -> SFTPAttributes | None:
+    def _lstat(self, path: str) -> Entry | None:
         try:
-            return self.sftp.lstat(path)
+            attributes: SFTPAttributes = self.sftp.lstat(path)
         except FileNotFoundError:
             return None
         except OSError as exc:  # paramiko maps "no such file" to IOError(errno 2)
             if getattr(exc, "errno", None) == 2:
                 return None
             raise
+        return Entry(attributes.st_mode or 0, attributes.st_size or 0, float(attributes.st_mtime or 0))
 
-    def _kind(self, path: str, want: int) -> SFTPAttributes | None:
-        """``path``'s attributes when it exists as a ``want`` (S_IFREG or S_IFDIR), None when it does
-        not exist; refuses links and misfits."""
-        attributes = self._lstat(path)
-        if attributes is None:
-            return None
-        mode = attributes.st_mode or 0
-        if stat.S_ISLNK(mode):
-            raise UnsafeTenantPath(path, "is a symbolic link")
-        if stat.S_IFMT(mode) != want:
-            raise UnsafeTenantPath(path, "is not a " + ("folder" if want == stat.S_IFDIR else "regular file"))
-        return attributes
+    def _kind(self, path: str, want: int) -> Entry | None:
+        return checked(path, self._lstat(path), want)
 
-    def _folders_exist(self, subfolder: str = "", project_checked: bool = False) -> bool:
-        """Whether the project folder (and ``subfolder`` in it) exist, each part a real folder;
-        ``project_checked`` skips the project folder's own parts, already checked by the caller."""
-        parts = [] if project_checked else self.folder.split("/")
-        path = self.folder if project_checked else ""
-        for part in [*parts, *([subfolder] if subfolder else [])]:
+    def _folders_exist(self, subfolder: str = "") -> bool:
+        """Whether the project folder (and ``subfolder`` in it) exist, each part a real folder."""
+        path = ""
+        for part in [*self.folder.split("/"), *([subfolder] if subfolder else [])]:
             path = posixpath.join(path, part)
             if self._kind(path, stat.S_IFDIR) is None:
                 return False
         return True
 
-    def _file(self, subfolder: str, name: str, project_checked: bool = False) -> SFTPAttributes | None:
-        if not self._folders_exist(subfolder, project_checked):
+    def _file(self, subfolder: str, name: str) -> Entry | None:
+        if not self._folders_exist(subfolder):
             return None
         return self._kind(posixpath.join(self.folder, subfolder, name), stat.S_IFREG)
 
     def locate(self, name: str) -> RemoteFile | None:
-        """The newest copy: a fresh upload first, then the archived one from an earlier run."""
-        if not self._folders_exist():
-            return None
-        for subfolder, archived in (("", False), (PROCESSED, True), (FAILED, True)):
-            attributes = self._file(subfolder, name, project_checked=True)
-            if attributes is not None:
-                return RemoteFile(posixpath.join(self.folder, subfolder, name), attributes.st_size or 0,
-                                  float(attributes.st_mtime or 0), archived)
-        return None
+        """See :func:`locate_plan`."""
+        plan = locate_plan(self.folder, name)
+        try:
+            path = next(plan)
+            while True:
+                path = plan.send(self._lstat(path))
+        except StopIteration as done:
+            return done.value
 
     def _ensure(self, subfolder: str) -> str:
         path = posixpath.join(self.folder, subfolder)

@@ -1,10 +1,13 @@
-"""A sensor that waits for a tenant's file of the run date, in reschedule mode.
+"""A sensor that waits for a tenant's file of the run date, deferring the wait to the triggerer.
 
-Rescheduling frees the worker slot between pokes; each poke is one short SFTP session.
-A file modified less than ``settle`` ago is taken to be still uploading and is left for
-the next poke. Past ``timeout`` the sensor is skipped (``soft_fail``) and the table is
-reported MISSING while the other tables go on. A link in the tenant folder ends the wait
-at once: the load refuses it and the email says why.
+It looks once itself (a backfill's files are usually there already); if the file is not
+there and settled, it defers to :class:`~channelhub.sftp.trigger.TenantFileTrigger`, so a
+waiting table holds no worker and no pool slot, and no task start-up is paid per check
+(with reschedule mode each check was a whole task start-up, which under load hit Airflow's
+import timeout and lost backfill waits as FAILED). A file modified less than ``settle`` ago
+is taken to be still uploading. Past ``timeout`` the sensor is skipped and the table is
+reported MISSING while the other tables go on. A link in the tenant folder ends the wait at
+once: the load refuses it and the email says why.
 """
 
 from __future__ import annotations
@@ -12,16 +15,20 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
 from channelhub.exceptions import UnsafeTenantPath
 from channelhub.run_date import run_date_of
 from channelhub.sftp.folder import TenantFolder, file_name
 from channelhub.sftp.hook import TenantSftpHook
+from channelhub.sftp.trigger import TenantFileTrigger, deadline_after
 
 #: XCom key the sensor sets when its deadline passed: only then is a table reported MISSING.
 MISSING_KEY = "missing_after_deadline"
+#: How long past its own deadline Airflow lets a deferred wait run before ending it: only if
+#: the triggerer was down. The report then says the wait did not finish, not MISSING.
+DEFERRAL_GRACE = timedelta(minutes=30)
 
 
 class TenantFileSensor(BaseSensorOperator):
@@ -32,7 +39,6 @@ class TenantFileSensor(BaseSensorOperator):
 
     def __init__(self, *, sftp_conn_id: str, folder: str, table: str, timezone: str,
                  settle: timedelta = timedelta(seconds=60), **kwargs: Any) -> None:
-        kwargs.setdefault("mode", "reschedule")
         kwargs.setdefault("soft_fail", True)
         super().__init__(**kwargs)
         self.sftp_conn_id = sftp_conn_id
@@ -41,30 +47,44 @@ class TenantFileSensor(BaseSensorOperator):
         self.timezone = timezone
         self.settle = settle
 
-    def execute(self, context: Any) -> Any:
-        try:
-            return super().execute(context)
-        except AirflowSkipException:
-            # The deadline passed with no file: say so, so that the report can tell a file that
-            # never came from a wait that never ran (killed, failed to start), which is not MISSING.
-            context["ti"].xcom_push(key=MISSING_KEY, value=str(self.timeout))
-            raise
-
-    def poke(self, context: Any) -> PokeReturnValue:
+    def execute(self, context: Any) -> str | None:
         name = file_name(self.table, run_date_of(context, self.timezone))
+        hook = TenantSftpHook(self.sftp_conn_id)
         try:
-            with TenantSftpHook(self.sftp_conn_id).session() as sftp:
+            with hook.session() as sftp:
                 found = TenantFolder(sftp, self.folder).locate(name)
         except UnsafeTenantPath as exc:
-            # Not a wait: the load finds the same link and reports it as the table's failure.
-            self.log.error("%s", exc)
-            return PokeReturnValue(is_done=True, xcom_value=exc.path)
-        if found is None:
-            self.log.info("Waiting for %s/%s", self.folder, name)
-            return PokeReturnValue(is_done=False)
-        if not found.archived and found.age() < self.settle.total_seconds():
-            self.log.info("%s was modified %.0fs ago; waiting until it has settled for %ss",
-                          found.path, found.age(), self.settle.total_seconds())
-            return PokeReturnValue(is_done=False)
-        self.log.info("Found %s (%d bytes)", found.path, found.size)
-        return PokeReturnValue(is_done=True, xcom_value=found.path)
+            return self._unsafe(exc.path, str(exc))
+        if found is not None and (found.archived or found.age() >= self.settle.total_seconds()):
+            self.log.info("Found %s (%d bytes)", found.path, found.size)
+            return found.path
+        self.log.info("Waiting for %s/%s in the triggerer (every %ss, settle %ss, for %ss)", self.folder, name,
+                      self.poke_interval, self.settle.total_seconds(), self.timeout)
+        self.defer(
+            trigger=TenantFileTrigger(sftp_conn_id=self.sftp_conn_id, folder=self.folder, name=name,
+                                      settle=self.settle.total_seconds(), poke_interval=float(self.poke_interval),
+                                      deadline=deadline_after(float(self.timeout)), io_timeout=hook.io_timeout),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)) + DEFERRAL_GRACE,
+        )
+        return None
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> str:
+        status = event["status"]
+        if status == "found":
+            self.log.info("Found %s (%d bytes)", event["path"], event["size"])
+            return event["path"]
+        if status == "unsafe":
+            return self._unsafe(event["path"], event["message"])
+        if status == "timeout":
+            self.log.info("Deadline passed: %s", event["message"])
+            # Say so, so that the report can tell a file that never came from a wait that never
+            # ran or never finished (killed, failed to start, triggerer down), which is not MISSING.
+            context["ti"].xcom_push(key=MISSING_KEY, value=str(self.timeout))
+            raise AirflowSkipException(event["message"])
+        raise AirflowException(event["message"])
+
+    def _unsafe(self, path: str, message: str) -> str:
+        # Not a wait: the load finds the same link and reports it as the table's failure.
+        self.log.error("%s", message)
+        return path

@@ -1,0 +1,115 @@
+"""The deferred wait for a tenant's file: runs in the triggerer, holding no worker or pool slot.
+
+Each check is one short session through the sftp provider's ``SFTPHookAsync`` (asyncssh),
+answering :func:`~channelhub.sftp.folder.locate_plan`'s questions, so it looks in the same
+three places with the same link checks as the sensor's own first look. It fires once:
+
+- ``found``: the file is there and settled (or archived from an earlier run);
+- ``unsafe``: a link (or a misfit) in the tenant folder; the load refuses it and says why;
+- ``timeout``: the deadline passed; the message says whether no file came or one was still
+  being written;
+- ``error``: the SFTP server failed ``FAILURES_ALLOWED`` checks in a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncssh
+from airflow.providers.sftp.hooks.sftp import SFTPHookAsync
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+from asyncssh.constants import FILEXFER_TYPE_DIRECTORY, FILEXFER_TYPE_REGULAR, FILEXFER_TYPE_SYMLINK
+
+from channelhub.exceptions import UnsafeTenantPath
+from channelhub.sftp.folder import Entry, RemoteFile, locate_plan
+
+#: Checks that may fail in a row (a restarting server, a dropped connection) before the wait fails.
+FAILURES_ALLOWED = 3
+FILE_TYPES = {FILEXFER_TYPE_REGULAR: stat.S_IFREG, FILEXFER_TYPE_DIRECTORY: stat.S_IFDIR,
+              FILEXFER_TYPE_SYMLINK: stat.S_IFLNK}
+
+
+async def _lstat(sftp: asyncssh.SFTPClient, path: str) -> Entry | None:
+    try:
+        attrs = await sftp.lstat(path)
+    except asyncssh.SFTPNoSuchFile:
+        return None
+    # SFTP v3 carries the type in the mode bits, later versions separately: asyncssh gives both as ``type``.
+    return Entry(FILE_TYPES.get(attrs.type, 0) | ((attrs.permissions or 0) & 0o7777), attrs.size or 0,
+                 float(attrs.mtime or 0))
+
+
+async def locate(sftp: asyncssh.SFTPClient, folder: str, name: str) -> RemoteFile | None:
+    plan = locate_plan(folder, name)
+    try:
+        path = next(plan)
+        while True:
+            path = plan.send(await _lstat(sftp, path))
+    except StopIteration as done:
+        return done.value
+
+
+class TenantFileTrigger(BaseTrigger):
+    """Fires when ``name`` is in ``folder`` and settled, or at ``deadline`` (ISO, UTC)."""
+
+    def __init__(self, *, sftp_conn_id: str, folder: str, name: str, settle: float, poke_interval: float,
+                 deadline: str, io_timeout: float = 60.0) -> None:
+        super().__init__()
+        self.sftp_conn_id = sftp_conn_id
+        self.folder = folder
+        self.name = name
+        self.settle = settle
+        self.poke_interval = poke_interval
+        self.deadline = deadline
+        self.io_timeout = io_timeout
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{type(self).__module__}.{type(self).__qualname__}", {
+            "sftp_conn_id": self.sftp_conn_id, "folder": self.folder, "name": self.name, "settle": self.settle,
+            "poke_interval": self.poke_interval, "deadline": self.deadline, "io_timeout": self.io_timeout})
+
+    def _seconds_left(self) -> float:
+        return (datetime.fromisoformat(self.deadline) - datetime.now(UTC)).total_seconds()
+
+    async def _check(self) -> RemoteFile | None:
+        hook = SFTPHookAsync(sftp_conn_id=self.sftp_conn_id)
+        async with asyncio.timeout(self.io_timeout), hook.get_managed_conn() as sftp:
+            return await locate(sftp, self.folder, self.name)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        failures, young = 0, None
+        while True:
+            try:
+                found = await self._check()
+            except UnsafeTenantPath as exc:
+                yield TriggerEvent({"status": "unsafe", "path": exc.path, "message": str(exc)})
+                return
+            except (OSError, asyncssh.Error, TimeoutError) as exc:
+                failures += 1
+                self.log.warning("Check %d of %s/%s failed: %s", failures, self.folder, self.name, exc)
+                if failures >= FAILURES_ALLOWED:
+                    yield TriggerEvent({"status": "error", "message": f"SFTP server {self.sftp_conn_id}: {exc}"})
+                    return
+            else:
+                failures = 0
+                if found is not None and (found.archived or found.age() >= self.settle):
+                    yield TriggerEvent({"status": "found", "path": found.path, "size": found.size})
+                    return
+                young = found
+            left = self._seconds_left()
+            if left <= 0:
+                still = (f"{young.path} was still being written (modified {young.age():.0f}s before the deadline)"
+                         if young is not None else f"no {self.name} in {self.folder}")
+                yield TriggerEvent({"status": "timeout", "message": still})
+                return
+            await asyncio.sleep(min(self.poke_interval, left))
+
+
+def deadline_after(seconds: float) -> str:
+    """The deadline ``seconds`` from now, as the trigger keeps it (ISO, UTC)."""
+    return datetime.fromtimestamp(time.time() + seconds, UTC).isoformat()
