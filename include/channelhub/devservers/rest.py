@@ -29,8 +29,9 @@ class AirflowApi:
         self.client = httpx.Client(base_url=f"{base_url}/api/v2", timeout=60,
                                    headers={"Authorization": f"Bearer {token.json()['access_token']}"})
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        attempts = 5 if method in RETRIED_METHODS else 1
+    def call(self, method: str, path: str, retry: bool = False, **kwargs: Any) -> Any:
+        """``retry``: a POST that is safe to repeat on a 5xx (nothing was created)."""
+        attempts = 5 if retry or method in RETRIED_METHODS else 1
         for attempt in range(attempts):
             response = self.client.request(method, path, **kwargs)
             if response.status_code < 500 or attempt == attempts - 1:
@@ -72,8 +73,10 @@ class AirflowApi:
         return self.call("POST", f"/dags/{dag_id}/clearTaskInstances", json=body)["task_instances"]
 
     def backfill(self, dag_id: str, from_date: str, to_date: str) -> dict:
-        return self.call("POST", "/backfills", json={"dag_id": dag_id, "from_date": from_date,
-                                                     "to_date": to_date, "max_active_runs": 3})
+        # On SQLite the api-server answers 503 "Database is locked" while the scheduler and
+        # triggerer write, having created nothing: asking again is what a person would do.
+        return self.call("POST", "/backfills", retry=True, json={"dag_id": dag_id, "from_date": from_date,
+                                                                 "to_date": to_date, "max_active_runs": 3})
 
     def mark_failed(self, dag_id: str, run_id: str) -> dict:
         """Ends a run by hand (a run whose task process was killed stays running until then)."""
