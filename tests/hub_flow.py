@@ -178,7 +178,7 @@ def pause_the_ticker(api: AirflowApi) -> tuple[int, float]:
     seen = set()
     while not {"deferred", "skipped"} <= seen and time.monotonic() < deadline:
         seen.update(wait_states(api))
-        time.sleep(1)
+        time.sleep(2)
     assert "deferred" in seen and "skipped" in seen, seen
     api.set_paused(TICKER, True)
     time.sleep(5)  # a run the scheduler was creating as we paused may still land
