@@ -17,8 +17,8 @@ from channelhub.devservers.stack import LocalStack
 from channelhub.devservers.tryton import TrytonProcess
 from channelhub.ledger import Ledger
 from channelhub.location_jobs.factory import build_location_dags
-from channelhub.productdb.hook import create_engine
 from channelhub.settings import connection_env
+from channelhub.sqldb import create_engine
 from channelhub.sync.state import Scope, SyncState
 from tests.test_sync_flows import receive, shop_order
 

@@ -21,10 +21,11 @@ from channelhub.connectors.tryton import TrytonHook, TrytonPoster, TrytonServer,
 from channelhub.devservers.stack import free_port
 from channelhub.devservers.tryton import TrytonProcess
 from channelhub.exceptions import PartnerAuthFailed
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument, message_id
 from channelhub.ledger.store import utcnow
-from channelhub.productdb.hook import create_engine
 from channelhub.settings import connection_env
+from channelhub.sqldb import create_engine
 
 pytestmark = pytest.mark.e2e
 SALES = ChannelJobName.SALES_POSTING
@@ -62,7 +63,7 @@ def sale(order: str, event: str = "OUTWARD_ORDER_COMPLETE", skus=("111", "221"),
 def ledger(tmp_path) -> Ledger:
     engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
     ledger = Ledger(engine)
-    ledger.create_tables()
+    upgrade_hub_db(ledger.engine)
     yield ledger
     engine.dispose()
 
@@ -136,7 +137,7 @@ import sys
 from channelhub.channel_jobs.posting import post_due
 from channelhub.connectors.tryton import TrytonHook
 from channelhub.ledger import Ledger
-from channelhub.productdb.hook import create_engine
+from channelhub.sqldb import create_engine
 from tests.test_tryton import SALES, tryton_client
 post_due(Ledger(create_engine(sys.argv[1])), tryton_client("t4", concurrency=1), SALES,
          TrytonHook("tryton_erp").get_poster())

@@ -7,6 +7,7 @@
     channelhub ledger status <client>                    deliveries per job and status
     channelhub ledger requeue <client> <job>             FAILED deliveries of a job back to PENDING
     channelhub config check                              every tenant and client file: problems by file and key
+    channelhub db upgrade                                the hub database to this code's schema (Alembic)
     channelhub tenant add <tenant> --timezone ... --email ...   a tenant's file, SFTP user and folders
     channelhub client add <client> --erp <connector>:<conn_id> --channel <id>=<ERP name>
                                                          a client's file, partner pool, push credentials
@@ -31,6 +32,8 @@ from channelhub.connectors import connector_hook
 from channelhub.credentials import CredentialStore, PushNotAllowed
 from channelhub.dagbuilder import load_config
 from channelhub.exceptions import OnboardingRefused
+from channelhub.hubdb.hook import HubDbHook
+from channelhub.hubdb.migrate import require_current, upgrade
 from channelhub.ledger import DeliveryStatus, Ledger
 from channelhub.onboarding import (
     NewClient,
@@ -40,7 +43,6 @@ from channelhub.onboarding import (
     new_sftp_password,
     openssh_commands,
 )
-from channelhub.productdb.hook import HubDbHook
 
 
 class CliError(Exception):
@@ -107,7 +109,7 @@ def credentials_revoke(args: argparse.Namespace) -> int:
 def _ledger(client_name: str) -> tuple[Client, Ledger]:
     client = _client(client_name)
     ledger = Ledger(HubDbHook(client.hub_db_conn_id).get_engine())
-    ledger.create_tables()
+    require_current(ledger.engine)
     return client, ledger
 
 
@@ -227,6 +229,15 @@ def client_add(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def db_upgrade(args: argparse.Namespace) -> int:
+    """Creates or migrates the hub database; safe to run any number of times."""
+    with HubDbHook(args.hub_db_conn_id).engine() as engine:
+        before, after = upgrade(engine)
+    change = f"revision {before or 'none'} -> {after}" if before != after else f"already at revision {after}"
+    print(f"Hub database ({args.hub_db_conn_id}): {change}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="channelhub", description="Channel Hub command line")
     groups = root.add_subparsers(dest="group", required=True)
@@ -258,6 +269,10 @@ def parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="command", required=True)
     config_commands.add_parser("check", help="every problem by file and key; exit 1 if any").set_defaults(
         handler=config_check)
+    db = groups.add_parser("db", help="the hub database's schema").add_subparsers(dest="command", required=True)
+    db_command = db.add_parser("upgrade", help="create or migrate the hub database to this code's revision")
+    db_command.add_argument("--hub-db-conn-id", default=HubDbHook.default_conn_name)
+    db_command.set_defaults(handler=db_upgrade)
     tenant = groups.add_parser("tenant", help="onboard an SFTP tenant").add_subparsers(dest="command", required=True)
     add = tenant.add_parser("add", help="write the tenant's file; create its SFTP user and folders")
     add.add_argument("tenant")

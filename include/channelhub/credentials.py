@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from channelhub.ledger.schema import external_credentials, metadata
+from channelhub.hubdb.schema import external_credentials
 from channelhub.ledger.store import utcnow
 from channelhub.passwords import hash_password, password_matches
 
@@ -83,7 +83,6 @@ class CredentialStore:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self.verified = _VerifiedCache()
-        metadata.create_all(engine, tables=[external_credentials])
 
     def generate(self, client: str, channel: str, channel_type: str = "MARKETPLACE") -> ExternalCredential:
         if channel_type != "MARKETPLACE":

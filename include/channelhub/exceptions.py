@@ -58,3 +58,7 @@ class MappingError(ChannelHubError):
 class OnboardingRefused(ChannelHubError):
     """``channelhub tenant add`` / ``client add`` refused: the name exists, or the file would be
     invalid (the message lists every problem); nothing was written."""
+
+
+class HubDbNotMigrated(ChannelHubError):
+    """The hub database is not at the code's schema revision; ``channelhub db upgrade`` brings it there."""

@@ -36,6 +36,7 @@ from channelhub.config.client_loader import ClientConfig, load_client_config
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.paths import clients_dir
 from channelhub.credentials import Caller, CredentialStore
+from channelhub.hubdb.migrate import require_current
 from channelhub.inbound.guard import SCOPE_KEY, InboundGuard
 from channelhub.inbound.payloads import (
     GateEntryClose,
@@ -91,7 +92,7 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
     def engine() -> sa.Engine:
         if "engine" not in state:
             state["engine"] = engine_factory()
-            Ledger(state["engine"]).create_tables()
+            require_current(state["engine"])
         return state["engine"]
 
     def authenticate(username: str, password: str, domain: str, cached_only: bool) -> Caller | None:

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.sync_flows import LocationJobName
+from channelhub.hubdb.schema import deliveries, documents
 from channelhub.ledger.documents import NewDocument, message_id
-from channelhub.ledger.schema import deliveries, documents, metadata
 
 LOOKUP_CHUNK = 500
 RACE_RETRIES = 3
@@ -91,9 +91,6 @@ class Ledger:
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
-
-    def create_tables(self) -> None:
-        metadata.create_all(self.engine)
 
     def record(self, client: Client, new: Sequence[NewDocument],
                on_change: Literal["reject", "replace_undelivered"] = "reject") -> RecordResult:
