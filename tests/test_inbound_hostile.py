@@ -22,8 +22,9 @@ import uvicorn
 import yaml
 
 from channelhub import credentials as credentials_module
-from channelhub.credentials import CredentialStore, PushNotAllowed
+from channelhub.credentials import CredentialStore
 from channelhub.devservers.stack import free_port
+from channelhub.exceptions import PushNotAllowed
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.hubdb.schema import external_credentials
 from channelhub.inbound.app import create_app

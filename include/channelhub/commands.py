@@ -29,9 +29,9 @@ from channelhub.config.clients import Channel, ChannelJobName, Client, job_dag_i
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
 from channelhub.config.tenants import TABLES
 from channelhub.connectors import connector_hook
-from channelhub.credentials import CredentialStore, PushNotAllowed
+from channelhub.credentials import CredentialStore
 from channelhub.dagbuilder import load_config
-from channelhub.exceptions import OnboardingRefused
+from channelhub.exceptions import OnboardingRefused, PushNotAllowed, UnknownChannel, UnknownClient
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current, upgrade
 from channelhub.ledger import DeliveryStatus, Ledger
@@ -53,17 +53,17 @@ def _client(client_name: str) -> Client:
     config = load_client_config(clients_dir())
     try:
         return config.get(client_name)
-    except KeyError as exc:
+    except UnknownClient as exc:
         broken = "".join(f"\n  {error}" for error in config.errors)
-        raise CliError(f"{exc.args[0]} in {clients_dir()}{broken}") from None
+        raise CliError(f"{exc} in {clients_dir()}{broken}") from None
 
 
 def _pair(client_name: str, channel_id: str) -> tuple[Client, Channel]:
     client = _client(client_name)
     try:
         return client, client.channel(channel_id)
-    except KeyError as exc:
-        raise CliError(f"{exc.args[0]} in {clients_dir()}") from None
+    except UnknownChannel as exc:
+        raise CliError(f"{exc} in {clients_dir()}") from None
 
 
 def _store(hub_db_conn_id: str) -> CredentialStore:

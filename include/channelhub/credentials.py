@@ -23,16 +23,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from channelhub.exceptions import PushNotAllowed
 from channelhub.hubdb.schema import external_credentials
 from channelhub.ledger.store import utcnow
 from channelhub.passwords import hash_password, password_matches
 
 VERIFIED_CACHE_SIZE = 1024
 VERIFIED_TTL = 600.0  # seconds a verified password is trusted without another scrypt
-
-
-class PushNotAllowed(ValueError):
-    """A credential asked for a channel that does not push to the hub."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.sync_flows import LocationJobName
+from channelhub.exceptions import LedgerConflict
 from channelhub.hubdb.schema import deliveries, documents
 from channelhub.ledger.documents import NewDocument, message_id
 
@@ -43,14 +44,6 @@ class DeliveryStatus(StrEnum):
 
 
 UNDELIVERED = (DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value)
-
-
-class LedgerConflict(ValueError):
-    """A document key already in the ledger with different content."""
-
-    def __init__(self, keys: list[str]):
-        self.keys = keys
-        super().__init__(f"already in the ledger with different content: {', '.join(keys)}")
 
 
 @dataclass

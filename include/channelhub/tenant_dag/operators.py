@@ -20,7 +20,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from channelhub.config.client_loader import load_client_config
 from channelhub.config.loader import LoadedProject
 from channelhub.config.paths import clients_dir
-from channelhub.exceptions import UnsafeTenantPath
+from channelhub.exceptions import UnknownClient, UnsafeTenantPath, for_airflow
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
 from channelhub.ingest.issues import REPORT_COLUMNS
@@ -80,7 +80,7 @@ class LoadTableOperator(_ProjectOperator):
         except UnsafeTenantPath as exc:
             context["ti"].xcom_push(key=RESULT_KEY, value=IngestResult(self.table, TableStatus.FAILED,
                                                                        detail=str(exc)).to_xcom())
-            raise AirflowFailException(str(exc)) from None
+            raise for_airflow(exc) from None
         context["ti"].xcom_push(key=RESULT_KEY, value=result.to_xcom())
         if result.status is TableStatus.FAILED:
             for issue in result.first_errors:
@@ -135,7 +135,7 @@ class ArchiveFileOperator(_ProjectOperator):
                 target = self.sftp_folder(sftp).archive(name, succeeded)
         except UnsafeTenantPath as exc:
             context["ti"].xcom_push(key=ARCHIVE_PROBLEM_KEY, value=str(exc))
-            raise AirflowFailException(str(exc)) from None
+            raise for_airflow(exc) from None
         self.log.info("Archived %s to %s", name, target)
 
 
@@ -150,8 +150,8 @@ class SalesToLedgerOperator(_ProjectOperator):
     def execute(self, context: Any) -> dict[str, int]:
         try:
             client = load_client_config(clients_dir()).get(self.config.client)
-        except KeyError as exc:
-            raise AirflowFailException(str(exc)) from None
+        except UnknownClient as exc:
+            raise for_airflow(exc) from None
         run_date = self.run_date(context)
         table = ProjectTables(self.config.table_prefix, self.project.formats)["daily_sales"]
         with ProductDbHook(self.config.product_db_conn_id).engine() as product_db, product_db.connect() as conn:
