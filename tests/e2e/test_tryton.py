@@ -14,6 +14,7 @@ import time
 import pytest
 from airflow.models.connection import Connection
 
+from channelhub import PROJECT_ROOT
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.connectors.results import Outcome
@@ -134,11 +135,12 @@ def test_a_repeat_after_a_lost_answer_finds_the_sale_instead_of_making_another(t
 
 KILLED_POSTING = """
 import sys
+from channelhub import PROJECT_ROOT
 from channelhub.channel_jobs.posting import post_due
 from channelhub.connectors.tryton import TrytonHook
 from channelhub.ledger import Ledger
 from channelhub.sqldb import create_engine
-from tests.test_tryton import SALES, tryton_client
+from tests.e2e.test_tryton import SALES, tryton_client
 post_due(Ledger(create_engine(sys.argv[1])), tryton_client("t4", concurrency=1), SALES,
          TrytonHook("tryton_erp").get_poster())
 """
@@ -150,7 +152,7 @@ def test_a_posting_killed_after_the_erp_took_some_reposts_none_twice(tryton, led
     ledger.record(client, [sale(order, skus=("111",)) for order in orders])
     url = str(ledger.engine.url)
     posting = subprocess.Popen([sys.executable, "-c", KILLED_POSTING, url], env=dict(os.environ),
-                               cwd=os.path.dirname(os.path.dirname(__file__)))
+                               cwd=PROJECT_ROOT)
     deadline = time.monotonic() + 300
     while sum(len(sales_of(tryton, order)) for order in orders) < 3:
         assert posting.poll() is None and time.monotonic() < deadline, "the posting ended before it could be killed"
