@@ -30,17 +30,19 @@ down:  ## stops everything make up started
 
 # Two pytest workers: the end-to-end tests mostly wait on Airflow processes, so two of them side
 # by side fit 2 cores. One test file goes to one worker (its module-scoped Airflow stack is
-# started once), in file order, so the two longest files (tests/test_airflow_*.py) start first.
+# started once), in the order given, so the two longest files start first (pytest skips the
+# repeated paths when it collects tests/ after them).
 PYTEST_WORKERS ?= 2
+LONGEST_FIRST := tests/e2e/test_airflow_celery.py tests/e2e/test_airflow_local.py
 
 test: install  ## lint, then every test (real SFTP/SMTP servers, Airflow, PostgreSQL when it answers)
 	$(BIN)/ruff check .
 	$(BIN)/python -m channelhub.cli config check
 	bash tests/system-packages.sh
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(LONGEST_FIRST) tests
 
-test-fast: install  ## the tests that start no Airflow process
-	$(BIN)/pytest -m "not e2e"
+test-fast: install  ## the unit layer (tests/unit): logic only, no server, no Airflow process; seconds
+	$(BIN)/pytest -q tests/unit
 
 lint: install
 	$(BIN)/ruff check .

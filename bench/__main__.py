@@ -27,8 +27,8 @@ from bench.data import DAY, write_masters, write_sales
 from channelhub import PROJECT_ROOT
 from channelhub.formats import load_formats
 from channelhub.ingest.pipeline import ingest_file
-from channelhub.productdb.hook import create_engine
 from channelhub.productdb.tables import ProjectTables
+from channelhub.sqldb import create_engine
 
 WORK = PROJECT_ROOT / ".bench"
 PG_ADMIN = os.environ.get("CHANNELHUB_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -28,8 +28,9 @@ from channelhub.connectors.http_erp import ErpEndpoint, ErpPoster
 from channelhub.devservers.erp_server import CHECK, POSTINGS
 from channelhub.devservers.postgres import scratch_database
 from channelhub.devservers.stack import free_port
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
-from channelhub.productdb.hook import create_engine
+from channelhub.sqldb import create_engine
 
 LATENCY = 0.020
 DOCS = int(os.environ.get("CHANNELHUB_BENCH_DOCS", "10000"))
@@ -96,7 +97,7 @@ def main() -> None:
             with database as url:
                 engine = create_engine(url)
                 ledger = Ledger(engine)
-                ledger.create_tables()
+                upgrade_hub_db(ledger.engine)
                 for concurrency in CONCURRENCY:
                     client = client_for(f"bench{concurrency}", concurrency)
                     ledger.record(client, documents(DOCS))

@@ -28,7 +28,7 @@ import yaml
 
 from channelhub.credentials import CredentialStore
 from channelhub.devservers.stack import free_port
-from channelhub.productdb.hook import create_engine
+from channelhub.sqldb import create_engine
 
 CLIENT = {"client": "bench", "channels": [
     {"id": "shop", "type": "MARKETPLACE", "connector": "push_api", "conn_id": "bench_shop"},

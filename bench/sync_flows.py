@@ -30,8 +30,9 @@ from channelhub.connectors.tryton import TrytonSession
 from channelhub.connectors.tryton_sync import TrytonSyncDesk
 from channelhub.devservers.commerce_server import CommerceServer
 from channelhub.devservers.tryton import TrytonProcess
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import Ledger
-from channelhub.productdb.hook import create_engine
+from channelhub.sqldb import create_engine
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_orders
 from channelhub.sync.state import Scope, SyncState
@@ -76,7 +77,7 @@ def invex(work: Path) -> None:
         started = time.perf_counter()
         add_products(desk.session, SKUS - 5)  # the template holds 5
         print(f"  (setup: {SKUS - 5} products created in Tryton in {time.perf_counter() - started:.0f} s)", flush=True)
-        Ledger(engine).create_tables()
+        upgrade_hub_db(engine)
         client = bench_client()
         channel = client.channel("web")
         session = shop_session(shop)
@@ -130,7 +131,7 @@ def hub_orders(tryton: TrytonProcess, work: Path) -> float:
     engine = create_engine(f"sqlite:///{work / 'orders.db'}")
     try:
         ledger = Ledger(engine)
-        ledger.create_tables()
+        upgrade_hub_db(ledger.engine)
         client = bench_client()
         channel = client.channel("web")
         state = SyncState(engine, Scope("bench", "web", "MAIN", "order_sync"))

@@ -31,8 +31,9 @@ from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName
 from channelhub.connectors.tryton import TrytonPoster, TrytonServer, TrytonSession
 from channelhub.devservers.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
-from channelhub.productdb.hook import create_engine
+from channelhub.sqldb import create_engine
 
 DOCS = int(os.environ.get("CHANNELHUB_BENCH_TRYTON_DOCS", "100"))
 CONCURRENCY = [int(c) for c in os.environ.get("CHANNELHUB_BENCH_TRYTON_CONCURRENCY", "1,4,8").split(",")]
@@ -77,7 +78,7 @@ def ceiling(tryton: TrytonProcess, concurrency: int) -> float:
 def hub(tryton: TrytonProcess, concurrency: int, work: Path) -> float:
     engine = create_engine(f"sqlite:///{work / f'ledger-{concurrency}.db'}")
     ledger = Ledger(engine)
-    ledger.create_tables()
+    upgrade_hub_db(ledger.engine)
     client = client_for(f"bench{concurrency}", concurrency, "tryton", "AMAZON_INDIA", batch_size=100)
     ledger.record(client, documents(DOCS))
     start = time.perf_counter()

@@ -5,9 +5,9 @@ The code lives in the ``channelhub`` package; this file only registers it.
 
 from airflow.plugins_manager import AirflowPlugin
 
+from channelhub.hubdb.hook import HubDbHook
 from channelhub.inbound.app import create_app
 from channelhub.inbound.assets import mark_ledger_assets
-from channelhub.productdb.hook import HubDbHook
 
 
 class ChannelHubInboundPlugin(AirflowPlugin):

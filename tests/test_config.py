@@ -12,7 +12,8 @@ from airflow.dag_processing.dagbag import DagBag
 
 from channelhub import PROJECT_ROOT
 from channelhub.config.loader import load_tenant_config
-from channelhub.dagbuilder import ConfigProblems, build_dags, raise_config_problems
+from channelhub.dagbuilder import build_dags, raise_config_problems
+from channelhub.exceptions import ConfigProblems
 from channelhub.tenant_dag.factory import build_tenant_dag
 
 GOOD = """

@@ -15,7 +15,8 @@ from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 from channelhub.connectors.contract import CONNECTORS, NEEDED_BY_CHANNEL_TYPE, Ability, unfit_connector
 from channelhub.credentials import CredentialStore
 from channelhub.devservers.erp_server import ErpServer
-from channelhub.productdb.hook import create_engine
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
+from channelhub.sqldb import create_engine
 from tests.channels import client_document
 
 
@@ -67,9 +68,10 @@ def test_the_test_button_of_a_push_api_connection_checks_the_pairs_credentials(t
     (tmp_path / "acme.yaml").write_text(yaml.safe_dump(document))
     monkeypatch.setenv("CHANNELHUB_CLIENTS_DIR", str(tmp_path))
     pair = json.dumps({"client": "acme", "channel": "amazon-in"})
+    engine = create_engine(hub_db)
+    upgrade_hub_db(engine)
     ok, message = ui_test("push_ui_test", monkeypatch, conn_type="channelhub_push_api", extra=pair)
     assert not ok and "run: channelhub credentials generate acme amazon-in" in message
-    engine = create_engine(hub_db)
     username = CredentialStore(engine).generate("acme", "amazon-in").username
     engine.dispose()
     ok, message = ui_test("push_ui_test", monkeypatch, conn_type="channelhub_push_api", extra=pair)

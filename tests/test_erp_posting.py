@@ -14,8 +14,9 @@ from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName
 from channelhub.connectors.http_erp import ErpEndpoint, ErpPoster
 from channelhub.devservers.erp_server import CREDENTIAL, POSTINGS, Answer, ErpServer
-from channelhub.exceptions import CredentialRefreshFailed
-from channelhub.ledger import DeliveryStatus, Ledger, LedgerConflict, message_id
+from channelhub.exceptions import CredentialRefreshFailed, LedgerConflict
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
+from channelhub.ledger import DeliveryStatus, Ledger, message_id
 from channelhub.ledger.store import utcnow
 from tests.channels import make_client, outward_event
 
@@ -32,7 +33,7 @@ def erp():
 @pytest.fixture
 def ledger(engine) -> Ledger:
     ledger = Ledger(engine)
-    ledger.create_tables()
+    upgrade_hub_db(ledger.engine)
     return ledger
 
 

@@ -13,6 +13,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from channelhub.credentials import CredentialStore
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.inbound.app import create_app
 from channelhub.ledger import Ledger
 from tests.channels import client_document
@@ -30,7 +31,7 @@ def hub(engine, tmp_path):
     marked: list = []
     app = create_app(lambda: engine, lambda client, jobs: marked.append((client, jobs)), clients_dir=tmp_path)
     api = TestClient(app)
-    Ledger(engine).create_tables()
+    upgrade_hub_db(engine)
     credential = CredentialStore(engine).generate(document["client"], "amazon-in")
     api.headers.update({"authUsername": credential.username, "authPassword": credential.password,
                         "authDomainName": credential.domain})

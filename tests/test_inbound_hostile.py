@@ -22,12 +22,14 @@ import uvicorn
 import yaml
 
 from channelhub import credentials as credentials_module
-from channelhub.credentials import CredentialStore, PushNotAllowed
+from channelhub.credentials import CredentialStore
 from channelhub.devservers.stack import free_port
+from channelhub.exceptions import PushNotAllowed
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
+from channelhub.hubdb.schema import external_credentials
 from channelhub.inbound.app import create_app
 from channelhub.inbound.guard import MAX_BODY
 from channelhub.ledger import Ledger
-from channelhub.ledger.schema import external_credentials
 from channelhub.ledger.store import utcnow
 from tests.channels import client_document
 
@@ -44,7 +46,7 @@ class Hub:
         (folder / "client.yaml").write_text(yaml.safe_dump(self.document))
         self.app = create_app(lambda: engine, lambda client, jobs: None, clients_dir=folder)
         self.ledger = Ledger(engine)
-        self.ledger.create_tables()
+        upgrade_hub_db(self.ledger.engine)
         self.store = CredentialStore(engine)
         self.headers = {}
         for channel in ("amazon-in", "myntra"):
@@ -318,7 +320,7 @@ def test_the_ledger_retries_a_lost_insert_race(engine):
     from tests.channels import make_client, outward_event
     client = make_client()
     ledger = Ledger(engine)
-    ledger.create_tables()
+    upgrade_hub_db(ledger.engine)
     document = outward_event("SO-R")
     real = ledger._existing
     calls = []

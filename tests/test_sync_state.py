@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from channelhub.ledger import Ledger
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.sync.state import Activity, Scope, SyncState
 
 
 def test_marks_are_kept_per_scope_and_replaced_in_place(engine):
-    Ledger(engine).create_tables()
+    upgrade_hub_db(engine)
     client = f"c{uuid.uuid4().hex[:8]}"
     main, north = SyncState(engine, Scope(client, "web", "MAIN", "invex")), SyncState(engine, Scope(
         client, "web", "NORTH", "invex"))
@@ -21,7 +21,7 @@ def test_marks_are_kept_per_scope_and_replaced_in_place(engine):
 
 
 def test_the_activity_log_keeps_each_record_in_order_with_its_detail_cut(engine):
-    Ledger(engine).create_tables()
+    upgrade_hub_db(engine)
     state = SyncState(engine, Scope(f"c{uuid.uuid4().hex[:8]}", "web", "MAIN", "order_sync"), "run-1")
     state.log([Activity("in", "SO-1", "RECEIVED", None, {"order_no": "SO-1", "note": "x" * 5000}),
                Activity("out", "SO-1", "HELD", "product(s) not in Tryton: 999")])

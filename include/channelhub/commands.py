@@ -7,6 +7,7 @@
     channelhub ledger status <client>                    deliveries per job and status
     channelhub ledger requeue <client> <job>             FAILED deliveries of a job back to PENDING
     channelhub config check                              every tenant and client file: problems by file and key
+    channelhub db upgrade                                the hub database to this code's schema (Alembic)
     channelhub tenant add <tenant> --timezone ... --email ...   a tenant's file, SFTP user and folders
     channelhub client add <client> --erp <connector>:<conn_id> --channel <id>=<ERP name>
                                                          a client's file, partner pool, push credentials
@@ -28,9 +29,11 @@ from channelhub.config.clients import Channel, ChannelJobName, Client, job_dag_i
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
 from channelhub.config.tenants import TABLES
 from channelhub.connectors import connector_hook
-from channelhub.credentials import CredentialStore, PushNotAllowed
+from channelhub.credentials import CredentialStore
 from channelhub.dagbuilder import load_config
-from channelhub.exceptions import OnboardingRefused
+from channelhub.exceptions import OnboardingRefused, PushNotAllowed, UnknownChannel, UnknownClient
+from channelhub.hubdb.hook import HubDbHook
+from channelhub.hubdb.migrate import require_current, upgrade
 from channelhub.ledger import DeliveryStatus, Ledger
 from channelhub.onboarding import (
     NewClient,
@@ -40,7 +43,6 @@ from channelhub.onboarding import (
     new_sftp_password,
     openssh_commands,
 )
-from channelhub.productdb.hook import HubDbHook
 
 
 class CliError(Exception):
@@ -51,17 +53,17 @@ def _client(client_name: str) -> Client:
     config = load_client_config(clients_dir())
     try:
         return config.get(client_name)
-    except KeyError as exc:
+    except UnknownClient as exc:
         broken = "".join(f"\n  {error}" for error in config.errors)
-        raise CliError(f"{exc.args[0]} in {clients_dir()}{broken}") from None
+        raise CliError(f"{exc} in {clients_dir()}{broken}") from None
 
 
 def _pair(client_name: str, channel_id: str) -> tuple[Client, Channel]:
     client = _client(client_name)
     try:
         return client, client.channel(channel_id)
-    except KeyError as exc:
-        raise CliError(f"{exc.args[0]} in {clients_dir()}") from None
+    except UnknownChannel as exc:
+        raise CliError(f"{exc} in {clients_dir()}") from None
 
 
 def _store(hub_db_conn_id: str) -> CredentialStore:
@@ -107,7 +109,7 @@ def credentials_revoke(args: argparse.Namespace) -> int:
 def _ledger(client_name: str) -> tuple[Client, Ledger]:
     client = _client(client_name)
     ledger = Ledger(HubDbHook(client.hub_db_conn_id).get_engine())
-    ledger.create_tables()
+    require_current(ledger.engine)
     return client, ledger
 
 
@@ -227,6 +229,15 @@ def client_add(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def db_upgrade(args: argparse.Namespace) -> int:
+    """Creates or migrates the hub database; safe to run any number of times."""
+    with HubDbHook(args.hub_db_conn_id).engine() as engine:
+        before, after = upgrade(engine)
+    change = f"revision {before or 'none'} -> {after}" if before != after else f"already at revision {after}"
+    print(f"Hub database ({args.hub_db_conn_id}): {change}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="channelhub", description="Channel Hub command line")
     groups = root.add_subparsers(dest="group", required=True)
@@ -258,6 +269,10 @@ def parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="command", required=True)
     config_commands.add_parser("check", help="every problem by file and key; exit 1 if any").set_defaults(
         handler=config_check)
+    db = groups.add_parser("db", help="the hub database's schema").add_subparsers(dest="command", required=True)
+    db_command = db.add_parser("upgrade", help="create or migrate the hub database to this code's revision")
+    db_command.add_argument("--hub-db-conn-id", default=HubDbHook.default_conn_name)
+    db_command.set_defaults(handler=db_upgrade)
     tenant = groups.add_parser("tenant", help="onboard an SFTP tenant").add_subparsers(dest="command", required=True)
     add = tenant.add_parser("add", help="write the tenant's file; create its SFTP user and folders")
     add.add_argument("tenant")

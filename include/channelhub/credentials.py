@@ -23,16 +23,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from channelhub.ledger.schema import external_credentials, metadata
+from channelhub.exceptions import PushNotAllowed
+from channelhub.hubdb.schema import external_credentials
 from channelhub.ledger.store import utcnow
 from channelhub.passwords import hash_password, password_matches
 
 VERIFIED_CACHE_SIZE = 1024
 VERIFIED_TTL = 600.0  # seconds a verified password is trusted without another scrypt
-
-
-class PushNotAllowed(ValueError):
-    """A credential asked for a channel that does not push to the hub."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,6 @@ class CredentialStore:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self.verified = _VerifiedCache()
-        metadata.create_all(engine, tables=[external_credentials])
 
     def generate(self, client: str, channel: str, channel_type: str = "MARKETPLACE") -> ExternalCredential:
         if channel_type != "MARKETPLACE":

@@ -11,9 +11,9 @@ from channelhub.channel_jobs.factory import build_channel_job_dags
 from channelhub.config.client_loader import ClientConfig, load_client_config
 from channelhub.config.loader import TenantConfig, load_tenant_config
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
+from channelhub.exceptions import ConfigFileError, ConfigProblems
 from channelhub.location_jobs.factory import build_location_dags
 from channelhub.tenant_dag.factory import build_tenant_dag
-from channelhub.yamlfile import ConfigFileError
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,6 @@ def build_dags() -> dict[str, DAG]:
             dags.update({dag.dag_id: dag for dag in build_location_dags(client)
                          if wanted is None or dag.dag_id == wanted})
     return dags
-
-
-class ConfigProblems(Exception):
-    """Raised by ``dags/channelhub_config_errors.py`` so Airflow lists every config problem as an import error."""
 
 
 def raise_config_problems() -> None:

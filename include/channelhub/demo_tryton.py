@@ -21,9 +21,10 @@ from channelhub.config.paths import config_dir
 from channelhub.connectors.tryton import TrytonHook, TrytonSession
 from channelhub.devservers.stack import LocalStack
 from channelhub.devservers.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
-from channelhub.productdb.hook import create_engine
 from channelhub.settings import connection_env
+from channelhub.sqldb import create_engine
 
 DEMO_DIR = PROJECT_ROOT / ".demo-tryton"
 #: The demo's own client, not in include/config/clients: its jobs are enabled and need the Tryton it starts.
@@ -68,7 +69,7 @@ def main() -> int:
         client = load_client_config(CLIENTS).get("demo")
         engine = create_engine(stack.hub_db_url)
         ledger = Ledger(engine)
-        ledger.create_tables()
+        upgrade_hub_db(ledger.engine)
         ledger.record(client, documents())
         engine.dispose()
         print("Preparing the Airflow metadata database (SQLite) ...", flush=True)

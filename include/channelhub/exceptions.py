@@ -1,16 +1,63 @@
 """The hub's own errors, in one place, so callers can tell a refusal from a passing fault.
 
 A :class:`ChannelHubError` that is ``transient`` is worth another try of the whole task
-(Airflow's retries); any other is final for the input that caused it.
+(Airflow's retries); any other is final for the input that caused it. :func:`for_airflow`
+is the one place that turns one into the exception Airflow acts on.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 
 class ChannelHubError(Exception):
     """Base of every error the hub raises on purpose."""
 
     transient = False
+
+
+def for_airflow(error: ChannelHubError) -> AirflowException:
+    """What a task raises for ``error``: retried when it is transient, failed at once when final."""
+    return (AirflowException if error.transient else AirflowFailException)(str(error))
+
+
+class ConfigFileError(ChannelHubError, ValueError):
+    """A configuration or format file that cannot be used, with where and why."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(f"{self.path}: " + "; ".join(problems))
+
+
+class FormatError(ConfigFileError):
+    """A file format that does not parse or contradicts itself."""
+
+
+class ConfigProblems(ChannelHubError):
+    """Raised by ``dags/channelhub_config_errors.py`` so Airflow lists every config problem as an import error."""
+
+
+class UnknownClient(ChannelHubError, LookupError):
+    """A client name that no valid client file defines (it may be in a file with errors)."""
+
+
+class UnknownChannel(ChannelHubError, LookupError):
+    """A channel id the client does not have."""
+
+
+class LedgerConflict(ChannelHubError, ValueError):
+    """A document key already in the ledger with different content."""
+
+    def __init__(self, keys: list[str]):
+        self.keys = keys
+        super().__init__(f"already in the ledger with different content: {', '.join(keys)}")
+
+
+class PushNotAllowed(ChannelHubError, ValueError):
+    """A credential asked for a channel that does not push to the hub."""
 
 
 class UnsafeTenantPath(ChannelHubError):
@@ -58,3 +105,7 @@ class MappingError(ChannelHubError):
 class OnboardingRefused(ChannelHubError):
     """``channelhub tenant add`` / ``client add`` refused: the name exists, or the file would be
     invalid (the message lists every problem); nothing was written."""
+
+
+class HubDbNotMigrated(ChannelHubError):
+    """The hub database is not at the code's schema revision; ``channelhub db upgrade`` brings it there."""

@@ -23,9 +23,8 @@ from channelhub.config.client_loader import load_client_config, load_client_file
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.loader import load_tenant_config, load_tenant_file
 from channelhub.config.tenants import TenantProject
-from channelhub.exceptions import OnboardingRefused
+from channelhub.exceptions import ConfigFileError, OnboardingRefused
 from channelhub.formats.registry import load_formats
-from channelhub.yamlfile import ConfigFileError
 
 SFTP_PASSWORD_BYTES = 18
 

@@ -8,16 +8,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from channelhub.exceptions import ConfigFileError
+
 M = TypeVar("M", bound=BaseModel)
-
-
-class ConfigFileError(ValueError):
-    """A configuration or format file that cannot be used, with where and why."""
-
-    def __init__(self, path: Path | str, problems: list[str]):
-        self.path = str(path)
-        self.problems = problems
-        super().__init__(f"{self.path}: " + "; ".join(problems))
 
 
 def read_yaml(path: Path) -> Any:

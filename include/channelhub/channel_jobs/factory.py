@@ -21,9 +21,10 @@ from channelhub.channel_jobs.posting import post_due
 from channelhub.config.client_loader import LoadedClient
 from channelhub.config.clients import ChannelJobName, Client, job_dag_id
 from channelhub.connectors import connector_hook
+from channelhub.hubdb.hook import HubDbHook
+from channelhub.hubdb.migrate import require_current
 from channelhub.ledger import Ledger
 from channelhub.ledger.asset import ledger_asset
-from channelhub.productdb.hook import HubDbHook
 from channelhub.tenant_dag.factory import START_DATE
 from channelhub.timetables import timetable_of
 
@@ -48,14 +49,11 @@ class PostChannelJobOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, int]:
         erp = self.client.erp
-        engine = HubDbHook(self.client.hub_db_conn_id).get_engine()
-        try:
-            ledger = Ledger(engine)
-            ledger.create_tables()
+        with HubDbHook(self.client.hub_db_conn_id).engine() as engine:
+            require_current(engine)
             poster = connector_hook(self.client, erp).get_poster()
-            summary = post_due(ledger, self.client, self.job, poster)  # a failed credential refresh raises:
-        finally:                                                         # Airflow retries the task
-            engine.dispose()
+            # A failed credential refresh raises: Airflow retries the task.
+            summary = post_due(Ledger(engine), self.client, self.job, poster)
         self.log.info("%s for %s: %s", self.job.value, self.client.client, summary.as_dict())
         first_errors = "; ".join(summary.errors[:3])
         if summary.left_pending:

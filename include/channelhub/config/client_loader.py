@@ -21,7 +21,8 @@ from pathlib import Path
 from channelhub import PROJECT_ROOT
 from channelhub.config.clients import Client
 from channelhub.config.loader import yaml_files
-from channelhub.yamlfile import ConfigFileError, read_model
+from channelhub.exceptions import ConfigFileError, UnknownClient
+from channelhub.yamlfile import read_model
 
 DEFAULT_CLIENTS_DIR = PROJECT_ROOT / "include" / "config" / "clients"
 
@@ -39,7 +40,7 @@ class ClientConfig:
 
     def get(self, client: str) -> Client:
         if client not in self.clients:
-            raise KeyError(f"client {client!r} is not configured (or its file has errors)")
+            raise UnknownClient(f"client {client!r} is not configured (or its file has errors)")
         return self.clients[client].config
 
 

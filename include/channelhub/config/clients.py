@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from channelhub.config.sync_flows import Flows, LocationsMixin, needed_abilities
 from channelhub.config.tenants import NAME, Schedule, _Strict, parse_duration
 from channelhub.connectors.contract import CONNECTORS, unfit_connector
+from channelhub.exceptions import UnknownChannel
 
 
 class ChannelJobName(StrEnum):
@@ -147,7 +148,7 @@ class Client(_Strict):
         for channel in self.channels:
             if channel.id == channel_id:
                 return channel
-        raise KeyError(f"client {self.client} has no channel {channel_id!r}")
+        raise UnknownChannel(f"client {self.client} has no channel {channel_id!r}")
 
 
 def job_dag_id(client: str, job: ChannelJobName) -> str:

@@ -24,10 +24,11 @@ from pydantic import ValidationError
 
 from channelhub import PROJECT_ROOT
 from channelhub.config.tenants import TenantProject
+from channelhub.exceptions import ConfigFileError
 from channelhub.formats import FileFormat, load_format, load_formats
 from channelhub.formats.registry import DEFAULT_SCHEMAS_DIR
 from channelhub.productdb.tables import MAX_IDENTIFIER, longest_name
-from channelhub.yamlfile import ConfigFileError, describe_validation_error, read_yaml
+from channelhub.yamlfile import describe_validation_error, read_yaml
 
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "include" / "config" / "tenants"
 FILE_KEYS = {"tenant", "defaults", "projects"}

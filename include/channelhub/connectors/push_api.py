@@ -17,7 +17,7 @@ from channelhub.config.client_loader import load_client_config
 from channelhub.config.paths import clients_dir
 from channelhub.connectors.contract import CONNECTORS
 from channelhub.credentials import CredentialStore
-from channelhub.productdb.hook import HubDbHook
+from channelhub.hubdb.hook import HubDbHook
 
 if TYPE_CHECKING:
     from channelhub.config.clients import Channel, Client
@@ -64,7 +64,8 @@ class PushApiHook(BaseHook):
         if problem := self._pair():
             return False, problem
         try:
-            active = CredentialStore(HubDbHook(self.hub_db_conn_id).get_engine()).active(self.client, self.channel)
+            with HubDbHook(self.hub_db_conn_id).engine() as engine:
+                active = CredentialStore(engine).active(self.client, self.channel)
         except Exception as exc:
             return False, f"the hub database could not be read: {exc}"
         if not active:

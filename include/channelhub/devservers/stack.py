@@ -137,8 +137,11 @@ class LocalStack:
                               text=True, timeout=timeout, check=False)
 
     def migrate(self) -> None:
-        """Creates the metadata database and the pools of ``airflow_settings.yaml``."""
+        """Creates the metadata database, the pools of ``airflow_settings.yaml`` and the hub database."""
         self.airflow("db", "migrate")
+        upgraded = self.channelhub("db", "upgrade")
+        if upgraded.returncode != 0:
+            raise RuntimeError(f"channelhub db upgrade exited {upgraded.returncode}:\n{upgraded.stderr[-4000:]}")
         pools = self.workdir / "pools.json"
         pools.write_text(json.dumps(settings_pools()))
         self.airflow("pools", "import", str(pools))

@@ -5,14 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from channelhub import PROJECT_ROOT
+from channelhub.exceptions import FormatError
 from channelhub.formats.model import FileFormat
-from channelhub.yamlfile import ConfigFileError, read_model
+from channelhub.yamlfile import read_model
 
 DEFAULT_SCHEMAS_DIR = PROJECT_ROOT / "schemas"
-
-
-class FormatError(ConfigFileError):
-    """A file format that does not parse or contradicts itself."""
 
 
 def load_format(path: Path) -> FileFormat:

@@ -36,6 +36,8 @@ from channelhub.config.client_loader import ClientConfig, load_client_config
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.paths import clients_dir
 from channelhub.credentials import Caller, CredentialStore
+from channelhub.exceptions import LedgerConflict, UnknownChannel, UnknownClient
+from channelhub.hubdb.migrate import require_current
 from channelhub.inbound.guard import SCOPE_KEY, InboundGuard
 from channelhub.inbound.payloads import (
     GateEntryClose,
@@ -46,7 +48,7 @@ from channelhub.inbound.payloads import (
     OutwardOrderEvent,
     ReturnOrderEvent,
 )
-from channelhub.ledger import Ledger, LedgerConflict, NewDocument, message_id
+from channelhub.ledger import Ledger, NewDocument, message_id
 
 log = logging.getLogger(__name__)
 CONFIG_TTL = 30.0  # seconds a loaded client folder is reused before it is read again
@@ -91,7 +93,7 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
     def engine() -> sa.Engine:
         if "engine" not in state:
             state["engine"] = engine_factory()
-            Ledger(state["engine"]).create_tables()
+            require_current(state["engine"])
         return state["engine"]
 
     def authenticate(username: str, password: str, domain: str, cached_only: bool) -> Caller | None:
@@ -110,7 +112,7 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
         try:
             client = clients.get(who.client)
             channel = client.channel(who.channel)
-        except KeyError as exc:
+        except (UnknownClient, UnknownChannel) as exc:
             raise HTTPException(403, str(exc)) from None
         if channel.type != "MARKETPLACE":
             raise HTTPException(403, f"channel {who.channel!r} is an {channel.type} channel; only MARKETPLACE "

@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 
 from channelhub.credentials import Caller
+from channelhub.exceptions import HubDbNotMigrated
 from channelhub.inbound.throttle import FailureThrottle
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,13 @@ class InboundGuard:
         throttled = address_wait is not None or user_wait is not None
         caller = None
         if username and password and domain:
-            caller = await anyio.to_thread.run_sync(self.authenticate, username, password, domain, throttled)
+            try:
+                caller = await anyio.to_thread.run_sync(self.authenticate, username, password, domain, throttled)
+            except HubDbNotMigrated as exc:  # the operators' problem, not the partner's: try again later
+                log.error("Inbound call to %s refused: %s", scope.get("path"), exc)
+                await _answer(send, 503, "the hub is being upgraded (its database needs `channelhub db upgrade`); "
+                                         "try again later", {"Retry-After": "60"})
+                return
         if caller is None and throttled:
             who = f"address {address}" if address_wait is not None else f"username {username!r}"
             await self._too_many(send, scope, who, max(address_wait or 0, user_wait or 0))

@@ -21,8 +21,9 @@ import sqlalchemy as sa
 
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.sync_flows import LocationJobName
+from channelhub.exceptions import LedgerConflict
+from channelhub.hubdb.schema import deliveries, documents
 from channelhub.ledger.documents import NewDocument, message_id
-from channelhub.ledger.schema import deliveries, documents, metadata
 
 LOOKUP_CHUNK = 500
 RACE_RETRIES = 3
@@ -43,14 +44,6 @@ class DeliveryStatus(StrEnum):
 
 
 UNDELIVERED = (DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value)
-
-
-class LedgerConflict(ValueError):
-    """A document key already in the ledger with different content."""
-
-    def __init__(self, keys: list[str]):
-        self.keys = keys
-        super().__init__(f"already in the ledger with different content: {', '.join(keys)}")
 
 
 @dataclass
@@ -91,9 +84,6 @@ class Ledger:
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
-
-    def create_tables(self) -> None:
-        metadata.create_all(self.engine)
 
     def record(self, client: Client, new: Sequence[NewDocument],
                on_change: Literal["reject", "replace_undelivered"] = "reject") -> RecordResult:

@@ -21,8 +21,9 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from channelhub.config.clients import Client
 from channelhub.connectors import connector_hook
+from channelhub.hubdb.hook import HubDbHook
+from channelhub.hubdb.migrate import require_current
 from channelhub.ledger import Ledger
-from channelhub.productdb.hook import HubDbHook
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_orders, report_shipments
 from channelhub.sync.products import sync_products
@@ -52,13 +53,10 @@ class _SyncOperator(BaseOperator):
 
     @contextmanager
     def _state(self, context: Any) -> Iterator[SyncState]:
-        engine = HubDbHook(self.client.hub_db_conn_id).get_engine()
-        try:
-            Ledger(engine).create_tables()
+        with HubDbHook(self.client.hub_db_conn_id).engine() as engine:
+            require_current(engine)
             yield SyncState(engine, Scope(self.client.client, self.channel_id, self.location_code, self.flow),
                             context["run_id"])
-        finally:
-            engine.dispose()
 
     def _shop(self, state: SyncState) -> Any:
         """The shop session; its waits on 429s and fresh logins go to the activity log."""

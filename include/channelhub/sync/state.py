@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from channelhub.ledger.schema import activity_log, sync_marks
+from channelhub.hubdb.schema import activity_log, sync_marks
 from channelhub.ledger.store import utcnow
 
 DETAIL_KEPT = 2000

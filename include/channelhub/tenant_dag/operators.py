@@ -20,13 +20,15 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from channelhub.config.client_loader import load_client_config
 from channelhub.config.loader import LoadedProject
 from channelhub.config.paths import clients_dir
-from channelhub.exceptions import UnsafeTenantPath
+from channelhub.exceptions import UnknownClient, UnsafeTenantPath, for_airflow
+from channelhub.hubdb.hook import HubDbHook
+from channelhub.hubdb.migrate import require_current
 from channelhub.ingest.issues import REPORT_COLUMNS
 from channelhub.ingest.result import IngestResult, TableStatus
 from channelhub.ledger import Ledger
 from channelhub.ledger.from_sales import sales_documents
 from channelhub.notify.report import RunReport
-from channelhub.productdb.hook import HubDbHook, ProductDbHook
+from channelhub.productdb.hook import ProductDbHook
 from channelhub.productdb.tables import ProjectTables
 from channelhub.run_date import run_date_of
 from channelhub.sftp.folder import ERRORS_SUFFIX, TenantFolder, file_name
@@ -78,7 +80,7 @@ class LoadTableOperator(_ProjectOperator):
         except UnsafeTenantPath as exc:
             context["ti"].xcom_push(key=RESULT_KEY, value=IngestResult(self.table, TableStatus.FAILED,
                                                                        detail=str(exc)).to_xcom())
-            raise AirflowFailException(str(exc)) from None
+            raise for_airflow(exc) from None
         context["ti"].xcom_push(key=RESULT_KEY, value=result.to_xcom())
         if result.status is TableStatus.FAILED:
             for issue in result.first_errors:
@@ -94,24 +96,20 @@ class LoadTableOperator(_ProjectOperator):
 
         file_format = self.project.formats[self.table]
         tables = ProjectTables(self.config.table_prefix, self.project.formats)
-        engine = ProductDbHook(self.config.product_db_conn_id).get_engine()
-        try:
-            with self.sftp_session() as sftp, \
-                    load_workdir(self.config.dag_id, self.table, run_date.isoformat()) as workdir:
-                folder = self.sftp_folder(sftp)
-                found = folder.locate(name)
-                if found is None:
-                    raise AirflowFailException(f"{name} is not in {self.config.folder} nor its processed/failed "
-                                               "folders any more")
-                local = workdir / name
-                sftp.get(found.path, str(local))
-                report_path = workdir / (name + ERRORS_SUFFIX)
-                self.log.info("Validating and loading %s (%d bytes) for %s", found.path, found.size, run_date)
-                result = ingest_file(local, file_format, engine, tables, run_date, file_name=name,
-                                     report_path=report_path)
-                folder.write_error_report(name, report_path.read_bytes() if report_path.exists() else None)
-        finally:
-            engine.dispose()
+        with ProductDbHook(self.config.product_db_conn_id).engine() as engine, self.sftp_session() as sftp, \
+                load_workdir(self.config.dag_id, self.table, run_date.isoformat()) as workdir:
+            folder = self.sftp_folder(sftp)
+            found = folder.locate(name)
+            if found is None:
+                raise AirflowFailException(f"{name} is not in {self.config.folder} nor its processed/failed "
+                                           "folders any more")
+            local = workdir / name
+            sftp.get(found.path, str(local))
+            report_path = workdir / (name + ERRORS_SUFFIX)
+            self.log.info("Validating and loading %s (%d bytes) for %s", found.path, found.size, run_date)
+            result = ingest_file(local, file_format, engine, tables, run_date, file_name=name,
+                                 report_path=report_path)
+            folder.write_error_report(name, report_path.read_bytes() if report_path.exists() else None)
         return result
 
 
@@ -137,7 +135,7 @@ class ArchiveFileOperator(_ProjectOperator):
                 target = self.sftp_folder(sftp).archive(name, succeeded)
         except UnsafeTenantPath as exc:
             context["ti"].xcom_push(key=ARCHIVE_PROBLEM_KEY, value=str(exc))
-            raise AirflowFailException(str(exc)) from None
+            raise for_airflow(exc) from None
         self.log.info("Archived %s to %s", name, target)
 
 
@@ -152,20 +150,16 @@ class SalesToLedgerOperator(_ProjectOperator):
     def execute(self, context: Any) -> dict[str, int]:
         try:
             client = load_client_config(clients_dir()).get(self.config.client)
-        except KeyError as exc:
-            raise AirflowFailException(str(exc)) from None
+        except UnknownClient as exc:
+            raise for_airflow(exc) from None
         run_date = self.run_date(context)
         table = ProjectTables(self.config.table_prefix, self.project.formats)["daily_sales"]
-        product_db = ProductDbHook(self.config.product_db_conn_id).get_engine()
-        with product_db.connect() as conn:
+        with ProductDbHook(self.config.product_db_conn_id).engine() as product_db, product_db.connect() as conn:
             rows = [row._mapping for row in conn.execute(sa.select(table).where(table.c.day == run_date))]
-        product_db.dispose()
         documents = sales_documents(rows, client, self.config.tenant, self.config.project, run_date)
-        hub_db = HubDbHook(client.hub_db_conn_id).get_engine()
-        ledger = Ledger(hub_db)
-        ledger.create_tables()
-        result = ledger.record(client, documents, on_change="replace_undelivered")
-        hub_db.dispose()
+        with HubDbHook(client.hub_db_conn_id).engine() as hub_db:
+            require_current(hub_db)
+            result = Ledger(hub_db).record(client, documents, on_change="replace_undelivered")
         for key in result.changed_after_delivery:
             self.log.warning("%s changed after it was posted; the ERP keeps what was sent", key)
         counts = {"rows": len(rows), "documents": len(documents), "inserted": len(result.inserted),

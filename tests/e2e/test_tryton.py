@@ -14,6 +14,7 @@ import time
 import pytest
 from airflow.models.connection import Connection
 
+from channelhub import PROJECT_ROOT
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.connectors.results import Outcome
@@ -21,10 +22,11 @@ from channelhub.connectors.tryton import TrytonHook, TrytonPoster, TrytonServer,
 from channelhub.devservers.stack import free_port
 from channelhub.devservers.tryton import TrytonProcess
 from channelhub.exceptions import PartnerAuthFailed
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument, message_id
 from channelhub.ledger.store import utcnow
-from channelhub.productdb.hook import create_engine
 from channelhub.settings import connection_env
+from channelhub.sqldb import create_engine
 
 pytestmark = pytest.mark.e2e
 SALES = ChannelJobName.SALES_POSTING
@@ -62,7 +64,7 @@ def sale(order: str, event: str = "OUTWARD_ORDER_COMPLETE", skus=("111", "221"),
 def ledger(tmp_path) -> Ledger:
     engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
     ledger = Ledger(engine)
-    ledger.create_tables()
+    upgrade_hub_db(ledger.engine)
     yield ledger
     engine.dispose()
 
@@ -133,11 +135,12 @@ def test_a_repeat_after_a_lost_answer_finds_the_sale_instead_of_making_another(t
 
 KILLED_POSTING = """
 import sys
+from channelhub import PROJECT_ROOT
 from channelhub.channel_jobs.posting import post_due
 from channelhub.connectors.tryton import TrytonHook
 from channelhub.ledger import Ledger
-from channelhub.productdb.hook import create_engine
-from tests.test_tryton import SALES, tryton_client
+from channelhub.sqldb import create_engine
+from tests.e2e.test_tryton import SALES, tryton_client
 post_due(Ledger(create_engine(sys.argv[1])), tryton_client("t4", concurrency=1), SALES,
          TrytonHook("tryton_erp").get_poster())
 """
@@ -149,7 +152,7 @@ def test_a_posting_killed_after_the_erp_took_some_reposts_none_twice(tryton, led
     ledger.record(client, [sale(order, skus=("111",)) for order in orders])
     url = str(ledger.engine.url)
     posting = subprocess.Popen([sys.executable, "-c", KILLED_POSTING, url], env=dict(os.environ),
-                               cwd=os.path.dirname(os.path.dirname(__file__)))
+                               cwd=PROJECT_ROOT)
     deadline = time.monotonic() + 300
     while sum(len(sales_of(tryton, order)) for order in orders) < 3:
         assert posting.poll() is None and time.monotonic() < deadline, "the posting ended before it could be killed"

@@ -21,9 +21,10 @@ from channelhub.connectors.tryton import TrytonHook, TrytonPoster
 from channelhub.devservers.commerce_server import CommerceServer
 from channelhub.devservers.tryton import TrytonProcess
 from channelhub.exceptions import PartnerUnavailable
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import Ledger
-from channelhub.productdb.hook import create_engine
 from channelhub.settings import connection_env
+from channelhub.sqldb import create_engine
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_orders, report_shipments
 from channelhub.sync.products import sync_products
@@ -57,7 +58,7 @@ def shop(monkeypatch):
 @pytest.fixture
 def hub_db(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    Ledger(engine).create_tables()
+    upgrade_hub_db(engine)
     yield engine
     engine.dispose()
 

@@ -17,10 +17,10 @@ from channelhub.devservers.stack import LocalStack
 from channelhub.devservers.tryton import TrytonProcess
 from channelhub.ledger import Ledger
 from channelhub.location_jobs.factory import build_location_dags
-from channelhub.productdb.hook import create_engine
 from channelhub.settings import connection_env
+from channelhub.sqldb import create_engine
 from channelhub.sync.state import Scope, SyncState
-from tests.test_sync_flows import receive, shop_order
+from tests.e2e.test_sync_flows import receive, shop_order
 
 pytestmark = pytest.mark.e2e
 TRYTON_CONN, SHOP_CONN = "sync_tryton", "sync_shop"

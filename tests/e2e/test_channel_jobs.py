@@ -19,8 +19,9 @@ import yaml
 from channelhub.devservers.erp_server import Answer, ErpServer
 from channelhub.devservers.rest import AirflowApi
 from channelhub.devservers.stack import UI_PASSWORD, UI_USER, LocalStack
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
-from channelhub.productdb.hook import create_engine
+from channelhub.sqldb import create_engine
 from tests.channels import outward_event
 from tests.factories import write_file
 
@@ -79,7 +80,7 @@ def stack(tmp_path_factory, erp) -> LocalStack:
 @pytest.fixture(scope="module")
 def ledger(stack) -> Ledger:
     ledger = Ledger(create_engine(stack.hub_db_url))
-    ledger.create_tables()
+    upgrade_hub_db(ledger.engine)
     return ledger
 
 

@@ -12,8 +12,8 @@ import pytest
 from channelhub.devservers.stack import LocalStack
 from channelhub.notify.report import is_run_report
 from tests import openssh
+from tests.e2e.test_dag_runs import status_rows
 from tests.factories import rows, tsv_text
-from tests.test_dag_runs import status_rows
 
 pytestmark = pytest.mark.e2e
 TABLES = ("store", "style", "sku")

@@ -1,0 +1,29 @@
+"""What `channelhub tenant add` / `client add` write, and the OpenSSH commands they print."""
+
+from channelhub.config.clients import Client
+from channelhub.config.tenants import TenantProject
+from channelhub.onboarding import NewClient, NewTenant, openssh_commands
+
+
+def test_a_new_tenant_is_a_valid_project_per_name_with_its_allow_list():
+    tenant = NewTenant("zeta", ["main", "stock"], ["store"], "09:00", "Asia/Kolkata", ["ops@zeta.example"],
+                       ["203.0.113.0/24"])
+    document = tenant.document()
+    projects = [TenantProject.model_validate({**document["defaults"], **p, "tenant": "zeta"})
+                for p in document["projects"]]
+    assert [p.dag_id for p in projects] == ["sftp__zeta__main", "sftp__zeta__stock"]
+    assert projects[0].folder == "irism-zeta/main" and projects[0].allowed_ips == ["203.0.113.0/24"]
+    commands = openssh_commands("zeta", projects)
+    assert "useradd -M -d /nonexistent -s /usr/sbin/nologin -g sftp-zeta -G sftp-tenants zeta" in commands
+    assert "chmod 2770 /srv/sftp/irism-zeta/main /srv/sftp/irism-zeta/stock" in commands
+    assert "zeta@203.0.113.0/24" in commands
+
+
+def test_a_new_client_pushes_on_each_channel_and_posts_to_its_erp_with_every_job_on():
+    new = NewClient("shopco", "tryton", "shopco_erp", {"amazon-in": "AMAZON_INDIA"})
+    client = Client.model_validate(new.document())
+    erp = client.erp
+    assert (erp.connector, erp.conn_id, erp.partner_pool) == ("tryton", "shopco_erp", "partner_shopco_erp")
+    assert all(job.enabled for job in erp.jobs.values()) and len(erp.jobs) == 4
+    assert erp.mapping["amazon-in"].erp_channel_name == "AMAZON_INDIA"
+    assert client.channel("amazon-in").connector == "push_api"
