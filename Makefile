@@ -17,16 +17,16 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 install: $(STAMP)
 
 demo: install  ## the main job on embedded defaults
-	$(BIN)/python -m channelhub.demo
+	$(BIN)/python -m channelhub_dev.demo
 
 demo-tryton: install  ## documents from the ledger into a real Tryton ERP through the channel-job DAGs
-	$(BIN)/python -m channelhub.demo_tryton
+	$(BIN)/python -m channelhub_dev.demo_tryton
 
 up: install  ## the full local Airflow (UI, scheduler, dag-processor, triggerer) with SFTP/SMTP, in the background
-	$(BIN)/python -m channelhub.up up
+	$(BIN)/python -m channelhub_dev.up up
 
 down:  ## stops everything make up started
-	@if [ -x $(BIN)/python ]; then $(BIN)/python -m channelhub.up down; else echo "Nothing to stop"; fi
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m channelhub_dev.up down; else echo "Nothing to stop"; fi
 
 # Two pytest workers: the end-to-end tests mostly wait on Airflow processes, so two of them side
 # by side fit 2 cores. One test file goes to one worker (its module-scoped Airflow stack is

@@ -18,12 +18,13 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+from channelhub_dev.airflow_processes import celery_env
+from channelhub_dev.postgres import scratch_database
+from channelhub_dev.rest import AirflowApi
+from channelhub_dev.stack import UI_PASSWORD, UI_USER, LocalStack
+
 from bench.__main__ import PG_ADMIN, WORK, write_tenant_configs
 from channelhub import PROJECT_ROOT
-from channelhub.devservers.airflow_processes import celery_env
-from channelhub.devservers.postgres import scratch_database
-from channelhub.devservers.rest import AirflowApi
-from channelhub.devservers.stack import UI_PASSWORD, UI_USER, LocalStack
 from channelhub.tenant_dag.factory import sftp_pool
 
 RUNS = 50

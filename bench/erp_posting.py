@@ -1,6 +1,6 @@
 """``make bench-erp``: posting 10,000 sales documents to a local ERP answering in 20 ms per call.
 
-The ERP endpoint (``channelhub.devservers.erp_server``) runs in its own process, so it
+The ERP endpoint (``channelhub_dev.erp_server``) runs in its own process, so it
 does not share the hub's GIL. For each concurrency the hub's posting loop
 (``channel_jobs.posting.post_due``: ledger read, ERP channel mapping, HTTP posts, one
 ledger commit per answer) posts every document; the figure is documents per second as a
@@ -20,14 +20,14 @@ import time
 from collections.abc import Iterator
 
 import requests
+from channelhub_dev.erp_server import CHECK, POSTINGS
+from channelhub_dev.postgres import scratch_database
+from channelhub_dev.stack import free_port
 
 from bench.__main__ import PG_ADMIN, WORK
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.connectors.http_erp import ErpEndpoint, ErpPoster
-from channelhub.devservers.erp_server import CHECK, POSTINGS
-from channelhub.devservers.postgres import scratch_database
-from channelhub.devservers.stack import free_port
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.sqldb import create_engine
@@ -40,7 +40,7 @@ CONCURRENCY = [int(c) for c in os.environ.get("CHANNELHUB_BENCH_CONCURRENCY", "4
 @contextlib.contextmanager
 def erp_process() -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "channelhub.devservers.erp_server", "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "channelhub_dev.erp_server", "--port", str(port),
                                 "--latency", str(LATENCY)], stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

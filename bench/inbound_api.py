@@ -25,9 +25,9 @@ from pathlib import Path
 
 import requests
 import yaml
+from channelhub_dev.stack import free_port
 
 from channelhub.credentials import CredentialStore
-from channelhub.devservers.stack import free_port
 from channelhub.sqldb import create_engine
 
 CLIENT = {"client": "bench", "channels": [

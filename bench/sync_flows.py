@@ -23,13 +23,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from channelhub_dev.commerce_server import CommerceServer
+from channelhub_dev.tryton import TrytonProcess
+
 from bench.tryton_posting import measured, server_of
 from channelhub.config.clients import Client
 from channelhub.connectors.commerce_api import CommerceSession, CommerceSettings
 from channelhub.connectors.tryton import TrytonSession
 from channelhub.connectors.tryton_sync import TrytonSyncDesk
-from channelhub.devservers.commerce_server import CommerceServer
-from channelhub.devservers.tryton import TrytonProcess
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import Ledger
 from channelhub.sqldb import create_engine

@@ -25,12 +25,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import psutil
+from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 
 from bench.erp_posting import client_for
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName
 from channelhub.connectors.tryton import TrytonPoster, TrytonServer, TrytonSession
-from channelhub.devservers.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.sqldb import create_engine

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from channelhub_dev.postgres import scratch_database
 
-from channelhub.devservers.postgres import scratch_database
 from channelhub.formats import FileFormat, load_formats
 from channelhub.productdb.tables import ProjectTables
 from channelhub.sqldb import create_engine

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
-
-from channelhub.devservers.stack import free_port
+from channelhub_dev.stack import free_port
 
 SSHD = "/usr/sbin/sshd"
 TENANTS_GROUP_PREFIX = "chsftp"

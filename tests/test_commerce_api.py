@@ -6,6 +6,7 @@ and asynchronous import jobs, and the rate limits (2 calls/s, a window of calls)
 from __future__ import annotations
 
 import pytest
+from channelhub_dev.commerce_server import CommerceServer, SearchError, parse_search
 
 from channelhub.connectors.commerce_api import (
     CommerceApiHook,
@@ -16,7 +17,6 @@ from channelhub.connectors.commerce_api import (
     any_of,
     search_term,
 )
-from channelhub.devservers.commerce_server import CommerceServer, SearchError, parse_search
 from channelhub.exceptions import PartnerAuthFailed, PartnerRefused
 from channelhub.settings import connection_env
 

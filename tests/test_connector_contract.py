@@ -11,10 +11,10 @@ import yaml
 from airflow.models.connection import Connection
 from airflow.providers_manager import ProvidersManager
 from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+from channelhub_dev.erp_server import ErpServer
 
 from channelhub.connectors.contract import CONNECTORS, NEEDED_BY_CHANNEL_TYPE, Ability, unfit_connector
 from channelhub.credentials import CredentialStore
-from channelhub.devservers.erp_server import ErpServer
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.sqldb import create_engine
 from tests.channels import client_document

@@ -45,9 +45,24 @@ def test_every_image_tag_is_pinned():
 
 def test_compose_and_local_stacks_allow_a_slow_dag_file_import():
     """Item 10 of issue 14: tasks on a loaded host hit Airflow's 30 s import limit; both stacks raise it alike."""
-    from channelhub.devservers.stack import SLOW_MACHINE_TIMEOUTS
+    from channelhub_dev.stack import SLOW_MACHINE_TIMEOUTS
 
     environment = yaml.safe_load(COMPOSE.read_text())["services"]["scheduler"]["environment"]
     for key, value in SLOW_MACHINE_TIMEOUTS.items():
         assert environment[key] == value
     assert int(SLOW_MACHINE_TIMEOUTS["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"]) >= 120
+
+
+def test_the_hub_that_production_installs_holds_no_demo_or_test_server():
+    import tomllib
+
+    from setuptools import find_packages
+
+    settings = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    installed = find_packages(PROJECT_ROOT / "include", include=settings["include"])
+    assert "channelhub" in installed and "channelhub.hubdb" in installed
+    assert not [package for package in installed if package.startswith("channelhub_dev")]
+    importers = [path.relative_to(PROJECT_ROOT) for path in (PROJECT_ROOT / "include" / "channelhub").rglob("*.py")
+                 if re.search(r"^\s*(from|import) channelhub_dev", path.read_text(), re.MULTILINE)]
+    assert importers == [], "the hub never imports the development package"
+    assert "include/channelhub_dev" in (PROJECT_ROOT / ".dockerignore").read_text().splitlines()

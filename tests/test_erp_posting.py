@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from channelhub_dev.erp_server import CREDENTIAL, POSTINGS, Answer, ErpServer
 
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName
 from channelhub.connectors.http_erp import ErpEndpoint, ErpPoster
-from channelhub.devservers.erp_server import CREDENTIAL, POSTINGS, Answer, ErpServer
 from channelhub.exceptions import CredentialRefreshFailed, LedgerConflict
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DeliveryStatus, Ledger, message_id

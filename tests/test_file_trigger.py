@@ -8,9 +8,9 @@ import os
 import time
 
 import pytest
+from channelhub_dev.sftp_server import SftpServer
+from channelhub_dev.stack import free_port
 
-from channelhub.devservers.sftp_server import SftpServer
-from channelhub.devservers.stack import free_port
 from channelhub.settings import connection_env
 from channelhub.sftp.trigger import FAILURES_ALLOWED, TenantFileTrigger, deadline_after
 

@@ -20,10 +20,10 @@ import requests
 import sqlalchemy as sa
 import uvicorn
 import yaml
+from channelhub_dev.stack import free_port
 
 from channelhub import credentials as credentials_module
 from channelhub.credentials import CredentialStore
-from channelhub.devservers.stack import free_port
 from channelhub.exceptions import PushNotAllowed
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.hubdb.schema import external_credentials

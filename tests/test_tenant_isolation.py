@@ -14,12 +14,13 @@ from pathlib import Path
 import paramiko
 import pytest
 import yaml
+from channelhub_dev.sftp_server import SftpServer
 
 from channelhub import PROJECT_ROOT
-from channelhub.devservers.sftp_server import SftpServer, SftpUser, append_user, read_users_file
 from channelhub.exceptions import UnsafeTenantPath
 from channelhub.sftp.folder import TenantFolder
 from channelhub.sftp.hook import TenantSftpHook
+from channelhub.sftp.users_file import SftpUser, append_user, read_users_file
 from channelhub.tenant_dag.workdir import load_workdir
 
 NAME = "store-2026-11-20.tsv"

@@ -43,6 +43,7 @@ from channelhub.onboarding import (
     new_sftp_password,
     openssh_commands,
 )
+from channelhub.sftp.users_file import SftpUser, append_user
 
 
 class CliError(Exception):
@@ -163,7 +164,6 @@ def tenant_add(args: argparse.Namespace) -> int:
     """The tenant's file, then its SFTP user: on the local server (``make up``) or as OpenSSH commands."""
     from airflow.sdk.bases.hook import BaseHook
 
-    from channelhub.devservers.sftp_server import SftpUser, append_user  # the local server's users file only
 
     tenant = NewTenant(args.tenant, args.project or ["main"], args.tables, args.time, args.timezone, args.email,
                        args.ip, args.frequency, args.weekday, args.sftp_conn_id, args.client, not args.paused)

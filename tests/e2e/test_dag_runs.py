@@ -10,8 +10,8 @@ from pathlib import Path
 import paramiko
 import pytest
 import sqlalchemy as sa
+from channelhub_dev.stack import LocalStack
 
-from channelhub.devservers.stack import LocalStack
 from channelhub.notify.report import is_run_report
 from tests.factories import rows, tsv_text
 

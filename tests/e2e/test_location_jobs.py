@@ -9,12 +9,12 @@ import os
 
 import pytest
 import yaml
+from channelhub_dev.commerce_server import CommerceServer
+from channelhub_dev.stack import LocalStack
+from channelhub_dev.tryton import TrytonProcess
 
 from channelhub.config.client_loader import load_client_config
 from channelhub.connectors.tryton import TrytonHook
-from channelhub.devservers.commerce_server import CommerceServer
-from channelhub.devservers.stack import LocalStack
-from channelhub.devservers.tryton import TrytonProcess
 from channelhub.ledger import Ledger
 from channelhub.location_jobs.factory import build_location_dags
 from channelhub.settings import connection_env

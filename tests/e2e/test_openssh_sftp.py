@@ -8,8 +8,8 @@ from datetime import date
 
 import paramiko
 import pytest
+from channelhub_dev.stack import LocalStack
 
-from channelhub.devservers.stack import LocalStack
 from channelhub.notify.report import is_run_report
 from tests import openssh
 from tests.e2e.test_dag_runs import status_rows

@@ -14,12 +14,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from channelhub_dev.commerce_server import CommerceServer
+from channelhub_dev.tryton import TrytonProcess
 
 from channelhub.config.clients import Client
 from channelhub.connectors.commerce_api import CommerceApiHook
 from channelhub.connectors.tryton import TrytonHook, TrytonPoster
-from channelhub.devservers.commerce_server import CommerceServer
-from channelhub.devservers.tryton import TrytonProcess
 from channelhub.exceptions import PartnerUnavailable
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import Ledger

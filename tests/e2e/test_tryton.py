@@ -1,5 +1,5 @@
 """Posting ledger documents into a real Tryton 8.0 (``trytond`` on 127.0.0.1, started from a
-template database; channelhub.devservers.tryton) over its JSON-RPC API."""
+template database; channelhub_dev.tryton) over its JSON-RPC API."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import time
 
 import pytest
 from airflow.models.connection import Connection
+from channelhub_dev.stack import free_port
+from channelhub_dev.tryton import TrytonProcess
 
 from channelhub import PROJECT_ROOT
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.connectors.results import Outcome
 from channelhub.connectors.tryton import TrytonHook, TrytonPoster, TrytonServer, TrytonSession
-from channelhub.devservers.stack import free_port
-from channelhub.devservers.tryton import TrytonProcess
 from channelhub.exceptions import PartnerAuthFailed
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument, message_id

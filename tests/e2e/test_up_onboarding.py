@@ -2,7 +2,7 @@
 plain shell beside it, and onboarding a tenant and a client with one command each, up to the
 tenant's first successful run and the client's first posted document.
 
-``make up`` runs as the real supervisor process (``python -m channelhub.up up``) on a copy
+``make up`` runs as the real supervisor process (``python -m channelhub_dev.up up``) on a copy
 of the shipped ``include/config/``, while the configured SFTP and SMTP ports are held by
 someone else (another checkout's stack, as far as it can tell). The ERP is the local
 ``http_erp`` partner server; everything else is the real stack.
@@ -22,11 +22,11 @@ from pathlib import Path
 import paramiko
 import pytest
 import requests
+from channelhub_dev.erp_server import ErpServer
+from channelhub_dev.rest import AirflowApi
+from channelhub_dev.stack import UI_PASSWORD, UI_USER, free_port
 
 from channelhub import PROJECT_ROOT
-from channelhub.devservers.erp_server import ErpServer
-from channelhub.devservers.rest import AirflowApi
-from channelhub.devservers.stack import UI_PASSWORD, UI_USER, free_port
 from channelhub.settings import settings_connection
 
 pytestmark = pytest.mark.e2e
@@ -65,14 +65,14 @@ def up(tmp_path_factory):
                       CHANNELHUB_CONFIG_DIR=str(folder / "config" / "tenants"),
                       CHANNELHUB_CLIENTS_DIR=str(folder / "config" / "clients"))
     held = [hold_port(settings_connection(conn_id)["conn_port"]) for conn_id in ("channelhub_sftp", "channelhub_smtp")]
-    started = subprocess.run([sys.executable, "-m", "channelhub.up", "up"], env=env, capture_output=True, text=True,
+    started = subprocess.run([sys.executable, "-m", "channelhub_dev.up", "up"], env=env, capture_output=True, text=True,
                              timeout=900, check=False, cwd=PROJECT_ROOT)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         yield {"folder": folder, "up_dir": up_dir, "output": started.stdout,
                "api": AirflowApi(f"http://127.0.0.1:{ui_port}", UI_USER, UI_PASSWORD), "base": f"http://127.0.0.1:{ui_port}"}
     finally:
-        subprocess.run([sys.executable, "-m", "channelhub.up", "down"], env=env, capture_output=True, timeout=180,
+        subprocess.run([sys.executable, "-m", "channelhub_dev.up", "down"], env=env, capture_output=True, timeout=180,
                        check=False, cwd=PROJECT_ROOT)
         for holder in held:
             if holder is not None:

@@ -19,12 +19,12 @@ from channelhub.config.client_loader import load_client_config
 from channelhub.config.clients import ChannelJobName, job_dag_id
 from channelhub.config.paths import config_dir
 from channelhub.connectors.tryton import TrytonHook, TrytonSession
-from channelhub.devservers.stack import LocalStack
-from channelhub.devservers.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.settings import connection_env
 from channelhub.sqldb import create_engine
+from channelhub_dev.stack import LocalStack
+from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 
 DEMO_DIR = PROJECT_ROOT / ".demo-tryton"
 #: The demo's own client, not in include/config/clients: its jobs are enabled and need the Tryton it starts.

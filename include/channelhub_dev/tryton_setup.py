@@ -2,7 +2,7 @@
 template, in-process through proteus): a company with a chart of accounts and a fiscal year,
 a product category, the products the tests and the demo sell, and the parties they sell to.
 
-``python -m channelhub.devservers.tryton_setup <trytond.conf> <database>``
+``python -m channelhub_dev.tryton_setup <trytond.conf> <database>``
 """
 
 from __future__ import annotations

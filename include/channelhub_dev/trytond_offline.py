@@ -5,7 +5,7 @@ it stores it. These machines reach no DNS, so every address would be refused; th
 one part of Tryton replaced here: addresses are checked for syntax only (email_validator
 without the deliverability look-up). Everything else is the real ``trytond`` server.
 
-``python -m channelhub.devservers.trytond_offline -c trytond.conf -d DATABASE``
+``python -m channelhub_dev.trytond_offline -c trytond.conf -d DATABASE``
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ queue answers such as 429 with ``Retry-After``, 500 or a slow reply
 (:meth:`ErpServer.answer_next`), reject documents with a 422 validation message
 (:meth:`ErpServer.reject`), and answer every call after ``latency`` seconds.
 
-``python -m channelhub.devservers.erp_server --port 8089 --latency 0.02`` runs one in
+``python -m channelhub_dev.erp_server --port 8089 --latency 0.02`` runs one in
 the foreground (the benchmark runs it in its own process, so it does not share the GIL).
 """
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from channelhub import PROJECT_ROOT
-from channelhub.devservers.airflow_processes import AirflowProcesses
-from channelhub.devservers.sftp_server import SftpServer
-from channelhub.devservers.smtp_server import SmtpServer
 from channelhub.settings import connection_env, settings_connection, settings_env, settings_pools
+from channelhub_dev.airflow_processes import AirflowProcesses
+from channelhub_dev.sftp_server import SftpServer
+from channelhub_dev.smtp_server import SmtpServer
 
 HUB_USER = "hub"
 #: The UI and API login of a local stack (Airflow's simple auth manager); never used beyond 127.0.0.1.
@@ -103,7 +103,7 @@ class LocalStack:
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "channelhub.devservers.worker_name.hostname",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "channelhub_dev.worker_name.hostname",
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

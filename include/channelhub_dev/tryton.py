@@ -24,7 +24,7 @@ from pathlib import Path
 
 import urllib3
 
-from channelhub.devservers.stack import free_port
+from channelhub_dev.stack import free_port
 
 MODULES = ("trytond", "trytond-sale", "trytond-purchase", "trytond-stock", "proteus")
 SETUP_REVISION = "2"  # bump when tryton_setup changes what the template holds
@@ -80,7 +80,7 @@ def _build(target: Path) -> None:
         # the empty answer to its prompt means "no email".
         _run([_bin("trytond-admin"), "-c", str(config), "-d", DATABASE, "--all", "-u", "sale", "purchase", "stock",
               "--activate-dependencies"], env, timeout=1800)
-        _run([sys.executable, "-m", "channelhub.devservers.tryton_setup", str(config), DATABASE], env, timeout=900)
+        _run([sys.executable, "-m", "channelhub_dev.tryton_setup", str(config), DATABASE], env, timeout=900)
         partial = target.with_suffix(".partial")
         shutil.copyfile(folder / f"{DATABASE}.sqlite", partial)
         partial.replace(target)
@@ -102,7 +102,7 @@ class TrytonProcess:
         self.log = self.workdir / "trytond.log"
         with self.log.open("w") as log:
             # trytond_offline: the real server, with email checks that need no DNS (see its docs)
-            self.process = subprocess.Popen([sys.executable, "-m", "channelhub.devservers.trytond_offline", "-c",
+            self.process = subprocess.Popen([sys.executable, "-m", "channelhub_dev.trytond_offline", "-c",
                                              str(config), "-d", DATABASE], stdout=log,
                                             stderr=subprocess.STDOUT)
         http = urllib3.PoolManager(retries=False, timeout=5)

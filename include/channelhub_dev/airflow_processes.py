@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from channelhub.devservers.rest import AirflowApi
+from channelhub_dev.rest import AirflowApi
 
 CORE_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 

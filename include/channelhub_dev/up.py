@@ -1,6 +1,6 @@
 """``make up`` / ``make down``: the full local Airflow with the hub's DAGs, in the background.
 
-``up`` starts one supervisor process (``python -m channelhub.up run``) and returns once
+``up`` starts one supervisor process (``python -m channelhub_dev.up run``) and returns once
 Airflow reports healthy. The supervisor runs the local SFTP and SMTP servers (ports from
 ``airflow_settings.yaml``, or free ones when another stack holds them), the config of
 ``include/config/`` (the same the CLI and ``make demo`` read), the demo tenant's SFTP user
@@ -21,9 +21,9 @@ import threading
 import time
 
 from channelhub import PROJECT_ROOT
-from channelhub.demo import DAG_ID, RUN_AT, start_demo_stack
-from channelhub.devservers.stack import UI_PASSWORD, UI_USER
 from channelhub.running_stack import ENV_FILE_NAME, up_dir, write_stack_env
+from channelhub_dev.demo import DAG_ID, RUN_AT, start_demo_stack
+from channelhub_dev.stack import UI_PASSWORD, UI_USER
 
 UP_DIR = up_dir()
 PID_FILE = UP_DIR / "supervisor.pid"
@@ -48,7 +48,7 @@ def up() -> int:
     UP_DIR.mkdir(exist_ok=True)
     READY_FILE.unlink(missing_ok=True)
     with LOG_FILE.open("ab") as log:
-        supervisor = subprocess.Popen([sys.executable, "-m", "channelhub.up", "run"], stdout=log,
+        supervisor = subprocess.Popen([sys.executable, "-m", "channelhub_dev.up", "run"], stdout=log,
                                       stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT_ROOT)
     print("Starting Airflow (api-server, scheduler, dag-processor, triggerer) ...", flush=True)
     while not READY_FILE.exists():

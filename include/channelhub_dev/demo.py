@@ -14,9 +14,9 @@ from pathlib import Path
 from channelhub import PROJECT_ROOT
 from channelhub.alerts.notifier import LOG_HINT_VARIABLE
 from channelhub.config.paths import clients_dir, config_dir
-from channelhub.devservers.stack import LocalStack, free_port
 from channelhub.notify.report import is_run_report
 from channelhub.settings import settings_connection
+from channelhub_dev.stack import LocalStack, free_port
 
 DEMO_DIR = PROJECT_ROOT / ".demo"
 DEMO_FILES = PROJECT_ROOT / "include" / "demo" / "files"
