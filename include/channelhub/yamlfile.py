@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from channelhub.exceptions import ConfigFileError
+from channelhub.strict import location_path
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -41,11 +42,7 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> list[
     """One line per problem, each naming the dotted key path, e.g. ``projects[0].timezone``."""
     problems = []
     for item in error.errors():
-        key = prefix
-        for part in item["loc"]:
-            if part == "[key]":  # pydantic marks a bad mapping key this way; the key itself says it
-                continue
-            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        key = location_path(item["loc"], prefix)
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key"

@@ -15,9 +15,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from channelhub.config.sync_flows import Flows, LocationsMixin, needed_abilities
-from channelhub.config.tenants import NAME, Schedule, _Strict, parse_duration
+from channelhub.config.tenants import NAME, Schedule, parse_duration
 from channelhub.connectors.contract import CONNECTORS, unfit_connector
 from channelhub.exceptions import UnknownChannel
+from channelhub.strict import StrictModel
 
 
 class ChannelJobName(StrEnum):
@@ -29,7 +30,7 @@ class ChannelJobName(StrEnum):
     RETURNS_POSTING = "RETURNS_POSTING"
 
 
-class ChannelJob(_Strict):
+class ChannelJob(StrictModel):
     """One channel job: on or off, how old a document must be before it is posted, and when it runs.
 
     The job also runs soon after new documents for it enter the ledger (an Airflow asset),
@@ -46,7 +47,7 @@ class ChannelJob(_Strict):
         return parse_duration(value)
 
 
-class ChannelMapping(_Strict):
+class ChannelMapping(StrictModel):
     """How the ERP sees one marketplace channel of the client."""
 
     erp_channel_name: str = Field(min_length=1, max_length=120)
@@ -99,7 +100,7 @@ class Channel(LocationsMixin):
         return self.pool or f"partner_{self.conn_id}"
 
 
-class Client(_Strict):
+class Client(StrictModel):
     """A client with its channels, validated as a whole (one ERP, a mapping for every marketplace)."""
 
     client: str = Field(pattern=NAME)

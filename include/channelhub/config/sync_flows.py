@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
-from channelhub.config.tenants import Schedule, _Strict
+from channelhub.config.tenants import Schedule
+from channelhub.strict import StrictModel
 from channelhub.sync.mapper import FlowMapping, Rule, build_mapping
 
 LOCATION_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
@@ -27,12 +28,12 @@ class LocationJobName(StrEnum):
     ORDER_SYNC = "order_sync"
 
 
-class LocationJob(_Strict):
+class LocationJob(StrictModel):
     enabled: bool = False
     schedule: Schedule = Schedule(frequency="cron", cron="*/30 * * * *")
 
 
-class Location(_Strict):
+class Location(StrictModel):
     """One location of a marketplace channel: the code the channel knows and the ERP warehouse behind it."""
 
     code: str = Field(pattern=LOCATION_CODE, description="The location code the channel knows.")
@@ -45,7 +46,7 @@ class Location(_Strict):
         return self.invex if name is LocationJobName.INVEX else self.order_sync
 
 
-class _Flow(_Strict):
+class _Flow(StrictModel):
     """A flow's mapping overrides (per target field) and added rules, checked against its default."""
 
     flow_name: ClassVar[str] = ""
@@ -98,13 +99,13 @@ class StockFlow(_Flow):
     batch_size: int = Field(default=1000, ge=1, le=100_000, description="SKUs read from the ERP at once.")
 
 
-class Flows(_Strict):
+class Flows(StrictModel):
     orders: OrderFlow = OrderFlow()
     products: ProductFlow = ProductFlow()
     stock: StockFlow = StockFlow()
 
 
-class LocationsMixin(_Strict):
+class LocationsMixin(StrictModel):
     """What a marketplace channel adds for its locations and flows."""
 
     locations: list[Location] = Field(default_factory=list)

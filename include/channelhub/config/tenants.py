@@ -12,7 +12,9 @@ from datetime import time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from channelhub.strict import StrictModel
 
 TABLES = ("store", "style", "sku", "daily_sales", "storestock", "whstock")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -31,10 +33,6 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     if not match:
         raise ValueError(f"{value!r} is not a duration like 90s, 15m, 3h or 1d")
     return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def tenant_root(tenant: str) -> str:
@@ -62,7 +60,7 @@ def folder_problem(folder: str, tenant: str) -> str | None:
     return None
 
 
-class Schedule(_Strict):
+class Schedule(StrictModel):
     """When a project runs: a time of day in a timezone, daily or weekly, a cron expression, or
     ``manual`` (never on its own: each run is triggered, and its logical date is the run date)."""
 
@@ -143,7 +141,7 @@ class Schedule(_Strict):
         return f"{minute} {hour} * * {day_of_week}"
 
 
-class Wait(_Strict):
+class Wait(StrictModel):
     """How the hub waits for a table's file."""
 
     deadline: timedelta = Field(default=timedelta(hours=3), description="Then the table is MISSING.")
@@ -157,7 +155,7 @@ class Wait(_Strict):
         return parse_duration(value)
 
 
-class Notify(_Strict):
+class Notify(StrictModel):
     emails: list[str] = Field(min_length=1)
     smtp_conn_id: str = "channelhub_smtp"
 
@@ -170,7 +168,7 @@ class Notify(_Strict):
         return emails
 
 
-class TenantProject(_Strict):
+class TenantProject(StrictModel):
     """One tenant project: an SFTP folder of dated TSV files, loaded into its product tables."""
 
     tenant: str = Field(pattern=NAME)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from channelhub.strict import StrictModel
 
 ColumnType = Literal["string", "integer", "decimal", "date", "flag"]
 
@@ -26,11 +28,7 @@ class LoadMode(StrEnum):
     """The file is the run date's partition: that day's rows are replaced."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Column(_Strict):
+class Column(StrictModel):
     """One TSV column, in file order."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -56,7 +54,7 @@ class Column(_Strict):
         return self.references.split(".", 1)[1] if self.references else None
 
 
-class Lookup(_Strict):
+class Lookup(StrictModel):
     """A value fetched from the masters for a row, for use in rules.
 
     ``path`` starts at a column of this file and hops through master tables by their
@@ -85,7 +83,7 @@ class Lookup(_Strict):
         return path
 
 
-class Rule(_Strict):
+class Rule(StrictModel):
     """A row rule across columns, as a pandas expression that must be true."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -93,7 +91,7 @@ class Rule(_Strict):
     message: str
 
 
-class FileFormat(_Strict):
+class FileFormat(StrictModel):
     """Everything the hub knows about one table's file: columns, keys, rules, load mode."""
 
     table: str = Field(pattern=r"^[a-z][a-z0-9_]*$")

@@ -49,6 +49,7 @@ from channelhub.inbound.payloads import (
     ReturnOrderEvent,
 )
 from channelhub.ledger import Ledger, NewDocument, message_id
+from channelhub.strict import location_path
 
 log = logging.getLogger(__name__)
 CONFIG_TTL = 30.0  # seconds a loaded client folder is reused before it is read again
@@ -58,10 +59,7 @@ JobsMarker = Callable[[str, set[ChannelJobName]], None]
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc[1:] if loc and loc[0] in ("body", "header") else loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "<body>"
+    return location_path(loc[1:] if loc and loc[0] in ("body", "header") else loc) or "<body>"
 
 
 async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -32,6 +32,7 @@ from pydantic import (
 
 from channelhub.ledger import DocumentKind, NewDocument
 from channelhub.ledger.documents import content_key
+from channelhub.strict import location_path
 
 MAX_ORDER_ITEMS = 2500
 MAX_INVENTORY_SKUS = 300
@@ -263,7 +264,7 @@ PRODUCT = TypeAdapter(InventoryProduct)
 def _reason(error: ValidationError) -> str:
     """The first problem of one product, with its field, as the product's failure reason."""
     first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "product"
+    field = location_path(first["loc"]) or "product"
     return f"{field}: {first['msg']}"
 
 

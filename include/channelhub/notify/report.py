@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date
 from email import policy
@@ -10,9 +9,16 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
+import jinja2
+
 from channelhub.ingest.result import IngestResult, TableStatus
 
 HEADERS = ("Table Name", "Status", "Rows", "Details")
+STATUS_COLOURS = {"SUCCESS": "#1a7f37", "FAILED": "#cf222e", "MISSING": "#9a6700"}
+HTML_TEMPLATE = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent.parent / "templates"), autoescape=True,
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+).get_template("run_report.html")
 #: The checks' names in brackets, in plain words for the people who fix the files.
 CHECKS = {
     "reference": "the value must exist in the master file (store, style or sku) it refers to",
@@ -133,28 +139,11 @@ class RunReport:
         return message
 
     def html_body(self) -> str:
-        colours = {"SUCCESS": "#1a7f37", "FAILED": "#cf222e", "MISSING": "#9a6700"}
-        cells = "".join(f"<th style='text-align:left;padding:4px 8px'>{h}</th>" for h in HEADERS)
-        body = []
-        for table, status, rows, detail in self.rows():
-            body.append(
-                "<tr>"
-                f"<td style='padding:4px 8px'>{html.escape(table)}</td>"
-                f"<td style='padding:4px 8px;color:{colours[status]};font-weight:bold'>{status}</td>"
-                f"<td style='padding:4px 8px;text-align:right'>{rows}</td>"
-                f"<td style='padding:4px 8px'>{html.escape(detail)}</td>"
-                "</tr>"
-            )
-        excerpts, legend = self.error_excerpts(), self.check_legend()
-        return (
-            f"<p>Channel Hub run of <b>{html.escape(self.tenant)}/{html.escape(self.project)}</b> "
-            f"for <b>{self.run_date.isoformat()}</b>: <b>{self.overall}</b></p>"
-            f"<table border='1' cellspacing='0' style='border-collapse:collapse'><tr>{cells}</tr>"
-            f"{''.join(body)}</table>"
-            + (f"<h4>First errors</h4><pre>{html.escape(excerpts)}</pre>"
-               f"<h4>What the checks in brackets mean</h4><pre>{html.escape(legend)}</pre>" if excerpts else "")
-            + f"<p>{html.escape(ATTACHMENT_NOTE)}</p>"
-        )
+        """The HTML part, from ``templates/run_report.html`` (every value escaped)."""
+        return HTML_TEMPLATE.render(
+            tenant=self.tenant, project=self.project, run_date=self.run_date.isoformat(), overall=self.overall,
+            headers=HEADERS, rows=self.rows(), colours=STATUS_COLOURS, excerpts=self.error_excerpts(),
+            legend=self.check_legend(), attachment_note=ATTACHMENT_NOTE)
 
 
 def _format_check(rule: str, message: str, table: str) -> str:

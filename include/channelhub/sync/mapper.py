@@ -34,6 +34,7 @@ from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
 from channelhub.exceptions import MappingError
 from channelhub.formats.registry import DEFAULT_SCHEMAS_DIR
+from channelhub.strict import StrictModel
 from channelhub.yamlfile import describe_validation_error, read_yaml
 
 MAPPINGS_DIR = DEFAULT_SCHEMAS_DIR / "mappings"
@@ -83,8 +84,7 @@ SPECS: dict[str, type[_Spec]] = {"from": FromSpec, "constant": ConstantSpec, "lo
                                  "format": FormatSpec, "concat": ConcatSpec, "each": EachSpec}
 
 
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Rule(StrictModel):
     when: str = Field(min_length=1)
     then: Literal["skip", "hold"]
     message: str = Field(min_length=1, max_length=300)

@@ -35,3 +35,10 @@ def test_the_checks_in_brackets_are_said_in_plain_words():
     assert "[reference] the value must exist in the master file (store, style or sku) it refers to" in text
     assert "[revenue_within_mrp] a rule of the daily_sales format: revenue must not exceed mrp x qty" in text
     assert "What the checks in brackets mean" in report().html_body()
+
+
+def test_the_html_part_comes_from_its_template_with_every_value_escaped():
+    body = report().html_body()
+    assert body.startswith("<p>Channel Hub run of <b>") and "color:#cf222e;font-weight:bold\">FAILED" in body
+    hostile = RunReport("acme", "<script>", date(2026, 11, 20), []).html_body()
+    assert "&lt;script&gt;" in hostile and "<script>" not in hostile
