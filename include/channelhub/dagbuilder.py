@@ -53,9 +53,11 @@ def build_dags() -> dict[str, DAG]:
     for error in loaded.errors:
         log.error("Skipped %s", error)
     wanted = get_parsing_context().dag_id
-    dags = {project.config.dag_id: build_tenant_dag(project) for project in loaded.tenants.projects
-            if project.config.dag_id not in loaded.skipped
-            and (wanted is None or project.config.dag_id == wanted)}
+    clients = loaded.clients.clients
+    dags = {project.config.dag_id: build_tenant_dag(project, clients[project.config.client].config
+                                                    if project.config.client else None)
+            for project in loaded.tenants.projects
+            if project.config.dag_id not in loaded.skipped and (wanted is None or project.config.dag_id == wanted)}
     for client in loaded.clients.clients.values():
         name = client.config.client
         if wanted is None or wanted.startswith(f"erp__{name}__"):

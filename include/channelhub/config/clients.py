@@ -12,10 +12,10 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from channelhub.config.sync_flows import Flows, LocationsMixin, needed_abilities
-from channelhub.config.tenants import NAME, Schedule, parse_duration
+from channelhub.config.tenants import NAME, Duration, Schedule
 from channelhub.connectors.contract import CONNECTORS, unfit_connector
 from channelhub.exceptions import UnknownChannel
 from channelhub.strict import StrictModel
@@ -38,13 +38,8 @@ class ChannelJob(StrictModel):
     """
 
     enabled: bool = False
-    delay: timedelta = Field(default=timedelta(0), description="Post a document only once it is this old.")
+    delay: Duration = Field(default=timedelta(0), description="Post a document only once it is this old.")
     schedule: Schedule = Schedule(frequency="cron", cron="*/15 * * * *")
-
-    @field_validator("delay", mode="before")
-    @classmethod
-    def _delay(cls, value: str | int | float | timedelta) -> timedelta:
-        return parse_duration(value)
 
 
 class ChannelMapping(StrictModel):

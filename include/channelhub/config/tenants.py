@@ -9,10 +9,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
 
 from channelhub.strict import StrictModel
 
@@ -33,6 +33,20 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     if not match:
         raise ValueError(f"{value!r} is not a duration like 90s, 15m, 3h or 1d")
     return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+
+
+def format_duration(value: timedelta) -> str:
+    """A duration the way config files write it (the largest whole unit), so it reads back the same."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+#: A config duration: read from ``90s``/``15m``/``3h``/``1d`` or seconds, written back the same way
+#: (so a model's JSON, which operators keep, validates again).
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, when_used="json")]
 
 
 def tenant_root(tenant: str) -> str:
@@ -144,15 +158,10 @@ class Schedule(StrictModel):
 class Wait(StrictModel):
     """How the hub waits for a table's file."""
 
-    deadline: timedelta = Field(default=timedelta(hours=3), description="Then the table is MISSING.")
-    poke_interval: timedelta = timedelta(minutes=5)
-    settle: timedelta = Field(default=timedelta(seconds=60),
-                              description="A file modified more recently is still being written.")
-
-    @field_validator("deadline", "poke_interval", "settle", mode="before")
-    @classmethod
-    def _durations(cls, value: str | int | float | timedelta) -> timedelta:
-        return parse_duration(value)
+    deadline: Duration = Field(default=timedelta(hours=3), description="Then the table is MISSING.")
+    poke_interval: Duration = timedelta(minutes=5)
+    settle: Duration = Field(default=timedelta(seconds=60),
+                             description="A file modified more recently is still being written.")
 
 
 class Notify(StrictModel):

@@ -70,7 +70,7 @@ def _location_dag(loaded: LoadedClient, channel: Channel, location: Location, jo
                f"(buffer {location.buffer}). Toggle this DAG to enable or disable it. "
                f"Config: `{loaded.source.name}`; what moved: the activity log (docs/sync-flows.md).",
     )
-    common = {"client": client, "channel_id": channel.id, "location_code": location.code}
+    common = {"client": client.model_dump(mode="json"), "channel_id": channel.id, "location_code": location.code}
     with dag:
         if job is LocationJobName.INVEX:
             InvexOperator(task_id="push_stock", pool=channel.partner_pool, **common)
@@ -100,7 +100,7 @@ def _product_dag(loaded: LoadedClient, channel: Channel) -> DAG:
                f"(keep_enriched: {flow.keep_enriched}; enriched fields: {', '.join(flow.enriched_fields)}).",
     )
     with dag:
-        ProductSyncOperator(task_id="push_products", pool=channel.partner_pool, client=client,
+        ProductSyncOperator(task_id="push_products", pool=channel.partner_pool, client=client.model_dump(mode="json"),
                             channel_id=channel.id)
     return dag
 

@@ -1,4 +1,5 @@
-"""The operators of the location jobs and product sync: each opens the hub DB, the shop session
+"""The operators of the location jobs and product sync (each takes the client's config as JSON,
+the channel id and the location code, fixed when the DAG is built): each opens the hub DB, the shop session
 and the ERP desk, runs one step of a flow (:mod:`channelhub.sync`), and says how it went.
 
 How a step ends: records the other side refused for good (the shop rejected a quantity)
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -37,11 +39,15 @@ class _SyncOperator(BaseOperator):
 
     flow = ""
 
-    def __init__(self, *, client: Client, channel_id: str, location_code: str = "", **kwargs: Any) -> None:
+    def __init__(self, *, client: dict[str, Any], channel_id: str, location_code: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.client = client
+        self.client_config = client  # the client's config (JSON) as the DAG file read it
         self.channel_id = channel_id
         self.location_code = location_code
+
+    @cached_property
+    def client(self) -> Client:
+        return Client.model_validate(self.client_config)
 
     @property
     def channel(self) -> Any:

@@ -19,8 +19,9 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, TaskGroup
 
 from channelhub.alerts import operator_alert
-from channelhub.config.clients import ChannelJobName
+from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.loader import LoadedProject
+from channelhub.exceptions import UnknownClient
 from channelhub.ledger.asset import ledger_asset
 from channelhub.sftp.sensor import TenantFileSensor
 from channelhub.tenant_dag.operators import (
@@ -40,8 +41,11 @@ def sftp_pool(sftp_conn_id: str) -> str:
     return f"sftp_{sftp_conn_id}"
 
 
-def build_tenant_dag(loaded: LoadedProject) -> DAG:
+def build_tenant_dag(loaded: LoadedProject, client: Client | None = None) -> DAG:
+    """The project's DAG; ``client`` is the config of the client its daily_sales go to, if any."""
     config = loaded.config
+    if config.client is not None and (client is None or client.client != config.client):
+        raise UnknownClient(f"project {config.dag_id} sends its sales to client {config.client!r}, which was not given")
     wait = config.wait
     dag = DAG(
         dag_id=config.dag_id,
@@ -59,6 +63,8 @@ def build_tenant_dag(loaded: LoadedProject) -> DAG:
                f"(config: `{loaded.source.name}`).",
     )
     pool = sftp_pool(config.sftp_conn_id)
+    formats = {table: file_format.model_dump(mode="json") for table, file_format in loaded.formats.items()}
+    where = {"sftp_conn_id": config.sftp_conn_id, "folder": config.folder, "timezone": config.schedule.timezone}
     with dag:
         waits, loads, archives = {}, {}, {}
         for table in config.tables:
@@ -68,8 +74,10 @@ def build_tenant_dag(loaded: LoadedProject) -> DAG:
                     timezone=config.schedule.timezone, settle=wait.settle, timeout=wait.deadline,
                     poke_interval=wait.poke_interval, retries=0, pool=pool,
                 )
-                loads[table] = LoadTableOperator(task_id="load", project=loaded, table=table, pool=pool)
-                archives[table] = ArchiveFileOperator(task_id="archive", project=loaded, table=table,
+                loads[table] = LoadTableOperator(
+                    task_id="load", **where, table=table, formats=formats,
+                    product_db_conn_id=config.product_db_conn_id, table_prefix=config.table_prefix, pool=pool)
+                archives[table] = ArchiveFileOperator(task_id="archive", **where, table=table,
                                                       load_task_id=loads[table].task_id, pool=pool)
                 waits[table] >> loads[table] >> archives[table]
         for table in config.tables:
@@ -78,11 +86,16 @@ def build_tenant_dag(loaded: LoadedProject) -> DAG:
                 ready = EmptyOperator(task_id=f"{table}.masters_ready", trigger_rule="all_done")
                 [loads[m] for m in sorted(masters)] >> ready >> loads[table]
         if config.client is not None:
-            to_ledger = SalesToLedgerOperator(task_id="daily_sales.to_ledger", project=loaded,
-                                              outlets=[ledger_asset(config.client, ChannelJobName.SALES_POSTING)])
+            to_ledger = SalesToLedgerOperator(
+                task_id="daily_sales.to_ledger", tenant=config.tenant, project=config.project,
+                timezone=config.schedule.timezone, daily_sales_format=formats["daily_sales"],
+                product_db_conn_id=config.product_db_conn_id, table_prefix=config.table_prefix,
+                client=client.model_dump(mode="json"),  # type: ignore[union-attr]
+                outlets=[ledger_asset(config.client, ChannelJobName.SALES_POSTING)])
             loads["daily_sales"] >> to_ledger
         report = RunReportOperator(
-            task_id="report", project=loaded,
+            task_id="report", **where, tenant=config.tenant, project=config.project, tables=config.tables,
+            deadline=str(config.wait.deadline), smtp_conn_id=config.notify.smtp_conn_id, emails=config.notify.emails,
             wait_task_ids={t: op.task_id for t, op in waits.items()},
             load_task_ids={t: op.task_id for t, op in loads.items()},
             archive_task_ids={t: op.task_id for t, op in archives.items()},

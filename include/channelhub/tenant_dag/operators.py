@@ -1,8 +1,10 @@
 """Operators of a tenant project's DAG.
 
-Each holds the project's validated config (not serialized: the task runner re-parses
-the DAG file), and hands results to the report through XCom so that clearing one
-table's tasks reruns that table alone and the report is rebuilt from what is current.
+Like the sftp provider's operators, each takes plain values fixed when the DAG is built
+(connection ids, the folder, the table, the timezone; file formats and the linked client as
+their JSON), never re-reads a config file while it runs, and hands results to the report
+through XCom, so clearing one table's tasks reruns that table alone and the report is
+rebuilt from what is current.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from channelhub.config.client_loader import load_client_config
-from channelhub.config.loader import LoadedProject
-from channelhub.config.paths import clients_dir
-from channelhub.exceptions import UnknownClient, UnsafeTenantPath, for_airflow
+from channelhub.config.clients import Client
+from channelhub.exceptions import UnsafeTenantPath, for_airflow
+from channelhub.formats import FileFormat
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
 from channelhub.ingest.issues import REPORT_COLUMNS
@@ -41,23 +42,32 @@ RESULT_KEY = "result"
 ARCHIVE_PROBLEM_KEY = "archive_problem"
 
 
-class _ProjectOperator(BaseOperator):
-    def __init__(self, *, project: LoadedProject, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.project = project
-        self.config = project.config
+class _TenantFolderOperator(BaseOperator):
+    """Works on one project folder of a tenant on ``sftp_conn_id``, for the run date in ``timezone``."""
 
-    def run_date(self, context: Any):
-        return run_date_of(context, self.config.schedule.timezone)
+    template_fields = ("folder",)
+
+    def __init__(self, *, sftp_conn_id: str, folder: str, timezone: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sftp_conn_id = sftp_conn_id
+        self.folder = folder
+        self.timezone = timezone
+
+    def run_date(self, context: Any) -> date:
+        return run_date_of(context, self.timezone)
 
     def sftp_folder(self, sftp) -> TenantFolder:
-        return TenantFolder(sftp, self.config.folder)
+        return TenantFolder(sftp, self.folder)
 
     def sftp_session(self):
-        return TenantSftpHook(self.config.sftp_conn_id).session()
+        return TenantSftpHook(self.sftp_conn_id).session()
 
 
-class LoadTableOperator(_ProjectOperator):
+def _formats(formats: dict[str, dict[str, Any]]) -> dict[str, FileFormat]:
+    return {table: FileFormat.model_validate(spec) for table, spec in formats.items()}
+
+
+class LoadTableOperator(_TenantFolderOperator):
     """Downloads the table's file, validates every row, and loads it in one transaction.
 
     A file that fails validation fails this task without retries (retrying cannot fix
@@ -68,9 +78,13 @@ class LoadTableOperator(_ProjectOperator):
 
     ui_color = "#e8f5e9"
 
-    def __init__(self, *, table: str, **kwargs: Any) -> None:
+    def __init__(self, *, table: str, formats: dict[str, dict[str, Any]], product_db_conn_id: str,
+                 table_prefix: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.table = table
+        self.formats = formats  # every format of the project (JSON): a table is checked against its masters
+        self.product_db_conn_id = product_db_conn_id
+        self.table_prefix = table_prefix
 
     def execute(self, context: Any) -> None:
         run_date = self.run_date(context)
@@ -94,26 +108,26 @@ class LoadTableOperator(_ProjectOperator):
         # import, and every task process parses the DAG file under the DagBag import timeout.
         from channelhub.ingest.pipeline import ingest_file
 
-        file_format = self.project.formats[self.table]
-        tables = ProjectTables(self.config.table_prefix, self.project.formats)
-        with ProductDbHook(self.config.product_db_conn_id).engine() as engine, self.sftp_session() as sftp, \
-                load_workdir(self.config.dag_id, self.table, run_date.isoformat()) as workdir:
+        formats = _formats(self.formats)
+        tables = ProjectTables(self.table_prefix, formats)
+        with ProductDbHook(self.product_db_conn_id).engine() as engine, self.sftp_session() as sftp, \
+                load_workdir(self.dag_id, self.table, run_date.isoformat()) as workdir:
             folder = self.sftp_folder(sftp)
             found = folder.locate(name)
             if found is None:
-                raise AirflowFailException(f"{name} is not in {self.config.folder} nor its processed/failed "
+                raise AirflowFailException(f"{name} is not in {self.folder} nor its processed/failed "
                                            "folders any more")
             local = workdir / name
             sftp.get(found.path, str(local))
             report_path = workdir / (name + ERRORS_SUFFIX)
             self.log.info("Validating and loading %s (%d bytes) for %s", found.path, found.size, run_date)
-            result = ingest_file(local, file_format, engine, tables, run_date, file_name=name,
+            result = ingest_file(local, formats[self.table], engine, tables, run_date, file_name=name,
                                  report_path=report_path)
             folder.write_error_report(name, report_path.read_bytes() if report_path.exists() else None)
         return result
 
 
-class ArchiveFileOperator(_ProjectOperator):
+class ArchiveFileOperator(_TenantFolderOperator):
     """Moves the table's file to processed/ or failed/ once the load has judged it."""
 
     ui_color = "#fff8e1"
@@ -139,7 +153,7 @@ class ArchiveFileOperator(_ProjectOperator):
         self.log.info("Archived %s to %s", name, target)
 
 
-class SalesToLedgerOperator(_ProjectOperator):
+class SalesToLedgerOperator(BaseOperator):
     """Turns the run date's loaded daily_sales into sales documents for the linked client's ERP.
 
     Its outlet is the client's SALES_POSTING ledger asset, so the sales job runs soon after.
@@ -147,16 +161,24 @@ class SalesToLedgerOperator(_ProjectOperator):
 
     ui_color = "#e0f7fa"
 
+    def __init__(self, *, tenant: str, project: str, timezone: str, daily_sales_format: dict[str, Any],
+                 product_db_conn_id: str, table_prefix: str, client: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tenant = tenant
+        self.project = project
+        self.timezone = timezone
+        self.daily_sales_format = daily_sales_format
+        self.product_db_conn_id = product_db_conn_id
+        self.table_prefix = table_prefix
+        self.client = client  # the linked client's config (JSON), as the DAG file read it
+
     def execute(self, context: Any) -> dict[str, int]:
-        try:
-            client = load_client_config(clients_dir()).get(self.config.client)
-        except UnknownClient as exc:
-            raise for_airflow(exc) from None
-        run_date = self.run_date(context)
-        table = ProjectTables(self.config.table_prefix, self.project.formats)["daily_sales"]
-        with ProductDbHook(self.config.product_db_conn_id).engine() as product_db, product_db.connect() as conn:
+        client = Client.model_validate(self.client)
+        run_date = run_date_of(context, self.timezone)
+        table = ProjectTables(self.table_prefix, _formats({"daily_sales": self.daily_sales_format}))["daily_sales"]
+        with ProductDbHook(self.product_db_conn_id).engine() as product_db, product_db.connect() as conn:
             rows = [row._mapping for row in conn.execute(sa.select(table).where(table.c.day == run_date))]
-        documents = sales_documents(rows, client, self.config.tenant, self.config.project, run_date)
+        documents = sales_documents(rows, client, self.tenant, self.project, run_date)
         with HubDbHook(client.hub_db_conn_id).engine() as hub_db:
             require_current(hub_db)
             result = Ledger(hub_db).record(client, documents, on_change="replace_undelivered")
@@ -165,20 +187,27 @@ class SalesToLedgerOperator(_ProjectOperator):
         counts = {"rows": len(rows), "documents": len(documents), "inserted": len(result.inserted),
                   "unchanged": len(result.unchanged), "replaced": len(result.replaced),
                   "changed_after_delivery": len(result.changed_after_delivery)}
-        self.log.info("Sales of %s for %s in the ledger of %s: %s", self.config.dag_id, run_date, client.client,
+        self.log.info("Sales of %s for %s in the ledger of %s: %s", self.dag_id, run_date, client.client,
                       counts)
         return counts
 
 
-class RunReportOperator(_ProjectOperator):
+class RunReportOperator(_TenantFolderOperator):
     """Emails the per-table status of the run to the project's notification list."""
 
     ui_color = "#ede7f6"
 
-    def __init__(self, *, wait_task_ids: dict[str, str], load_task_ids: dict[str, str],
+    def __init__(self, *, tenant: str, project: str, tables: list[str], deadline: str, smtp_conn_id: str,
+                 emails: list[str], wait_task_ids: dict[str, str], load_task_ids: dict[str, str],
                  archive_task_ids: dict[str, str], **kwargs: Any):
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
+        self.tenant = tenant
+        self.project = project
+        self.tables = tables
+        self.deadline = deadline
+        self.smtp_conn_id = smtp_conn_id
+        self.emails = emails
         self.wait_task_ids = wait_task_ids
         self.load_task_ids = load_task_ids
         self.archive_task_ids = archive_task_ids
@@ -186,7 +215,7 @@ class RunReportOperator(_ProjectOperator):
     def collect(self, context: Any) -> list[IngestResult]:
         ti = context["ti"]
         results = []
-        for table in self.config.tables:
+        for table in self.tables:
             loaded = ti.xcom_pull(task_ids=self.load_task_ids[table], key=RESULT_KEY)
             not_archived = ti.xcom_pull(task_ids=self.archive_task_ids[table], key=ARCHIVE_PROBLEM_KEY)
             if loaded is not None and not_archived:
@@ -201,7 +230,7 @@ class RunReportOperator(_ProjectOperator):
             elif ti.xcom_pull(task_ids=self.wait_task_ids[table], key=MISSING_KEY) is not None:
                 results.append(IngestResult(table, TableStatus.MISSING,
                                             detail=f"{file_name(table, self.run_date(context))} not received "
-                                            f"within {self.config.wait.deadline}"))
+                                            f"within {self.deadline}"))
             else:
                 results.append(IngestResult(table, TableStatus.FAILED, detail=(
                     f"the hub could not look for {file_name(table, self.run_date(context))}: its wait task did "
@@ -210,11 +239,11 @@ class RunReportOperator(_ProjectOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         run_date = self.run_date(context)
-        report = RunReport(self.config.tenant, self.config.project, run_date, self.collect(context))
+        report = RunReport(self.tenant, self.project, run_date, self.collect(context))
         with tempfile.TemporaryDirectory(prefix="channelhub-report-") as workdir:
             attachments = self._error_reports(report, Path(workdir))
-            with SmtpHook(smtp_conn_id=self.config.notify.smtp_conn_id) as smtp:
-                message = report.message(smtp.from_email or "channelhub@localhost", self.config.notify.emails,
+            with SmtpHook(smtp_conn_id=self.smtp_conn_id) as smtp:
+                message = report.message(smtp.from_email or "channelhub@localhost", self.emails,
                                          [Path(a) for a in attachments])
                 # The hook's send_email_smtp sends an HTML-only body; the report is text and HTML
                 # alternatives, so it goes through the hook's own connected client.
