@@ -36,9 +36,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
+
+from channelhub_dev.json_server import JsonHandler, LocalJsonServer
 
 KEYS = {"orders": ("order_no",), "products": ("item_no",), "inventory": ("item_no", "location")}
 PAGE_SIZE = 50
@@ -198,24 +199,9 @@ def _invalid(resource: str, record: dict[str, Any]) -> str | None:
     return None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    wbufsize = 64 * 1024
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
+class _Handler(JsonHandler):
     def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        super()._reply(status, body, headers)
         with self.server.state.lock:
             self.server.state.calls.append((self.command, self.path, status, time.monotonic()))
 
@@ -364,41 +350,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, reply, headers)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: CommerceState
-
-
-class CommerceServer:
+class CommerceServer(LocalJsonServer[CommerceState]):
     """Listens on 127.0.0.1 (a free port unless given) until ``stop``."""
 
     def __init__(self, port: int = 0, **settings: Any):
-        self._server = _Server(("127.0.0.1", port), _Handler)
-        self._server.state = CommerceState(**settings)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="commerce-server", daemon=True)
-
-    @property
-    def state(self) -> CommerceState:
-        return self._server.state
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(_Handler, CommerceState(**settings), port, "commerce-server")
 
     def connection(self, **extra: Any) -> dict[str, Any]:
         """The Airflow connection (Astro field names) of a ``commerce_api`` channel on this shop."""
         return {"conn_type": "channelhub_commerce_api", "conn_host": self.base_url, "conn_schema": self.state.site,
                 "conn_login": self.state.username, "conn_password": self.state.password,
                 "conn_extra": {"api_key": self.state.auth_key, **extra}}
-
-    def start(self) -> CommerceServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def add(self, resource: str, *records: dict[str, Any]) -> None:
         """Records made on the shop's side (a customer's order, an enriched product); not API calls."""

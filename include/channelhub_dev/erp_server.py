@@ -26,8 +26,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from channelhub_dev.json_server import JsonHandler, LocalJsonServer
 
 POSTINGS, CREDENTIAL, CHECK = "/postings", "/credential", "/check"
 
@@ -66,26 +67,7 @@ class ErpState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in one segment: written separately on a kept-alive connection,
-    # the client's delayed ACK held every answer back by 40 ms (seen in make bench-erp).
-    wbufsize = 64 * 1024
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-        pass
-
-    def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+class _Handler(JsonHandler):
 
     def _authorized(self) -> bool:
         state = self.server.state
@@ -155,41 +137,17 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, {"status": "ACCEPTED", "messageId": message_id}, {}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: ErpState
-
-
-class ErpServer:
+class ErpServer(LocalJsonServer[ErpState]):
     """Listens on 127.0.0.1 (a free port unless given) until ``stop``."""
 
     def __init__(self, port: int = 0, latency: float = 0.0, token: str = "static-token"):
-        self._server = _Server(("127.0.0.1", port), _Handler)
-        self._server.state = ErpState(token=token, latency=latency)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="erp-server", daemon=True)
-
-    @property
-    def state(self) -> ErpState:
-        return self._server.state
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(_Handler, ErpState(token=token, latency=latency), port, "erp-server")
 
     def connection(self, **extra: Any) -> dict[str, Any]:
         """The Airflow connection (Astro field names) of an ``http_erp`` channel posting here."""
         return {"conn_type": "channelhub_http_erp", "conn_host": self.base_url + POSTINGS, "conn_extra": {
             "headers": {"Authorization": self.state.token}, "credential_url": self.base_url + CREDENTIAL,
             "check_url": self.base_url + CHECK, **extra}}
-
-    def start(self) -> ErpServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def expire_token(self) -> None:
         """The current headers stop working; the credential URL hands out a new token."""
