@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from channelhub.config.sync_flows import Location, StockBasis, StockFlow
@@ -21,6 +21,7 @@ from channelhub.connectors.contract import ErpSyncDesk, SellableStock
 from channelhub.exceptions import MappingError
 from channelhub.sync.mapper import FlowMapping
 from channelhub.sync.state import Activity, SyncState
+from channelhub.sync.summary import FlowSummary
 
 MARK = "stock"
 
@@ -33,17 +34,12 @@ def sellable(level: SellableStock, basis: StockBasis, buffer: int) -> int:
 
 
 @dataclass
-class InvexSummary:
+class InvexSummary(FlowSummary):
     read: int = 0
     unchanged: int = 0
     pushed: int = 0
     failed: int = 0
     held: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, int]:
-        return {"read": self.read, "unchanged": self.unchanged, "pushed": self.pushed, "failed": self.failed,
-                "held": self.held}
 
 
 def run_invex(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, location: Location, flow: StockFlow,

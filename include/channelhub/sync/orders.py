@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from channelhub.config.clients import Channel, Client
@@ -31,6 +31,7 @@ from channelhub.exceptions import MappingError, PartnerRefused, PartnerUnavailab
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.ledger.store import DeliveryOutcome, DeliveryStatus, utcnow
 from channelhub.sync.state import Activity, SyncState
+from channelhub.sync.summary import FlowSummary
 
 JOB = LocationJobName.ORDER_SYNC
 STATUS_MARK = "status"
@@ -47,7 +48,7 @@ def shop_time(moment: datetime) -> str:
 
 
 @dataclass
-class OrderSummary:
+class OrderSummary(FlowSummary):
     received: int = 0
     skipped: int = 0
     created: int = 0
@@ -55,10 +56,6 @@ class OrderSummary:
     held: int = 0
     pending: int = 0
     shipped_reported: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, int]:
-        return {key: value for key, value in self.__dict__.items() if key != "errors"}
 
 
 def pull_orders(shop: CommerceSession, ledger: Ledger, client: Client, channel: Channel, location: Location,

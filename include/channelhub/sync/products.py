@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from channelhub.config.sync_flows import ProductFlow
@@ -20,23 +20,20 @@ from channelhub.connectors.commerce_api import CommerceSession, WriteResult, sea
 from channelhub.connectors.contract import ErpSyncDesk
 from channelhub.exceptions import MappingError
 from channelhub.sync.state import Activity, SyncState
+from channelhub.sync.summary import FlowSummary
 
 MARK = "product"
 PAGE = 500
 
 
 @dataclass
-class ProductSummary:
+class ProductSummary(FlowSummary):
     read: int = 0
     unchanged: int = 0
     created: int = 0
     updated: int = 0
     failed: int = 0
     held: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, int]:
-        return {key: value for key, value in self.__dict__.items() if key != "errors"}
 
 
 def _version(record: dict[str, Any]) -> str:
