@@ -20,14 +20,13 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+from bench.__main__ import PG_ADMIN, WORK, write_tenant_configs
+from channelhub import PROJECT_ROOT
+from channelhub.tenant_dag.factory import sftp_pool
 from channelhub_dev.airflow_processes import celery_env
 from channelhub_dev.postgres import scratch_database
 from channelhub_dev.rest import AirflowApi
 from channelhub_dev.stack import UI_PASSWORD, UI_USER, LocalStack
-
-from bench.__main__ import PG_ADMIN, WORK, write_tenant_configs
-from channelhub import PROJECT_ROOT
-from channelhub.tenant_dag.factory import sftp_pool
 
 RUNS = 50
 PARSE_REPEATS = 3

@@ -20,9 +20,6 @@ import time
 from collections.abc import Iterator
 
 import requests
-from channelhub_dev.erp_server import CHECK, POSTINGS
-from channelhub_dev.postgres import scratch_database
-from channelhub_dev.stack import free_port
 
 from bench.__main__ import PG_ADMIN, WORK
 from channelhub.channel_jobs.posting import post_due
@@ -31,6 +28,9 @@ from channelhub.connectors.http_erp import ErpEndpoint, ErpPoster
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.sqldb import create_engine
+from channelhub_dev.erp_server import CHECK, POSTINGS
+from channelhub_dev.postgres import scratch_database
+from channelhub_dev.stack import free_port
 
 LATENCY = 0.020
 DOCS = int(os.environ.get("CHANNELHUB_BENCH_DOCS", "10000"))

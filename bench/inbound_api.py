@@ -25,10 +25,10 @@ from pathlib import Path
 
 import requests
 import yaml
-from channelhub_dev.stack import free_port
 
 from channelhub.credentials import CredentialStore
 from channelhub.sqldb import create_engine
+from channelhub_dev.stack import free_port
 
 CLIENT = {"client": "bench", "channels": [
     {"id": "shop", "type": "MARKETPLACE", "connector": "push_api", "conn_id": "bench_shop"},

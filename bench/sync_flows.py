@@ -23,9 +23,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from channelhub_dev.commerce_server import CommerceServer
-from channelhub_dev.tryton import TrytonProcess
-
 from bench.tryton_posting import measured, server_of
 from channelhub.config.clients import Client
 from channelhub.connectors.commerce_api import CommerceSession, CommerceSettings
@@ -37,6 +34,8 @@ from channelhub.sqldb import create_engine
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_orders
 from channelhub.sync.state import Scope, SyncState
+from channelhub_dev.commerce_server import CommerceServer
+from channelhub_dev.tryton import TrytonProcess
 
 SKUS = int(os.environ.get("CHANNELHUB_BENCH_INVEX_SKUS", "10000"))
 ORDERS = int(os.environ.get("CHANNELHUB_BENCH_ORDERS", "100"))

@@ -25,7 +25,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import psutil
-from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 
 from bench.erp_posting import client_for
 from channelhub.channel_jobs.posting import post_due
@@ -34,6 +33,7 @@ from channelhub.connectors.tryton import TrytonPoster, TrytonServer, TrytonSessi
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.sqldb import create_engine
+from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 
 DOCS = int(os.environ.get("CHANNELHUB_BENCH_TRYTON_DOCS", "100"))
 CONCURRENCY = [int(c) for c in os.environ.get("CHANNELHUB_BENCH_TRYTON_CONCURRENCY", "1,4,8").split(",")]

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from channelhub_dev.postgres import scratch_database
 
 from channelhub.formats import FileFormat, load_formats
 from channelhub.productdb.tables import ProjectTables
 from channelhub.sqldb import create_engine
+from channelhub_dev.postgres import scratch_database
 
 RUN_DATE = date(2026, 11, 20)
 PG_ADMIN_URL = os.environ.get("CHANNELHUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -12,10 +12,10 @@ import time
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from channelhub_dev.rest import AirflowApi, wait_with_progress
-from channelhub_dev.stack import LocalStack
 
 from channelhub.tenant_dag.factory import sftp_pool
+from channelhub_dev.rest import AirflowApi, wait_with_progress
+from channelhub_dev.stack import LocalStack
 from tests.factories import rows, tsv_text
 
 TENANT = "acme"

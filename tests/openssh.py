@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
+
 from channelhub_dev.stack import free_port
 
 SSHD = "/usr/sbin/sshd"

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.sdk.execution_time.context import VariableAccessor
-from channelhub_dev.smtp_server import SmtpServer
 
 from channelhub.alerts import OPERATORS_VARIABLE, operator_alert
 from channelhub.alerts.notifier import LOG_HINT_VARIABLE
 from channelhub.settings import connection_env
+from channelhub_dev.smtp_server import SmtpServer
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ and asynchronous import jobs, and the rate limits (2 calls/s, a window of calls)
 from __future__ import annotations
 
 import pytest
-from channelhub_dev.commerce_server import CommerceServer, SearchError, parse_search
 
 from channelhub.connectors.commerce_api import (
     CommerceApiHook,
@@ -19,6 +18,7 @@ from channelhub.connectors.commerce_api import (
 )
 from channelhub.exceptions import PartnerAuthFailed, PartnerRefused
 from channelhub.settings import connection_env
+from channelhub_dev.commerce_server import CommerceServer, SearchError, parse_search
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ import yaml
 from airflow.models.connection import Connection
 from airflow.providers_manager import ProvidersManager
 from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
-from channelhub_dev.erp_server import ErpServer
 
 from channelhub.connectors.contract import CONNECTORS, NEEDED_BY_CHANNEL_TYPE, Ability, unfit_connector
 from channelhub.credentials import CredentialStore
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.sqldb import create_engine
+from channelhub_dev.erp_server import ErpServer
 from tests.channels import client_document
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from channelhub_dev.erp_server import CREDENTIAL, POSTINGS, Answer, ErpServer
 
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName
@@ -18,6 +17,7 @@ from channelhub.exceptions import CredentialRefreshFailed, LedgerConflict
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DeliveryStatus, Ledger, message_id
 from channelhub.ledger.store import utcnow
+from channelhub_dev.erp_server import CREDENTIAL, POSTINGS, Answer, ErpServer
 from tests.channels import make_client, outward_event
 
 SALES = ChannelJobName.SALES_POSTING

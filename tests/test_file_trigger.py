@@ -8,11 +8,11 @@ import os
 import time
 
 import pytest
-from channelhub_dev.sftp_server import SftpServer
-from channelhub_dev.stack import free_port
 
 from channelhub.settings import connection_env
 from channelhub.sftp.trigger import FAILURES_ALLOWED, TenantFileTrigger, deadline_after
+from channelhub_dev.sftp_server import SftpServer
+from channelhub_dev.stack import free_port
 
 NAME = "store-2026-11-20.tsv"
 CONN_ID = "trigger_sftp"

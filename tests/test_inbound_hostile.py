@@ -20,7 +20,6 @@ import requests
 import sqlalchemy as sa
 import uvicorn
 import yaml
-from channelhub_dev.stack import free_port
 
 from channelhub import credentials as credentials_module
 from channelhub.credentials import CredentialStore
@@ -31,6 +30,7 @@ from channelhub.inbound.app import create_app
 from channelhub.inbound.guard import MAX_BODY
 from channelhub.ledger import Ledger
 from channelhub.ledger.store import utcnow
+from channelhub_dev.stack import free_port
 from tests.channels import client_document
 
 ITEM = {"orderItemCode": "SO-1-1", "channelSkuCode": "SKU1", "orderedQuantity": 2, "sellingPricePerUnit": 499.0}

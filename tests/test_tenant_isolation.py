@@ -14,7 +14,6 @@ from pathlib import Path
 import paramiko
 import pytest
 import yaml
-from channelhub_dev.sftp_server import SftpServer
 
 from channelhub import PROJECT_ROOT
 from channelhub.exceptions import UnsafeTenantPath
@@ -22,6 +21,7 @@ from channelhub.sftp.folder import TenantFolder
 from channelhub.sftp.hook import TenantSftpHook
 from channelhub.sftp.users_file import SftpUser, append_user, read_users_file
 from channelhub.tenant_dag.workdir import load_workdir
+from channelhub_dev.sftp_server import SftpServer
 
 NAME = "store-2026-11-20.tsv"
 

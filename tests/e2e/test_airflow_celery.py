@@ -7,9 +7,9 @@ import socket
 import uuid
 
 import pytest
+
 from channelhub_dev.airflow_processes import celery_env
 from channelhub_dev.stack import UI_PASSWORD, UI_USER, LocalStack
-
 from tests.conftest import fresh_postgres_database
 from tests.hub_flow import MAIN, drive_the_hub, write_config
 

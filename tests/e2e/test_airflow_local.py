@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from channelhub_dev.stack import UI_PASSWORD, UI_USER, LocalStack
 
+from channelhub_dev.stack import UI_PASSWORD, UI_USER, LocalStack
 from tests.browser import HubUi, browser
 from tests.hub_flow import MAIN, TICKER, drive_the_hub, write_config
 

@@ -15,13 +15,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 import yaml
-from channelhub_dev.erp_server import Answer, ErpServer
-from channelhub_dev.rest import AirflowApi
-from channelhub_dev.stack import UI_PASSWORD, UI_USER, LocalStack
 
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.sqldb import create_engine
+from channelhub_dev.erp_server import Answer, ErpServer
+from channelhub_dev.rest import AirflowApi
+from channelhub_dev.stack import UI_PASSWORD, UI_USER, LocalStack
 from tests.channels import outward_event
 from tests.factories import write_file
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import paramiko
 import pytest
 import sqlalchemy as sa
-from channelhub_dev.stack import LocalStack
 
 from channelhub.notify.report import is_run_report
+from channelhub_dev.stack import LocalStack
 from tests.factories import rows, tsv_text
 
 pytestmark = pytest.mark.e2e

@@ -9,9 +9,6 @@ import os
 
 import pytest
 import yaml
-from channelhub_dev.commerce_server import CommerceServer
-from channelhub_dev.stack import LocalStack
-from channelhub_dev.tryton import TrytonProcess
 
 from channelhub.config.client_loader import load_client_config
 from channelhub.connectors.tryton import TrytonHook
@@ -20,10 +17,13 @@ from channelhub.location_jobs.factory import build_location_dags
 from channelhub.settings import connection_env
 from channelhub.sqldb import create_engine
 from channelhub.sync.state import Scope, SyncState
+from channelhub_dev.commerce_server import CommerceServer
+from channelhub_dev.stack import LocalStack
+from channelhub_dev.tryton import TrytonProcess
 from tests.e2e.test_sync_flows import receive, shop_order
 
 pytestmark = pytest.mark.e2e
-TRYTON_CONN, SHOP_CONN = "sync_tryton", "sync_shop"
+TRYTON_CONN_ID, SHOP_CONN = "sync_tryton", "sync_shop"
 INVEX, ORDERS = "loc__acme__web__main__invex", "loc__acme__web__main__order_sync"
 PRODUCTS, OFF = "flow__acme__web__product_sync", "loc__acme__web__north__order_sync"
 RUN_DATE = "2026-12-01T12:00:00+00:00"  # its order-sync interval: 11:30 to 12:00 UTC
@@ -37,7 +37,7 @@ def client_yaml() -> str:
               "order_sync": {"enabled": True}},
              {"code": "NORTH", "warehouse": "WH", "invex": {"enabled": True}}],  # order sync left off
          "flows": {"orders": {"default_debtor": "WEBSHOP_GUEST"}, "products": {"enabled": True}}},
-        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": TRYTON_CONN, "pool": "default_pool",
+        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": TRYTON_CONN_ID, "pool": "default_pool",
          "mapping": {"web": {"erp_channel_name": "WEBSHOP"}}}]})
 
 
@@ -49,7 +49,7 @@ def stack(tmp_path_factory):
     (workdir / "tenants").mkdir()
     (workdir / "clients").mkdir()
     (workdir / "clients" / "acme.yaml").write_text(client_yaml())
-    connections = [tryton.connection(TRYTON_CONN), {"conn_id": SHOP_CONN, **shop.connection(job_poll=0.1)}]
+    connections = [tryton.connection(TRYTON_CONN_ID), {"conn_id": SHOP_CONN, **shop.connection(job_poll=0.1)}]
     names = []
     for connection in connections:  # the test process reads Tryton too
         key, value = connection_env(connection)
@@ -86,7 +86,7 @@ def test_invex_and_order_sync_run_through_airflow_and_a_rerun_creates_nothing_tw
     try:
         statuses = {d["doc_key"]: d["status"] for d in Ledger(hub).deliveries_of("acme")}
         assert statuses == {"order:web:MAIN:AF-1": "SENT", "order:web:MAIN:AF-2": "HELD"}
-        session = TrytonHook(TRYTON_CONN).get_poster().session
+        session = TrytonHook(TRYTON_CONN_ID).get_poster().session
         assert session.call("sale.sale", "search_count", [("reference", "=", "WEBSHOP:AF-1")]) == 1
 
         local.airflow("dags", "test", INVEX)

@@ -8,9 +8,9 @@ from datetime import date
 
 import paramiko
 import pytest
-from channelhub_dev.stack import LocalStack
 
 from channelhub.notify.report import is_run_report
+from channelhub_dev.stack import LocalStack
 from tests import openssh
 from tests.e2e.test_dag_runs import status_rows
 from tests.factories import rows, tsv_text

@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from channelhub_dev.erp_server import POSTINGS, ErpServer
-from channelhub_dev.stack import free_port
-from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 
 from channelhub.connectors.contract import CONNECTORS, Ability, DocumentPoster
 from channelhub.connectors.http_erp import ErpEndpoint, ErpPoster
 from channelhub.connectors.results import Outcome
 from channelhub.connectors.tryton import TrytonPoster, TrytonServer, TrytonSession
+from channelhub_dev.erp_server import POSTINGS, ErpServer
+from channelhub_dev.stack import free_port
+from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -9,13 +9,10 @@ the same through Airflow); nothing is mocked.
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from channelhub_dev.commerce_server import CommerceServer
-from channelhub_dev.tryton import TrytonProcess
 
 from channelhub.config.clients import Client
 from channelhub.connectors.commerce_api import CommerceApiHook
@@ -29,20 +26,11 @@ from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_orders, report_shipments
 from channelhub.sync.products import sync_products
 from channelhub.sync.state import Scope, SyncState
+from channelhub_dev.commerce_server import CommerceServer
 
 pytestmark = pytest.mark.e2e
-TRYTON_CONN, SHOP_CONN = "sync_tryton", "sync_shop"
+TRYTON_CONN_ID, SHOP_CONN = "sync_tryton", "sync_shop"
 FAST = {"per_second": 20}  # the 2/s default is held by test_commerce_api.py; here it only slows the tests
-
-
-@pytest.fixture(scope="module")
-def tryton(tmp_path_factory):
-    server = TrytonProcess(tmp_path_factory.mktemp("tryton")).start()
-    key, value = connection_env(server.connection(TRYTON_CONN))
-    os.environ[key] = value
-    yield server
-    del os.environ[key]
-    server.stop()
 
 
 @pytest.fixture
@@ -69,7 +57,7 @@ def make_client(buffer: int = 1, **flows) -> Client:
          "locations": [{"code": "MAIN", "warehouse": "WH", "buffer": buffer, "invex": {"enabled": True},
                         "order_sync": {"enabled": True}}],
          "flows": {"orders": {"default_debtor": "WEBSHOP_GUEST"}, **flows}},
-        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": TRYTON_CONN,
+        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": TRYTON_CONN_ID,
          "mapping": {"web": {"erp_channel_name": "WEBSHOP"}}}]})
 
 
@@ -78,7 +66,7 @@ def state(engine, flow: str) -> SyncState:
 
 
 def poster() -> TrytonPoster:
-    return TrytonHook(TRYTON_CONN).get_poster()
+    return TrytonHook(TRYTON_CONN_ID).get_poster()
 
 
 def receive(sku: str, quantity: int, done: bool = True) -> None:
@@ -106,7 +94,7 @@ def shop_session():
 
 
 def desk():
-    return TrytonHook(TRYTON_CONN).get_sync_desk()
+    return TrytonHook(TRYTON_CONN_ID).get_sync_desk()
 
 
 def pushed_stock(shop: CommerceServer) -> dict[str, int]:

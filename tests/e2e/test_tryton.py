@@ -13,8 +13,6 @@ import time
 
 import pytest
 from airflow.models.connection import Connection
-from channelhub_dev.stack import free_port
-from channelhub_dev.tryton import TrytonProcess
 
 from channelhub import PROJECT_ROOT
 from channelhub.channel_jobs.posting import post_due
@@ -25,29 +23,20 @@ from channelhub.exceptions import PartnerAuthFailed
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument, message_id
 from channelhub.ledger.store import utcnow
-from channelhub.settings import connection_env
 from channelhub.sqldb import create_engine
+from channelhub_dev.stack import free_port
+from channelhub_dev.tryton import TrytonProcess
 
 pytestmark = pytest.mark.e2e
 SALES = ChannelJobName.SALES_POSTING
-CONN_ID = "tryton_erp"
-
-
-@pytest.fixture(scope="module")
-def tryton(tmp_path_factory):
-    server = TrytonProcess(tmp_path_factory.mktemp("tryton")).start()
-    key, value = connection_env(server.connection(CONN_ID))
-    os.environ[key] = value
-    yield server
-    del os.environ[key]
-    server.stop()
+TRYTON_CONN_ID = "tryton_erp"
 
 
 def tryton_client(name: str, concurrency: int = 2) -> Client:
     jobs = {"SALES_POSTING": {"enabled": True}}
     return Client.model_validate({"client": name, "channels": [
         {"id": "amazon-in", "type": "MARKETPLACE", "connector": "push_api", "conn_id": "amazon"},
-        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": CONN_ID, "jobs": jobs,
+        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": TRYTON_CONN_ID, "jobs": jobs,
          "concurrency": concurrency, "mapping": {"amazon-in": {"erp_channel_name": "AMAZON_INDIA"}}}]})
 
 
@@ -70,7 +59,7 @@ def ledger(tmp_path) -> Ledger:
 
 
 def erp_session(tryton: TrytonProcess) -> TrytonSession:
-    return TrytonSession(TrytonHook(CONN_ID).get_server())
+    return TrytonSession(TrytonHook(TRYTON_CONN_ID).get_server())
 
 
 def sales_of(tryton: TrytonProcess, order: str) -> list[dict]:
@@ -85,7 +74,7 @@ def statuses(ledger: Ledger, client: Client) -> dict[str, dict]:
 def test_a_created_order_is_a_confirmed_sale_and_a_complete_one_is_shipped(tryton, ledger):
     client = tryton_client("t1")
     ledger.record(client, [sale("T1-A", "OUTWARD_ORDER_CREATE"), sale("T1-B")])
-    assert post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster()).as_dict()["SENT"] == 2
+    assert post_due(ledger, client, SALES, TrytonHook(TRYTON_CONN_ID).get_poster()).as_dict()["SENT"] == 2
     (created,) = sales_of(tryton, "T1-A")
     assert created["state"] == "processing" and created["shipment_state"] == "waiting"
     created_id = message_id("t1", "outward:amazon-in:WH1:T1-A:OUTWARD_ORDER_CREATE")
@@ -95,14 +84,14 @@ def test_a_created_order_is_a_confirmed_sale_and_a_complete_one_is_shipped(tryto
     assert complete["shipment_state"] == "sent" and len(complete["lines"]) == 2
     # The order created before is shipped by its COMPLETE document: still one sale.
     ledger.record(client, [sale("T1-A")])
-    assert post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster()).as_dict()["SENT"] == 1
+    assert post_due(ledger, client, SALES, TrytonHook(TRYTON_CONN_ID).get_poster()).as_dict()["SENT"] == 1
     (shipped,) = sales_of(tryton, "T1-A")
     assert shipped["id"] == created["id"] and shipped["shipment_state"] == "sent"
     # A dispatch ships a created order; a cancel of a confirmed sale is refused with Tryton's reason.
     ledger.record(client, [sale("T1-C", "OUTWARD_ORDER_CREATE")])
-    post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster())
+    post_due(ledger, client, SALES, TrytonHook(TRYTON_CONN_ID).get_poster())
     ledger.record(client, [sale("T1-C", "SHIPMENT_DISPATCH"), sale("T1-A", "OUTWARD_ORDER_CANCEL")])
-    assert post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster()).as_dict()["SENT"] == 1
+    assert post_due(ledger, client, SALES, TrytonHook(TRYTON_CONN_ID).get_poster()).as_dict()["SENT"] == 1
     assert sales_of(tryton, "T1-C")[0]["shipment_state"] == "sent"
     cancel = next(d for d in ledger.deliveries_of(client.client) if d["doc_key"].endswith("OUTWARD_ORDER_CANCEL"))
     assert cancel["status"] == "FAILED" and "Tryton cancels only draft or quoted sales" in cancel["last_error"]
@@ -111,7 +100,7 @@ def test_a_created_order_is_a_confirmed_sale_and_a_complete_one_is_shipped(tryto
 def test_a_missing_product_or_a_price_tryton_refuses_fails_that_document_only(tryton, ledger):
     client = tryton_client("t2")
     ledger.record(client, [sale("T2-A"), sale("T2-B", skus=("111", "999", "998")), sale("T2-C", price=499.123456)])
-    summary = post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster())
+    summary = post_due(ledger, client, SALES, TrytonHook(TRYTON_CONN_ID).get_poster())
     assert summary.as_dict() == {"PENDING": 0, "SENT": 1, "SKIPPED": 0, "FAILED": 2}, summary.errors
     rows = statuses(ledger, client)
     assert rows["T2-A"]["status"] == "SENT"
@@ -124,7 +113,7 @@ def test_a_repeat_after_a_lost_answer_finds_the_sale_instead_of_making_another(t
     client = tryton_client("t3")
     documents = [sale(f"T3-{i}") for i in range(3)]
     ledger.record(client, documents)
-    poster = TrytonHook(CONN_ID).get_poster()
+    poster = TrytonHook(TRYTON_CONN_ID).get_poster()
     for delivery in ledger.due(client.client, SALES, "erp", received_before=utcnow(), limit=10):
         body = {**delivery.payload, "messageId": delivery.message_id, "channelName": "AMAZON_INDIA"}
         assert poster.post(body).outcome is Outcome.SENT  # Tryton took it; the answer never reached the ledger
@@ -161,7 +150,7 @@ def test_a_posting_killed_after_the_erp_took_some_reposts_none_twice(tryton, led
     posting.wait(30)
     taken = sum(len(sales_of(tryton, order)) for order in orders)
     assert taken < len(orders), "killed mid-batch"
-    summary = post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster())
+    summary = post_due(ledger, client, SALES, TrytonHook(TRYTON_CONN_ID).get_poster())
     assert summary.as_dict()["SENT"] >= len(orders) - taken
     by_reference = [sale_["reference"] for order in orders for sale_ in sales_of(tryton, order)]
     assert len(by_reference) == len(set(by_reference)) == len(orders), "each messageId is in Tryton exactly once"
@@ -171,7 +160,7 @@ def test_a_posting_killed_after_the_erp_took_some_reposts_none_twice(tryton, led
 def test_a_wrong_password_fails_the_task_and_leaves_the_documents_pending(tryton, ledger):
     client = tryton_client("t5")
     ledger.record(client, [sale("T5-A")])
-    server = TrytonHook(CONN_ID).get_server()
+    server = TrytonHook(TRYTON_CONN_ID).get_server()
     wrong = TrytonPoster(TrytonSession(TrytonServer(server.url, server.database, server.login, "wrong")))
     with pytest.raises(PartnerAuthFailed, match="Tryton refused the login of 'admin'"):
         post_due(ledger, client, SALES, wrong)
@@ -187,7 +176,7 @@ def test_a_tryton_that_is_down_is_retried_later(tryton):
 
 def test_an_expired_session_logs_in_again(tryton, ledger):
     client = tryton_client("t7")
-    poster = TrytonHook(CONN_ID).get_poster()
+    poster = TrytonHook(TRYTON_CONN_ID).get_poster()
     ledger.record(client, [sale("T7-A")])
     assert post_due(ledger, client, SALES, poster).as_dict()["SENT"] == 1
     first = poster.session._auth
@@ -223,9 +212,9 @@ def test_receipts_gate_entries_and_returns_become_tryton_shipments(tryton, ledge
             "orderCode": "PO-11", "orderType": "PO", "locationCode": "WH1", "partnerCode": "NO-SUCH-SUPPLIER",
             "completedTime": "2026-11-20T10:00:00Z", "orderItems": items, "eventType": "INWARD_ORDER_COMPLETE"}, "t"),
     ])
-    reader = TrytonHook(CONN_ID).get_stock_reader()
+    reader = TrytonHook(TRYTON_CONN_ID).get_stock_reader()
     (before,) = reader.read_stock(["222"])
-    poster = TrytonHook(CONN_ID).get_poster()
+    poster = TrytonHook(TRYTON_CONN_ID).get_poster()
     outcomes = {job: post_due(ledger, client, job, poster).as_dict() for job in ChannelJobName}
     assert outcomes[ChannelJobName.INWARDS_POSTING] == {"PENDING": 0, "SENT": 1, "SKIPPED": 0, "FAILED": 1}
     assert outcomes[ChannelJobName.INWARDS_GATE_ENTRY_POSTING]["SENT"] == 1
@@ -247,10 +236,10 @@ def test_receipts_gate_entries_and_returns_become_tryton_shipments(tryton, ledge
 
 def test_stock_is_read_per_product_and_warehouse(tryton, ledger):
     client = tryton_client("t8")
-    reader = TrytonHook(CONN_ID).get_stock_reader()
+    reader = TrytonHook(TRYTON_CONN_ID).get_stock_reader()
     before = {level.sku: level for level in reader.read_stock(["331", "999"])}
     ledger.record(client, [sale("T8-A", skus=("331",))])
-    post_due(ledger, client, SALES, TrytonHook(CONN_ID).get_poster())
+    post_due(ledger, client, SALES, TrytonHook(TRYTON_CONN_ID).get_poster())
     after = {level.sku: level for level in reader.read_stock(["331", "999"])}
     assert set(after) == {"331"} and after["331"].warehouse == "WH"
     assert after["331"].on_hand == before["331"].on_hand - 2 == after["331"].forecast

@@ -22,12 +22,12 @@ from pathlib import Path
 import paramiko
 import pytest
 import requests
-from channelhub_dev.erp_server import ErpServer
-from channelhub_dev.rest import AirflowApi
-from channelhub_dev.stack import UI_PASSWORD, UI_USER, free_port
 
 from channelhub import PROJECT_ROOT
 from channelhub.settings import settings_connection
+from channelhub_dev.erp_server import ErpServer
+from channelhub_dev.rest import AirflowApi
+from channelhub_dev.stack import UI_PASSWORD, UI_USER, free_port
 
 pytestmark = pytest.mark.e2e
 SAMPLE = PROJECT_ROOT / "include" / "demo" / "files" / "store-2026-11-20.tsv"
