@@ -277,7 +277,7 @@ def test_shipments_are_reported_to_the_shop_once(tryton, shop, hub_db):
     assert sync_orders(shop_session(), hub_db, client).created == 2
     channel, location = client.channel("web"), client.channel("web").locations[0]
     tryton_poster = poster()
-    tryton_poster._ship(erp_sales(p)[f"{p}1"]["id"])  # the warehouse ships order 1
+    tryton_poster.ship_sale(erp_sales(p)[f"{p}1"]["id"])  # the warehouse ships order 1
     for _ in range(2):
         report_shipments(desk(), shop_session(), Ledger(hub_db), client, channel, location,
                          state(hub_db, "order_status"), OrderSummary())

@@ -267,7 +267,7 @@ class TrytonPoster:
                 self.session.call("sale.sale", "quote", [sale["id"]])
             self.session.call("sale.sale", "confirm", [sale["id"]])
         if ship:
-            self._ship(sale["id"])
+            self.ship_sale(sale["id"])
         done = self.session.call("sale.sale", "read", [sale["id"]], ["number", "state", "shipment_state"])[0]
         return json.dumps({"sale": done["number"], "state": done["state"], "shipment_state": done["shipment_state"],
                            "reference": reference})
@@ -307,7 +307,9 @@ class TrytonPoster:
         return self._cached(("unit", str(product)), lambda: self.session.call(
             "product.product", "read", [product], ["default_uom"])[0]["default_uom"])
 
-    def _ship(self, sale: int) -> None:
+    def ship_sale(self, sale: int) -> None:
+        """Takes a confirmed sale's customer shipments to done (a completed order; also what a
+        warehouse does, which the tests play)."""
         shipments = self.session.call("sale.sale", "read", [sale], ["shipments"])[0]["shipments"]
         for shipment in self.session.call("stock.shipment.out", "read", shipments, ["state"]):
             state = shipment["state"]
@@ -333,7 +335,7 @@ class TrytonPoster:
             raise TrytonRefused(f"no sale for order {body['orderCode']!r} of {body['channelName']} in Tryton to ship")
         if sale["state"] in ("draft", "quotation"):
             raise TrytonRefused(f"sale {sale['number']} is {sale['state']}, not confirmed: it cannot be shipped")
-        self._ship(sale["id"])
+        self.ship_sale(sale["id"])
         done = self.session.call("sale.sale", "read", [sale["id"]], ["number", "shipment_state"])[0]
         return json.dumps({"sale": done["number"], "shipment_state": done["shipment_state"]})
 
