@@ -9,6 +9,7 @@ command to run when the database is behind.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,9 +38,20 @@ def head() -> str:
 
 
 def current(engine: sa.Engine) -> str | None:
-    """The database's revision; None for a new database or one made before migrations."""
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+    """The database's revision; None for a new database or one made before migrations.
+
+    Quiet: Alembic announces its dialect at INFO on every look, which would land in every
+    task log and in the output of every ``channelhub`` command.
+    """
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    level = migration_log.level
+    migration_log.setLevel(logging.WARNING)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection,
+                                              opts={"version_table": VERSION_TABLE}).get_current_revision()
+    finally:
+        migration_log.setLevel(level)
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> tuple[str | None, str]:
