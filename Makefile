@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install demo demo-tryton up down test test-fast lint bench bench-airflow bench-erp bench-api bench-sync lock clean
+.PHONY: install demo demo-tryton up down test test-fast lint bench bench-airflow bench-waits bench-erp bench-api bench-sync lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,11 @@ lint: install
 bench: install  ## speed and memory figures, each a ratio against a baseline measured in the same run
 	$(BIN)/python -m bench
 
-bench-airflow: install  ## 50 parallel DAG runs on LocalExecutor vs Celery, dag-processor parse of 1,000 projects
+bench-airflow: install  ## 50 tenant runs vs the orchestrator's floor and vs Celery, dag-processor parse of 1,000 projects
 	$(BIN)/python -m bench.airflow_runs
+
+bench-waits: install  ## 1,000 projects waiting for files in the triggerer: CPU per round of checks vs the sensor's own hook
+	$(BIN)/python -m bench.waiting_files
 
 bench-erp: install  ## 10,000 sales documents to a local ERP answering in 20 ms (vs the concurrency ceiling); sales into Tryton vs a direct client
 	$(BIN)/python -m bench.erp_posting
