@@ -14,6 +14,7 @@ three places with the same link checks as the sensor's own first look. It fires 
 from __future__ import annotations
 
 import asyncio
+import logging
 import stat
 import time
 from collections.abc import AsyncIterator
@@ -30,6 +31,9 @@ from channelhub.sftp.folder import Entry, RemoteFile, locate_plan
 
 #: Checks that may fail in a row (a restarting server, a dropped connection) before the wait fails.
 FAILURES_ALLOWED = 3
+# asyncssh logs every connection's opening and closing at INFO: with a check per poke of every
+# waiting table, that would be most of the triggerer's log. Its warnings and errors still show.
+logging.getLogger("asyncssh").setLevel(logging.WARNING)
 FILE_TYPES = {FILEXFER_TYPE_REGULAR: stat.S_IFREG, FILEXFER_TYPE_DIRECTORY: stat.S_IFDIR,
               FILEXFER_TYPE_SYMLINK: stat.S_IFLNK}
 
