@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from datetime import date
 from pathlib import Path
@@ -144,7 +145,8 @@ def test_bad_file_fails_its_table_only_and_reports_where(stack):
     assert set(statuses.values()) == {"SUCCESS"}
     assert "FAILED (1 of 6 tables not loaded)" in message["subject"]
     body = message.get_body(("html",)).get_content()
-    assert "daily_sales-2026-11-21.tsv line 3, column store_id, value &#x27;S9&#x27;" in body
+    assert "daily_sales-2026-11-21.tsv line 3, column store_id, value 'S9'" in html.unescape(body)
+    assert "value 'S9'" not in body, "the HTML part escapes what the file said"
     (attachment,) = list(message.iter_attachments())
     report = attachment.get_content()
     report = report.decode() if isinstance(report, bytes) else report
