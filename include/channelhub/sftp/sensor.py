@@ -22,7 +22,6 @@ from channelhub.exceptions import UnsafeTenantPath
 from channelhub.run_date import run_date_of
 from channelhub.sftp.folder import TenantFolder, file_name
 from channelhub.sftp.hook import TenantSftpHook
-from channelhub.sftp.trigger import TenantFileTrigger, deadline_after
 
 #: XCom key the sensor sets when its deadline passed: only then is a table reported MISSING.
 MISSING_KEY = "missing_after_deadline"
@@ -60,6 +59,10 @@ class TenantFileSensor(BaseSensorOperator):
             return found.path
         self.log.info("Waiting for %s/%s in the triggerer (every %ss, settle %ss, for %ss)", self.folder, name,
                       self.poke_interval, self.settle.total_seconds(), self.timeout)
+        # Imported only to defer: asyncssh and the async hook are the triggerer's, and a task
+        # whose file is there (every backfill) need not pay for them at start-up.
+        from channelhub.sftp.trigger import TenantFileTrigger, deadline_after
+
         self.defer(
             trigger=TenantFileTrigger(sftp_conn_id=self.sftp_conn_id, folder=self.folder, name=name,
                                       settle=self.settle.total_seconds(), poke_interval=float(self.poke_interval),
