@@ -231,8 +231,11 @@ def test_a_task_builds_only_its_own_dag(tmp_path, monkeypatch):
 
 def test_parsing_the_dag_file_leaves_the_data_stack_unimported():
     """Each task process parses the DAG file under the DagBag import timeout; pandas and pandera
-    take seconds to import, so only the load task imports them (50 parallel runs timed out)."""
-    probe = ("import runpy, sys; runpy.run_path(sys.argv[1]); "
+    take seconds to import, so of the hub's code only the load imports them (50 parallel runs
+    timed out). Airflow processes preload them (airflow_local_settings), once per process; the
+    DAG file must not depend on that, so the probe runs without the local settings."""
+    probe = ("import runpy, sys, types; none = types.ModuleType('airflow_local_settings'); none.__file__ = '-'; "
+             "sys.modules['airflow_local_settings'] = none; runpy.run_path(sys.argv[1]); "
              "print(sorted(m for m in ('pandas', 'pandera') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", probe, str(PROJECT_ROOT / "dags" / "channelhub_dags.py")],
                             capture_output=True, text=True, check=True, timeout=300)
