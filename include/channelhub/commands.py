@@ -40,6 +40,7 @@ from channelhub.onboarding import (
     NewTenant,
     add_client_file,
     add_tenant_file,
+    allowed_networks,
     new_sftp_password,
     openssh_commands,
 )
@@ -71,6 +72,15 @@ def _store(hub_db_conn_id: str) -> CredentialStore:
     return CredentialStore(HubDbHook(hub_db_conn_id).get_engine())
 
 
+def _print_new_credential(client: str, channel: str, hub_db_conn_id: str, channel_type: str = "MARKETPLACE") -> None:
+    """Generates a pair's external credential and shows it, the only time its password is seen."""
+    credential = _store(hub_db_conn_id).generate(client, channel, channel_type)
+    print(f"External credentials for {client}/{channel}. The password is shown only now; only its hash is stored.")
+    print(f"authUsername:   {credential.username}")
+    print(f"authPassword:   {credential.password}")
+    print(f"authDomainName: {credential.domain}")
+
+
 def credentials_test(args: argparse.Namespace) -> int:
     client, channel = _pair(args.client, args.channel)
     ok, message = connector_hook(client, channel).test_connection()
@@ -82,14 +92,9 @@ def credentials_test(args: argparse.Namespace) -> int:
 def credentials_generate(args: argparse.Namespace) -> int:
     client, channel = _pair(args.client, args.channel)
     try:
-        credential = _store(client.hub_db_conn_id).generate(client.client, channel.id, channel.type)
+        _print_new_credential(client.client, channel.id, client.hub_db_conn_id, channel.type)
     except PushNotAllowed as exc:
         raise CliError(str(exc)) from None
-    print(f"External credentials for {client.client}/{channel.id}. The password is shown only now; "
-          "only its hash is stored.")
-    print(f"authUsername:   {credential.username}")
-    print(f"authPassword:   {credential.password}")
-    print(f"authDomainName: {credential.domain}")
     return 0
 
 
@@ -152,18 +157,9 @@ def config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_credential(client: str, channel: str, hub_db_conn_id: str) -> None:
-    credential = _store(hub_db_conn_id).generate(client, channel)
-    print(f"Push credentials for {client}/{channel} (the password is shown only now; only its hash is stored):")
-    print(f"  authUsername:   {credential.username}")
-    print(f"  authPassword:   {credential.password}")
-    print(f"  authDomainName: {credential.domain}")
-
-
 def tenant_add(args: argparse.Namespace) -> int:
     """The tenant's file, then its SFTP user: on the local server (``make up``) or as OpenSSH commands."""
     from airflow.sdk.bases.hook import BaseHook
-
 
     tenant = NewTenant(args.tenant, args.project or ["main"], args.tables, args.time, args.timezone, args.email,
                        args.ip, args.frequency, args.weekday, args.sftp_conn_id, args.client, not args.paused)
@@ -183,7 +179,7 @@ def tenant_add(args: argparse.Namespace) -> int:
         return 0
     password = new_sftp_password()
     root = Path(sftp_root) / f"irism-{args.tenant}"
-    networks = tuple(sorted({net for project in projects for net in project.allowed_ips}))
+    networks = allowed_networks(projects)
     try:
         append_user(Path(users_file), SftpUser(args.tenant, password, root, networks))
     except ValueError as exc:
@@ -219,7 +215,7 @@ def client_add(args: argparse.Namespace) -> int:
         Pool.create_or_update_pool(erp.partner_pool, erp.concurrency, f"calls to {conn_id} ({connector})", False)
         print(f"Created pool {erp.partner_pool} ({erp.concurrency} slots: calls in flight to the ERP)")
     for channel in channels:
-        _print_credential(client.client, channel, client.hub_db_conn_id)
+        _print_new_credential(client.client, channel, client.hub_db_conn_id)
     ok, message = connector_hook(client, erp).test_connection()
     print(f"Credential test of {client.client}/{erp.id}: {'PASS' if ok else 'FAIL'} "
           f"(connection {conn_id}): {message}")

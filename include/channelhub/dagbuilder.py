@@ -58,7 +58,7 @@ def build_dags() -> dict[str, DAG]:
                                                     if project.config.client else None)
             for project in loaded.tenants.projects
             if project.config.dag_id not in loaded.skipped and (wanted is None or project.config.dag_id == wanted)}
-    for client in loaded.clients.clients.values():
+    for client in clients.values():
         name = client.config.client
         if wanted is None or wanted.startswith(f"erp__{name}__"):
             dags.update({dag.dag_id: dag for dag in build_channel_job_dags(client)})

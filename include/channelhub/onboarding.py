@@ -97,13 +97,17 @@ def new_sftp_password() -> str:
     return secrets.token_urlsafe(SFTP_PASSWORD_BYTES)
 
 
+def allowed_networks(projects: list[TenantProject]) -> tuple[str, ...]:
+    """The tenant's SFTP allow list: every address its projects allow (one user serves them all)."""
+    return tuple(sorted({net for project in projects for net in project.allowed_ips}))
+
+
 def openssh_commands(tenant: str, projects: list[TenantProject], hub_user: str = "channelhub",
                      root: str = "/srv/sftp") -> str:
     """The production OpenSSH setup of docs/security.md for one new tenant, as commands to run as root."""
     chroot = f"{root}/irism-{tenant}"
     folders = " ".join(f"{root}/{project.folder}" for project in projects)
-    allowed = sorted({net for project in projects for net in project.allowed_ips})
-    allow_users = " ".join(f"{tenant}@{net}" for net in allowed) or tenant
+    allow_users = " ".join(f"{tenant}@{net}" for net in allowed_networks(projects)) or tenant
     return "\n".join([
         f"groupadd -f sftp-{tenant}",
         f"useradd -M -d /nonexistent -s /usr/sbin/nologin -g sftp-{tenant} -G sftp-tenants {tenant}",

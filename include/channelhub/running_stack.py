@@ -17,7 +17,7 @@ from channelhub import PROJECT_ROOT
 
 ENV_FILE_NAME = "stack-env.json"
 #: The variables another process needs to act on the stack (not PATH, HOME or the shell's own).
-SHARED_PREFIXES = ("AIRFLOW_", "AIRFLOW__", "CHANNELHUB_")
+SHARED_PREFIXES = ("AIRFLOW_", "CHANNELHUB_")
 
 
 def up_dir() -> Path:

@@ -46,6 +46,11 @@ class RemoteFile:
     def age(self) -> float:
         return time.time() - self.mtime
 
+    def settled(self, settle: float) -> bool:
+        """Whether the file can be taken: archived by an earlier run, or unchanged for ``settle``
+        seconds (a file modified more recently is taken to be still uploading)."""
+        return self.archived or self.age() >= settle
+
 
 @dataclass(frozen=True)
 class Entry:

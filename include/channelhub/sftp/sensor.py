@@ -54,7 +54,7 @@ class TenantFileSensor(BaseSensorOperator):
                 found = TenantFolder(sftp, self.folder).locate(name)
         except UnsafeTenantPath as exc:
             return self._unsafe(exc.path, str(exc))
-        if found is not None and (found.archived or found.age() >= self.settle.total_seconds()):
+        if found is not None and found.settled(self.settle.total_seconds()):
             self.log.info("Found %s (%d bytes)", found.path, found.size)
             return found.path
         self.log.info("Waiting for %s/%s in the triggerer (every %ss, settle %ss, for %ss)", self.folder, name,

@@ -101,7 +101,7 @@ class TenantFileTrigger(BaseTrigger):
                     return
             else:
                 failures = 0
-                if found is not None and (found.archived or found.age() >= self.settle):
+                if found is not None and found.settled(self.settle):
                     yield TriggerEvent({"status": "found", "path": found.path, "size": found.size})
                     return
                 young = found
