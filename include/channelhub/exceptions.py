@@ -97,6 +97,20 @@ class PartnerRefused(ChannelHubError):
     body it cannot read); the message carries its answer."""
 
 
+class PartnerAnswerInvalid(ChannelHubError):
+    """The partner answered something the hub cannot use: not JSON, the wrong shape, too big,
+    too slow, a page out of step. Nothing of it is stored and no cursor moves; the task fails
+    and Airflow retries it (a maintenance page or a proxy's error is often gone a minute later)."""
+
+    transient = True
+
+
+class PartnerLimitReached(ChannelHubError):
+    """A run reached a bound the connection sets (``max_pages``, ``job_deadline``): what it read
+    or wrote before is kept, the cursor stays where it was, and the message names the bound to
+    raise if the partner really has that much."""
+
+
 class MappingError(ChannelHubError):
     """A record the flow's data mapping cannot turn into the target's shape (a missing field,
     a value with no entry in a lookup table); that record is held, the others go on."""

@@ -23,7 +23,10 @@ Not a stub that answers 200: it holds what a real shop would enforce, so the hub
 Resources: ``orders`` (key ``order_no``), ``products`` (``item_no``), ``inventory``
 (``item_no`` + ``location``). Every accepted write is kept in order in ``state.writes``.
 Tests script faults a real shop produces: a failing page, a record an async job rejects,
-an expired token, a forced 429.
+an expired token, a forced 429, an import job that never completes, and the answers of a
+broken or hostile shop (:mod:`channelhub_dev.hostile_answers`: HTML with a 200, bodies
+that are not JSON or of the wrong shape, a 200 MB page, a body that never ends, paging
+that loops or never ends).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from channelhub_dev.hostile_answers import HOSTILE_ANSWERS, play_hostile
 from channelhub_dev.json_server import JsonHandler, LocalJsonServer
 
 KEYS = {"orders": ("order_no",), "products": ("item_no",), "inventory": ("item_no", "location")}
@@ -140,6 +144,8 @@ class CommerceState:
     failing_pages: set[tuple[str, int]] = field(default_factory=set)
     failing_keys: dict[str, str] = field(default_factory=dict)
     forced_429: int = 0
+    hostile: dict[tuple[str, int], str] = field(default_factory=dict)  # (resource, page or 0 for all) -> kind
+    stuck_jobs: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def key(self, resource: str, record: dict[str, Any]) -> str | None:
@@ -277,8 +283,13 @@ class _Handler(JsonHandler):
             found = sorted((r for r in state.records[resource].values() if matches(r)),
                            key=lambda r: (str(r.get(order, "")) if order else "", state.key(resource, r)))
         chunk = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-        self._reply(200, {"page": page, "pageSize": PAGE_SIZE, "totalRecords": len(found), "records": chunk},
-                    headers)
+        answer = {"page": page, "pageSize": PAGE_SIZE, "totalRecords": len(found), "records": chunk}
+        with state.lock:
+            hostile = state.hostile.get((resource, page)) or state.hostile.get((resource, 0))
+        if hostile is not None:
+            play_hostile(self, hostile, answer, found, headers)
+            return
+        self._reply(200, answer, headers)
 
     def _job(self, job_id: str, headers: dict[str, str]) -> None:
         state = self.server.state
@@ -287,7 +298,7 @@ class _Handler(JsonHandler):
             if job is None:
                 self._reply(404, {"error": f"no job {job_id}"}, headers)
                 return
-            if job.results is None and time.monotonic() >= job.ready_at:
+            if job.results is None and time.monotonic() >= job.ready_at and not state.stuck_jobs:
                 job.results = state.apply(job.resource, job.method, job.records)
             done = job.results is not None
             reply = {"jobId": job_id, "status": "completed" if done else "queued", "results": job.results or []}
@@ -381,6 +392,22 @@ class CommerceServer(LocalJsonServer[CommerceState]):
         """Every import of the record with this key fails with ``message``."""
         with self.state.lock:
             self.state.failing_keys[key] = message
+
+    def play(self, kind: str, resource: str = "orders", page: int = 0) -> None:
+        """From now on, that page (0: every page) of the resource is answered as a broken or hostile
+        shop would (``HOSTILE_ANSWERS``); ``kind=""`` makes it well again."""
+        if kind and kind not in HOSTILE_ANSWERS:
+            raise ValueError(f"unknown hostile answer {kind!r}; known: {', '.join(HOSTILE_ANSWERS)}")
+        with self.state.lock:
+            if kind:
+                self.state.hostile[(resource, page)] = kind
+            else:
+                self.state.hostile.pop((resource, page), None)
+
+    def stick_jobs(self, stuck: bool = True) -> None:
+        """Import jobs stay queued for ever (while ``stuck``)."""
+        with self.state.lock:
+            self.state.stuck_jobs = stuck
 
     def force_429(self, times: int = 1) -> None:
         with self.state.lock:

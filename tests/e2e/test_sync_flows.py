@@ -254,6 +254,27 @@ def test_order_sync_applies_apicenters_rules_and_a_rerun_creates_nothing_twice(t
     assert fixed.created == 1 and f"{p}F" in erp_sales(p) and fixed.held == 1
 
 
+def test_orders_a_sale_cannot_hold_are_held_and_the_good_ones_after_them_are_created(tryton, shop, hub_db):
+    p = f"B{uuid.uuid4().hex[:5].upper()}-"
+    line = {"item_no": "112", "qty": 1, "unit_price": "1"}
+    shop.add("orders",
+             shop_order(f"{p}1", 1, lines=[{**line, "qty": -5}]),
+             shop_order(f"{p}2", 2, lines=[{**line, "qty": "abc"}]),
+             shop_order(f"{p}3", 3, lines=[{**line, "unit_price": -499}]),
+             shop_order(f"{p}4", 4, lines=[{**line, "unit_price": 1e30}]),
+             shop_order(f"{p}5", 5, first_name="<script>alert(1)</script>Asha", last_name="<i>Rao</i>"),
+             shop_order(f"{p}6", 6, lines=[{**line, "qty": 10**12}]))
+    summary = sync_orders(shop_session(), hub_db, make_client())
+    assert (summary.received, summary.created, summary.held) == (6, 1, 5)
+    sales = erp_sales(p)
+    assert set(sales) == {f"{p}5"}
+    assert party(sales[f"{p}5"]["party"])["name"] == "alert(1) Asha Rao"  # plain text reaches the ERP
+    held = {a["record_key"]: a["message"] for a in state(hub_db, "order_sync").activity("order_sync")
+            if a["status"] == "HELD"}
+    assert "quantity -5 must be between 1 and 10000" in held[f"{p}1"] and "'abc'" in held[f"{p}2"]
+    assert sync_orders(shop_session(), hub_db, make_client()).created == 0  # held again, never created
+
+
 def test_a_page_failing_mid_pagination_loses_nothing_and_the_rerun_reads_it_again(shop, hub_db):
     shop.add("orders", *(shop_order(f"P{i:03}", i % 100) for i in range(60)))
     client = make_client()

@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from channelhub.config.tenants import Schedule
 from channelhub.strict import StrictModel
 from channelhub.sync.mapper import FlowMapping, Rule, build_mapping
+from channelhub.sync.order_checks import OrderLimits
 
 LOCATION_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 
@@ -66,6 +67,8 @@ class OrderFlow(_Flow):
     flow_name: ClassVar[str] = "orders"
     default_debtor: str | None = Field(default=None, min_length=1, max_length=60,
                                        description="ERP party code for orders without customer data.")
+    limits: OrderLimits = Field(default_factory=OrderLimits,
+                                description="Bounds an order's values must keep; past them it is held.")
 
 
 class ProductFlow(_Flow):

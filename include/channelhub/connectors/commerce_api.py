@@ -5,7 +5,10 @@ site in ``schema``, ``AuthUserName`` in ``login``, ``AuthPassword`` in ``passwor
 ``extra``: ``api_key`` (the ``AuthKey``; under that name Airflow masks it in logs and the UI),
 ``calls_per_second`` (2), ``sync_batch`` (10), ``async_batch`` (1000), ``timeout`` (30 s),
 ``max_attempts`` (4) for 5xx and refused connections, ``job_poll`` (first wait before
-polling an import job, 0.5 s).
+polling an import job, 0.5 s), and the bounds on what the shop may send: ``max_body`` (the
+largest answer read, 8 MiB), ``read_deadline`` (seconds an answer may take to arrive whole,
+120), ``max_pages`` (pages read by one search, 200: 10,000 records), ``job_deadline``
+(seconds an import job may stay unfinished, 900).
 
 What the session does for its callers, so no flow has to:
 
@@ -17,7 +20,11 @@ What the session does for its callers, so no flow has to:
   so a steady run gets no 429. A 429 all the same waits its ``Retry-After`` and repeats.
 - **Reads**: every record matching a searchstring, page after page (50 a page, from 1)
   until a short page. A page that keeps failing raises :class:`PartnerUnavailable`: the
-  caller keeps its cursor, so the next run reads the same interval again.
+  caller keeps its cursor, so the next run reads the same interval again. Every answer is
+  checked before use (:class:`SearchPage`): JSON, the right types, the page asked for, no
+  more records than its page size, no page repeating an earlier one; anything else raises
+  :class:`PartnerAnswerInvalid` naming the page. Past ``max_pages`` a search raises
+  :class:`PartnerLimitReached` after the pages it read.
 - **Writes**: up to ``sync_batch`` records in one synchronous call; more go as import
   jobs of up to ``async_batch`` records, all submitted first and then polled, so the shop
   works on them while the hub waits for its next call slot. A result per record.
@@ -25,20 +32,35 @@ What the session does for its callers, so no flow has to:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import urllib3
 from airflow.sdk.bases.hook import BaseHook
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from channelhub.connectors.contract import CONNECTORS
-from channelhub.connectors.http_erp import retry_after_seconds
-from channelhub.exceptions import PartnerAuthFailed, PartnerRefused, PartnerUnavailable
+from channelhub.connectors.http_common import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_READ_DEADLINE,
+    Answer,
+    read_bounded,
+    retry_after_seconds,
+)
+from channelhub.exceptions import (
+    PartnerAnswerInvalid,
+    PartnerAuthFailed,
+    PartnerLimitReached,
+    PartnerRefused,
+    PartnerUnavailable,
+)
+from channelhub.yamlfile import describe_validation_error
 
 if TYPE_CHECKING:
     from channelhub.config.clients import Channel, Client
@@ -74,6 +96,48 @@ class CommerceSettings:
     timeout: float = 30.0
     max_attempts: int = 4
     job_poll: float = 0.5
+    max_body: int = DEFAULT_MAX_BODY
+    read_deadline: float = DEFAULT_READ_DEADLINE
+    max_pages: int = 200
+    job_deadline: float = 900.0
+
+
+#: The connection extras a session reads, with their types (anything else is a typo, refused).
+SETTING_EXTRAS: dict[str, type] = {
+    "calls_per_second": int, "sync_batch": int, "async_batch": int, "timeout": float, "max_attempts": int,
+    "job_poll": float, "max_body": int, "read_deadline": float, "max_pages": int, "job_deadline": float}
+
+
+class SearchPage(BaseModel):
+    """One page of a search as the API documents it; strict, so ``pageSize: "fifty"`` is refused."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    page: int | None = Field(default=None, ge=1)
+    pageSize: int = Field(default=50, ge=1, le=1000)
+    totalRecords: int | None = Field(default=None, ge=0)
+    records: list[dict[str, Any]]
+
+
+def _bounded_text(value: Any) -> Any:
+    return value[:1000] if isinstance(value, str) else value
+
+
+class WriteResultModel(BaseModel):
+    """The shop's result for one record of a write (its message bounded)."""
+
+    model_config = ConfigDict(extra="ignore")
+    key: str | None = Field(default=None, max_length=500)
+    status: str = Field(max_length=40)
+    message: Annotated[str | None, BeforeValidator(_bounded_text)] = None
+
+
+class ImportAnswer(BaseModel):
+    """A write's answer: a job to poll, or a result per record."""
+
+    model_config = ConfigDict(extra="ignore")
+    jobId: str | int | None = None
+    status: str | None = Field(default=None, max_length=40)
+    results: list[WriteResultModel] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -138,7 +202,7 @@ class CommerceSession:
         self.rate_limited = 0
         self.on_notice = on_notice or (lambda message: None)
 
-    def _send(self, method: str, path: str, body: Any = None, auth: bool = True) -> urllib3.BaseHTTPResponse:
+    def _send(self, method: str, path: str, body: Any = None, auth: bool = True) -> Answer:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if auth:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -146,34 +210,37 @@ class CommerceSession:
             self.gate.before_call()
             self.calls += 1
         try:
-            response = self.http.request(method, self.base + path, headers=headers,
+            response = self.http.request(method, self.base + path, headers=headers, preload_content=False,
                                          body=None if body is None else json.dumps(body).encode())
+            answer = read_bounded(response, f"{method} {_shown(path)}", self.settings.max_body,
+                                  self.settings.read_deadline)
         except urllib3.exceptions.HTTPError as exc:
             raise _Transient(f"the shop at {self.settings.url} cannot be reached: {exc}") from exc
-        self.gate.after_call(response.headers)
-        return response
+        self.gate.after_call(answer.headers)
+        return answer
 
     def _authenticate(self) -> None:
-        response = self._send("POST", "/authenticate", {
+        answer = self._send("POST", "/authenticate", {
             "AuthKey": self.settings.auth_key, "AuthUserName": self.settings.username,
             "AuthPassword": self.settings.password}, auth=False)
-        if response.status == 429:
-            raise _RateLimited(response)
-        if response.status >= 500:
-            raise _Transient(f"the shop's authenticate answered HTTP {response.status}")
-        token = _json(response).get("token") if response.status == 200 else None
-        if not token:
+        if answer.status == 429:
+            raise _RateLimited(answer)
+        if answer.status >= 500:
+            raise _Transient(f"the shop's authenticate answered HTTP {answer.status}")
+        token = _loose_json(answer).get("token") if answer.status == 200 else None
+        if not isinstance(token, str) or not token or len(token) > 4096:
             raise PartnerAuthFailed(f"the shop refused the credentials of {self.settings.username!r} "
-                                    f"(HTTP {response.status})")
+                                    f"(HTTP {answer.status})")
         self.token = token
 
     def login(self) -> None:
         """Authenticates now if the session has no token yet (otherwise its first call does)."""
         self.request(None)
 
-    def request(self, method: str | None, path: str = "", body: Any = None) -> tuple[int, Any]:
-        """One API call with auth, rate limits and retries handled; (status, JSON answer).
-        With no ``method``, only authenticates (when needed), with the same retries."""
+    def request(self, method: str | None, path: str = "", body: Any = None) -> tuple[int, dict[str, Any]]:
+        """One API call with auth, rate limits and retries handled; (status, JSON object answered).
+        With no ``method``, only authenticates (when needed), with the same retries. An answer
+        that is not a JSON object raises :class:`PartnerAnswerInvalid`."""
         failures, relogged = 0, False
         while True:
             try:
@@ -181,21 +248,21 @@ class CommerceSession:
                     self._authenticate()
                 if method is None:
                     return 200, {}
-                response = self._send(method, path, body)
-                if response.status == 401 and not relogged:
+                answer = self._send(method, path, body)
+                if answer.status == 401 and not relogged:
                     self.on_notice("the shop's token expired: authenticated again")
                     self.token, relogged = None, True
                     continue
-                if response.status == 401:
-                    raise PartnerAuthFailed(f"the shop refused a fresh token for {method} {path}")
-                if response.status == 429:
-                    raise _RateLimited(response)
-                if response.status >= 500:
-                    raise _Transient(f"{method} {path} answered HTTP {response.status}")
-                if response.status >= 400:
-                    raise PartnerRefused(f"{method} {path} answered HTTP {response.status}: "
-                                         f"{_json(response).get('error', '')}")
-                return response.status, _json(response)
+                if answer.status == 401:
+                    raise PartnerAuthFailed(f"the shop refused a fresh token for {method} {_shown(path)}")
+                if answer.status == 429:
+                    raise _RateLimited(answer)
+                if answer.status >= 500:
+                    raise _Transient(f"{method} {_shown(path)} answered HTTP {answer.status}")
+                if answer.status >= 400:
+                    raise PartnerRefused(f"{method} {_shown(path)} answered HTTP {answer.status}: "
+                                         f"{str(_loose_json(answer).get('error', ''))[:300]}")
+                return answer.status, _json_object(answer, f"{method} {_shown(path)}")
             except _RateLimited as limited:
                 self.rate_limited += 1
                 self.on_notice(f"the shop answered 429: waited {limited.wait:.0f} s (Retry-After) and repeated")
@@ -209,20 +276,37 @@ class CommerceSession:
     def canary(self) -> bool:
         try:
             return self._send("GET", "/healthcheck/canary", auth=False).status == 200
-        except _Transient:
+        except (_Transient, PartnerAnswerInvalid):
             return False
 
     def search(self, resource: str, searchstring: str) -> Iterator[list[dict[str, Any]]]:
-        """Every matching record, one page (a list of up to 50) at a time."""
-        page = 1
-        while True:
-            _, answer = self.request("GET", f"/{resource}/{quote(searchstring, safe='')}/{page}")
-            records = answer.get("records") or []
-            if records:
-                yield records
-            if len(records) < int(answer.get("pageSize") or 50):
+        """Every matching record, one checked page (a list of up to its page size) at a time.
+
+        Stops at a short page. Raises :class:`PartnerAnswerInvalid` for a page the hub cannot
+        use (naming it) and :class:`PartnerLimitReached` when ``max_pages`` pages were full.
+        """
+        seen: set[bytes] = set()
+        for page in range(1, self.settings.max_pages + 1):
+            path = f"/{resource}/{quote(searchstring, safe='')}/{page}"
+            where = f"page {page} of {resource}"
+            try:
+                _, answer = self.request("GET", path)
+            except PartnerAnswerInvalid as exc:
+                raise PartnerAnswerInvalid(f"{where}: {exc}") from None
+            checked = _checked_page(answer, page, where)
+            digest = hashlib.sha256(json.dumps(checked.records, sort_keys=True, default=str).encode()).digest()
+            if checked.records and digest in seen:
+                raise PartnerAnswerInvalid(f"{where}: the shop sent the same records as an earlier page; "
+                                           "its paging loops, so the search stops")
+            seen.add(digest)
+            if checked.records:
+                yield checked.records
+            if len(checked.records) < checked.pageSize:
                 return
-            page += 1
+        raise PartnerLimitReached(f"{resource}: {self.settings.max_pages} full pages read and the shop has more; "
+                                  "what was read is kept and the cursor stays, so the next run reads from the "
+                                  "same point. If the shop really holds that many, raise max_pages in the "
+                                  "connection's extras (or run more often)")
 
     def write(self, method: str, resource: str, records: list[dict[str, Any]],
               on_results: Callable[[list[WriteResult]], None] | None = None) -> list[WriteResult]:
@@ -244,6 +328,16 @@ class CommerceSession:
         return results
 
 
+@dataclass
+class _Job:
+    """An import job the shop queued: polled from ``poll_at``, given up at ``give_up_at``."""
+
+    job_id: str
+    poll_at: float
+    wait: float
+    give_up_at: float
+
+
 class ImportStream:
     """Records written to the shop as a caller produces them (for example page by page from the ERP).
 
@@ -251,6 +345,8 @@ class ImportStream:
     first, either when the caller has a moment (:meth:`poll_if_idle`: only when the shop would
     take a call without waiting, so the caller's own work fills the rate limit's gaps) or at
     :meth:`close`. What is left at the close goes synchronously when it fits ``sync_batch``.
+    A job still unfinished ``job_deadline`` seconds after it was queued raises
+    :class:`PartnerUnavailable`: its records get no result, so nothing is marked as sent.
     """
 
     def __init__(self, session: CommerceSession, method: str, resource: str,
@@ -258,7 +354,7 @@ class ImportStream:
         self.session, self.method, self.path = session, method, f"/{resource}"
         self.on_results = on_results
         self.buffer: list[dict[str, Any]] = []
-        self.jobs: deque[tuple[str, float, float]] = deque()  # job id, poll from, next wait
+        self.jobs: deque[_Job] = deque()
 
     def add(self, records: list[dict[str, Any]]) -> None:
         self.buffer.extend(records)
@@ -268,32 +364,39 @@ class ImportStream:
             del self.buffer[:size]
 
     def _submit(self, chunk: list[dict[str, Any]]) -> None:
-        _, answer = self.session.request(self.method, self.path, chunk)
-        if "jobId" in answer:
-            wait = self.session.settings.job_poll
-            self.jobs.append((str(answer["jobId"]), time.monotonic() + wait, wait))
+        _, raw = self.session.request(self.method, self.path, chunk)
+        answer = _import_answer(raw, f"{self.method} {self.path}")
+        if answer.jobId is not None:
+            settings, now = self.session.settings, time.monotonic()
+            self.jobs.append(_Job(str(answer.jobId), now + settings.job_poll, settings.job_poll,
+                                  now + settings.job_deadline))
         else:  # imported at once (a small batch, or a shop that did not queue it)
             self.on_results(_results(answer))
 
     def poll_if_idle(self) -> None:
-        if self.jobs and self.jobs[0][1] <= time.monotonic() and self.session.gate.free_now():
+        if self.jobs and self.jobs[0].poll_at <= time.monotonic() and self.session.gate.free_now():
             self._poll_oldest()
 
     def _poll_oldest(self) -> None:
-        job, _, wait = self.jobs[0]
-        _, answer = self.session.request("GET", f"/jobs/{quote(job, safe='')}")
-        if answer.get("status") == "completed":
+        job = self.jobs[0]
+        path = f"/jobs/{quote(job.job_id, safe='')}"
+        answer = _import_answer(self.session.request("GET", path)[1], f"GET {_shown(path)}")
+        if answer.status == "completed":
             self.jobs.popleft()
             self.on_results(_results(answer))
+        elif time.monotonic() >= job.give_up_at:
+            raise PartnerUnavailable(f"the shop's import job {job.job_id[:80]} is still {answer.status!r} "
+                                     f"{self.session.settings.job_deadline:g} s after it was queued "
+                                     "(extra job_deadline); its records are not marked as sent and go again")
         else:
-            self.jobs[0] = (job, time.monotonic() + wait, min(wait * 2, 30.0))
+            job.poll_at, job.wait = time.monotonic() + job.wait, min(job.wait * 2, 30.0)
 
     def close(self) -> None:
         if self.buffer:
             self._submit(self.buffer)
             self.buffer = []
         while self.jobs:
-            self.session.gate.back_off(self.jobs[0][1] - time.monotonic())
+            self.session.gate.back_off(self.jobs[0].poll_at - time.monotonic())
             self._poll_oldest()
 
 
@@ -302,21 +405,59 @@ class _Transient(Exception):
 
 
 class _RateLimited(Exception):
-    def __init__(self, response: urllib3.BaseHTTPResponse):
+    def __init__(self, answer: Answer):
         super().__init__("429")
-        self.wait = retry_after_seconds(response) or 1.0
+        self.wait = retry_after_seconds(answer) or 1.0
 
 
-def _json(response: urllib3.BaseHTTPResponse) -> dict[str, Any]:
+def _shown(path: str) -> str:
+    """A path as messages show it: bounded, so a hostile value cannot flood a log line."""
+    return path if len(path) <= 200 else path[:200] + "..."
+
+
+def _loose_json(answer: Answer) -> dict[str, Any]:
+    """Best effort, for an error's message or a token: {} when the answer is no JSON object."""
     try:
-        answer = json.loads(response.data or b"{}")
+        parsed = json.loads(answer.data or b"{}")
     except ValueError:
         return {}
-    return answer if isinstance(answer, dict) else {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
-def _results(answer: dict[str, Any]) -> list[WriteResult]:
-    return [WriteResult(r.get("key"), str(r.get("status")), r.get("message")) for r in answer.get("results") or []]
+def _json_object(answer: Answer, what: str) -> dict[str, Any]:
+    """The answer as a JSON object, or :class:`PartnerAnswerInvalid` saying what came instead."""
+    try:
+        parsed = json.loads(answer.data)
+    except ValueError as exc:
+        start = answer.data[:60].decode("utf-8", "replace")
+        raise PartnerAnswerInvalid(f"{what}: HTTP {answer.status} with an answer that is not JSON "
+                                   f"({exc}; it starts {start!r})") from None
+    if not isinstance(parsed, dict):
+        raise PartnerAnswerInvalid(f"{what}: the answer is a JSON {type(parsed).__name__}, not an object")
+    return parsed
+
+
+def _checked_page(answer: dict[str, Any], page: int, where: str) -> SearchPage:
+    try:
+        checked = SearchPage.model_validate(answer)
+    except ValidationError as exc:
+        raise PartnerAnswerInvalid(f"{where}: {'; '.join(describe_validation_error(exc)[:5])}") from None
+    if checked.page is not None and checked.page != page:
+        raise PartnerAnswerInvalid(f"{where}: the shop answered page {checked.page} instead")
+    if len(checked.records) > checked.pageSize:
+        raise PartnerAnswerInvalid(f"{where}: {len(checked.records)} records on a page of {checked.pageSize}")
+    return checked
+
+
+def _import_answer(answer: dict[str, Any], what: str) -> ImportAnswer:
+    try:
+        return ImportAnswer.model_validate(answer)
+    except ValidationError as exc:
+        raise PartnerAnswerInvalid(f"{what}: {'; '.join(describe_validation_error(exc)[:5])}") from None
+
+
+def _results(answer: ImportAnswer) -> list[WriteResult]:
+    return [WriteResult(r.key, r.status, r.message) for r in answer.results]
 
 
 class CommerceApiHook(BaseHook):
@@ -345,10 +486,8 @@ class CommerceApiHook(BaseHook):
             raise PartnerRefused(f"connection {self.commerce_conn_id}: host, schema (the site), login and "
                                  "extra api_key are needed")
         url = conn.host if "://" in conn.host else f"https://{conn.host}{f':{conn.port}' if conn.port else ''}"
-        numbers = {name: kind(extra[name]) for name, kind in (
-            ("calls_per_second", int), ("sync_batch", int), ("async_batch", int), ("timeout", float),
-            ("max_attempts", int), ("job_poll", float)) if name in extra}
-        return CommerceSettings(url, conn.schema, conn.login, conn.password or "", extra["api_key"], **numbers)
+        return CommerceSettings(url, conn.schema, conn.login, conn.password or "", extra["api_key"],
+                                **_numbers(self.commerce_conn_id, extra))
 
     def get_session(self, on_notice: Callable[[str], None] | None = None) -> CommerceSession:
         return CommerceSession(self.get_settings(), on_notice)
@@ -359,6 +498,23 @@ class CommerceApiHook(BaseHook):
             if not session.canary():
                 return False, f"the shop at {session.settings.url} does not answer its canary check"
             session._authenticate()
-        except (PartnerAuthFailed, PartnerRefused, _Transient, _RateLimited) as exc:
+        except (PartnerAuthFailed, PartnerRefused, PartnerAnswerInvalid, _Transient, _RateLimited) as exc:
             return False, str(exc)
         return True, f"the shop answers and accepts the credentials of {session.settings.username!r}"
+
+
+def _numbers(conn_id: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """The session settings among the extras, each a positive number of its type; a wrong one is refused."""
+    numbers = {}
+    for name, kind in SETTING_EXTRAS.items():
+        if name not in extra:
+            continue
+        try:
+            value = kind(extra[name])
+        except (TypeError, ValueError):
+            value = None
+        if value is None or isinstance(extra[name], bool) or not value > 0 or value != value or value == float("inf"):
+            raise PartnerRefused(f"connection {conn_id}: extra {name} must be a number > 0 ({kind.__name__}), "
+                                 f"not {str(extra[name])[:40]!r}")
+        numbers[name] = value
+    return numbers

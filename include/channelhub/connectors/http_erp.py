@@ -27,8 +27,6 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import urllib3
@@ -36,6 +34,7 @@ from airflow.sdk.bases.hook import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from channelhub.connectors.contract import CONNECTORS
+from channelhub.connectors.http_common import retry_after_seconds
 from channelhub.connectors.results import Outcome, PostResult
 from channelhub.exceptions import CredentialRefreshFailed
 
@@ -56,19 +55,6 @@ class _Transient(Exception):
 
 class _RefreshFailed(_Transient):
     """The credential URL gave no new headers this time."""
-
-
-def retry_after_seconds(response: urllib3.BaseHTTPResponse) -> float | None:
-    """``Retry-After`` in seconds: a number of seconds or an HTTP date."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def _kept(response: urllib3.BaseHTTPResponse) -> str:

@@ -23,15 +23,14 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from channelhub.config.clients import Client
 from channelhub.connectors import connector_hook
+from channelhub.exceptions import ChannelHubError, for_airflow
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
 from channelhub.ledger import Ledger
 from channelhub.sync.invex import run_invex
-from channelhub.sync.orders import OrderSummary, create_orders, pull_orders, report_shipments
+from channelhub.sync.orders import OrderSummary, create_orders, pull_since_cursor, report_shipments
 from channelhub.sync.products import sync_products
 from channelhub.sync.state import Activity, Scope, SyncState
-
-CURSOR_MARK, CURSOR_KEY = "cursor", "last_modified"
 
 
 class _SyncOperator(BaseOperator):
@@ -59,10 +58,17 @@ class _SyncOperator(BaseOperator):
 
     @contextmanager
     def _state(self, context: Any) -> Iterator[SyncState]:
+        """The flow's state; a hub error ends the step as Airflow should treat it (retried when
+        transient), and is written to the activity log so people see why the run stopped."""
         with HubDbHook(self.client.hub_db_conn_id).engine() as engine:
             require_current(engine)
-            yield SyncState(engine, Scope(self.client.client, self.channel_id, self.location_code, self.flow),
-                            context["run_id"])
+            state = SyncState(engine, Scope(self.client.client, self.channel_id, self.location_code, self.flow),
+                              context["run_id"])
+            try:
+                yield state
+            except ChannelHubError as exc:
+                state.log([Activity("in", "(run)", "FAILED", f"{type(exc).__name__}: {exc}"[:2000])])
+                raise for_airflow(exc) from exc
 
     def _shop(self, state: SyncState) -> Any:
         """The shop session; its waits on 429s and fresh logins go to the activity log."""
@@ -104,14 +110,8 @@ class PullOrdersOperator(_SyncOperator):
         end: datetime = context["data_interval_end"]
         summary = OrderSummary()
         with self._state(context) as state:
-            cursor = state.marks(CURSOR_MARK).get(CURSOR_KEY)
-            reached = datetime.fromisoformat(cursor) if cursor else None
-            if reached is not None and start > reached:
-                start = reached  # runs were missed since: read the gap too
-            pull_orders(self._shop(state), Ledger(state.engine), self.client, self.channel, self.location, state,
-                        start, end, summary)
-            if reached is None or end > reached:
-                state.set_marks(CURSOR_MARK, {CURSOR_KEY: end.isoformat()})
+            start = pull_since_cursor(self._shop(state), Ledger(state.engine), self.client, self.channel,
+                                      self.location, state, start, end, summary)
         self.log.info("read orders changed from %s to %s", start, end)
         return self._finish(summary, 0, "")
 

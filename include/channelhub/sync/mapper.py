@@ -16,7 +16,11 @@ a config error naming file and key) and adds rules. A field is made by one of:
 Any of them takes ``required: true``: an empty result holds the record. Rules are
 ``{when: <expression>, then: skip|hold, message: ...}``; the expression is Python-like
 (comparisons, ``and``/``or``/``not``, ``in``, ``len``, ``lower``) over the source record's
-fields, evaluated by ``simpleeval`` (never ``eval``), and checked when the config loads.
+fields, evaluated by ``simpleeval`` (never ``eval``), and checked when the config loads: only
+those node kinds, the functions in ``FUNCTIONS``, the methods in ``METHODS`` (no ``format``,
+no dunder, no lambda or comprehension), literals of bounded size and exponents of at most
+``MAX_EXPONENT``. Each evaluation has a budget (steps and number size) per record; a rule
+past it holds that record with the reason.
 """
 
 from __future__ import annotations
@@ -43,6 +47,19 @@ KINDS = ("from", "constant", "lookup", "format", "concat", "each")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 FUNCTIONS = {"len": len, "lower": lambda v: str(v).lower(), "upper": lambda v: str(v).upper(),
              "str": str, "int": int, "float": float, "abs": abs}
+METHODS = frozenset({"lower", "upper", "strip", "startswith", "endswith", "get"})
+ALLOWED_NODES = (ast.Expression, ast.Expr, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+                 ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.FloorDiv, ast.Pow, ast.Compare,
+                 ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot,
+                 ast.Name, ast.Load, ast.Constant, ast.Call, ast.Attribute, ast.Subscript, ast.List, ast.Tuple,
+                 ast.Set, ast.Dict, ast.IfExp)
+MAX_RULE_LENGTH = 1000
+MAX_LITERAL = 1000
+MAX_INT_LITERAL = 10**18
+MAX_EXPONENT = 64
+MAX_COLLECTION = 200
+EVAL_BUDGET = 10_000
+MAX_NUMBER_BITS = 4096
 MISSING = object()
 
 
@@ -160,18 +177,81 @@ def _make(name: str, spec: _Spec) -> Transform:
                            for item in (resolve(record, spec.each) or []) if isinstance(item, dict)]
 
 
+class _BudgetedEval(EvalWithCompoundTypes):
+    """simpleeval with a budget: at most ``EVAL_BUDGET`` steps per record and no number past
+    ``MAX_NUMBER_BITS``, so no rule can hold a worker however its record looks."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.steps = 0
+
+    def _eval(self, node: ast.AST) -> Any:
+        self.steps += 1
+        if self.steps > EVAL_BUDGET:
+            raise RuleTooCostly(f"it took more than {EVAL_BUDGET:,} steps")
+        result = super()._eval(node)
+        if isinstance(result, int) and not isinstance(result, bool) and result.bit_length() > MAX_NUMBER_BITS:
+            raise RuleTooCostly(f"it made a number of more than {MAX_NUMBER_BITS:,} bits")
+        return result
+
+
+class RuleTooCostly(Exception):
+    """A rule's evaluation ran past its budget for one record."""
+
+
 def check_expression(text: str) -> None:
-    """Raises ValueError when a rule's expression cannot be read or calls what rules may not."""
+    """Raises ValueError unless a rule's expression is one the mapper can evaluate safely: only
+    the node kinds, functions and methods allowed here, bounded literals and exponents."""
+    if len(text) > MAX_RULE_LENGTH:
+        raise ValueError(f"rule of {len(text):,} characters: at most {MAX_RULE_LENGTH}")
     try:
-        tree = EvalWithCompoundTypes(functions=FUNCTIONS).parse(text)
-    except (SyntaxError, InvalidExpression) as exc:
+        tree = _BudgetedEval(functions=dict(FUNCTIONS)).parse(text)
+    except (SyntaxError, InvalidExpression, ValueError) as exc:
         raise ValueError(f"rule {text!r} cannot be read: {exc}") from None
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ValueError(f"rule {text!r} cannot be read: names starting with _ are not allowed")
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS:
-            raise ValueError(f"rule {text!r} cannot be read: unknown function {node.func.id!r}; "
-                             f"functions: {', '.join(FUNCTIONS)}")
+        problem = _unsafe(node, called)
+        if problem:
+            raise ValueError(f"rule {text!r} is refused: {problem}")
+
+
+def _unsafe(node: ast.AST, called: set[int]) -> str | None:
+    """Why a node may not be in a rule, or None (``called``: the ids of the nodes called)."""
+    if not isinstance(node, ALLOWED_NODES):
+        return f"{type(node).__name__} is not allowed in a rule ({_shown_nodes()})"
+    if isinstance(node, ast.Name) and node.id.startswith("_"):
+        return "names starting with _ are not allowed"
+    if isinstance(node, ast.Attribute) and node.attr not in METHODS:
+        return f"attribute {node.attr!r} is not allowed; methods: {', '.join(sorted(METHODS))}"
+    if isinstance(node, ast.Call):
+        if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
+            return "calls take plain arguments only"
+        if isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS:
+            return f"unknown function {node.func.id!r}; functions: {', '.join(FUNCTIONS)}"
+        if not isinstance(node.func, ast.Name | ast.Attribute):
+            return "only named functions and methods can be called"
+    if isinstance(node, ast.Attribute) and id(node) not in called:
+        return f"{node.attr!r} can only be called"
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, str | bytes) and len(value) > MAX_LITERAL:
+            return f"a text of {len(value):,} characters; at most {MAX_LITERAL}"
+        if isinstance(value, int) and abs(value) > MAX_INT_LITERAL:
+            return f"the number {str(value)[:20]}... is larger than {MAX_INT_LITERAL:,}"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        exponent = node.right
+        if not (isinstance(exponent, ast.Constant) and isinstance(exponent.value, int | float)
+                and abs(exponent.value) <= MAX_EXPONENT):
+            return f"an exponent must be a number of at most {MAX_EXPONENT}"
+    if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.Dict):
+        size = len(node.keys) if isinstance(node, ast.Dict) else len(node.elts)
+        if size > MAX_COLLECTION:
+            return f"a literal of {size} items; at most {MAX_COLLECTION}"
+    return None
+
+
+def _shown_nodes() -> str:
+    return "comparisons, and/or/not, arithmetic, in, if-else, literals, the functions and methods listed"
 
 
 @dataclass(frozen=True)
@@ -188,12 +268,14 @@ class FlowMapping:
 
     def verdict(self, record: dict[str, Any]) -> tuple[str, str] | None:
         """``("skip" | "hold", message)`` from the first rule that applies, else None."""
-        evaluator = EvalWithCompoundTypes(names={**record, "record": record}, functions=FUNCTIONS)
         for rule in self.rules:
+            evaluator = _BudgetedEval(names={**record, "record": record}, functions=dict(FUNCTIONS))
             try:
                 applies = evaluator.eval(rule.when)
+            except RuleTooCostly as exc:
+                return "hold", f"rule {rule.when!r} was stopped: {exc} for this record"
             except Exception as exc:  # a rule that cannot be evaluated holds the record, never the run
-                return "hold", f"rule {rule.when!r} could not be evaluated: {exc}"
+                return "hold", f"rule {rule.when!r} could not be evaluated: {str(exc)[:300]}"
             if applies:
                 return rule.then, rule.message
         return None

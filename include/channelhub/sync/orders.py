@@ -20,8 +20,10 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from channelhub.config.clients import Channel, Client
 from channelhub.config.sync_flows import Location, LocationJobName
@@ -30,12 +32,18 @@ from channelhub.connectors.contract import ErpSyncDesk
 from channelhub.exceptions import MappingError, PartnerRefused, PartnerUnavailable
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.ledger.store import DeliveryOutcome, DeliveryStatus, utcnow
+from channelhub.sync.mapper import FlowMapping
+from channelhub.sync.order_checks import OrderLimits, OrderOutOfBounds, checked_order
 from channelhub.sync.state import Activity, SyncState
 from channelhub.sync.summary import FlowSummary
 
 JOB = LocationJobName.ORDER_SYNC
 STATUS_MARK = "status"
+CURSOR_MARK, CURSOR_KEY = "cursor", "last_modified"
 BATCH = 50
+MAX_ORDER_NUMBER = 100
+MAX_ORDER_BYTES = 256 * 1024
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def order_prefix(channel: str, location: str) -> str:
@@ -61,34 +69,96 @@ class OrderSummary(FlowSummary):
 def pull_orders(shop: CommerceSession, ledger: Ledger, client: Client, channel: Channel, location: Location,
                 state: SyncState, start: datetime, end: datetime, summary: OrderSummary) -> None:
     """Every order changed in [start, end] at the location into the ledger (see the module docs)."""
-    mapping = channel.flows.orders.compiled()
+    flow = channel.flows.orders
+    mapping = flow.compiled()
     searchstring = all_of(search_term("searchbetween", "last_modified", shop_time(start), shop_time(end)),
                           search_term("searchequal", "location", location.code))
     prefix = order_prefix(channel.id, location.code)
     for page in shop.search("orders", searchstring):
         documents, entries = [], []
         for record in page:
-            number = str(record.get("order_no") or "")
-            verdict = mapping.verdict(record)
-            if verdict is not None and verdict[0] == "skip":
-                entries.append(Activity("in", number, "SKIPPED", verdict[1], record))
-                summary.skipped += 1
+            number = order_number(record)
+            if number is None:
+                entries.append(Activity("in", "(no order number)", "FAILED",
+                                        "the shop sent an order without a usable order_no (text of 1 to "
+                                        f"{MAX_ORDER_NUMBER} characters, no control characters); not read",
+                                        _trimmed(record)))
+                summary.errors.append("an order without a usable order_no")
                 continue
-            problem = verdict[1] if verdict is not None else None
-            try:
-                order = mapping.map(record)
-            except MappingError as exc:
-                order, problem = None, str(exc)
-            documents.append(NewDocument(DocumentKind.SHOP_ORDER, prefix + number, channel.id,
-                                         {"order": order, "hold": problem, "source": record},
-                                         f"shop:{channel.id}/{location.code}"))
-            entries.append(Activity("in", number, "RECEIVED", problem, record))
+            document, entry = _entered(record, number, prefix, mapping, flow.limits, channel, location)
+            if document is None:
+                summary.skipped += 1
+            else:
+                documents.append(document)
+            entries.append(entry)
         result = ledger.record(client, documents, on_change="replace_undelivered")
         for key in result.changed_after_delivery:
             entries.append(Activity("in", key.removeprefix(prefix), "UNCHANGED",
                                     "changed in the shop after the ERP got it; the ERP keeps its sale"))
         state.log(entries)
         summary.received += len(documents)
+
+
+def pull_since_cursor(shop: CommerceSession, ledger: Ledger, client: Client, channel: Channel, location: Location,
+                      state: SyncState, start: datetime, end: datetime, summary: OrderSummary) -> datetime:
+    """Pulls the run's interval, from the location's cursor when runs were missed, and moves the
+    cursor to ``end`` only once every page was read and stored: a page the hub could not read or
+    store leaves it where it was, so the next run reads those orders again. The start read from."""
+    reached = cursor_of(state)
+    if reached is None:  # the location's first run: reading starts here, even if this run fails
+        state.set_marks(CURSOR_MARK, {CURSOR_KEY: start.isoformat()})
+        reached = start
+    start = min(start, reached)  # runs were missed (or failed) since: read the gap too
+    pull_orders(shop, ledger, client, channel, location, state, start, end, summary)
+    if end > reached:
+        state.set_marks(CURSOR_MARK, {CURSOR_KEY: end.isoformat()})
+    return start
+
+
+def cursor_of(state: SyncState) -> datetime | None:
+    """How far the location's orders were read (every order changed before it is in the ledger)."""
+    cursor = state.marks(CURSOR_MARK).get(CURSOR_KEY)
+    return datetime.fromisoformat(cursor) if cursor else None
+
+
+def order_number(record: dict[str, Any]) -> str | None:
+    """The shop's order number as the ledger keys it, or None when it cannot be one."""
+    number = record.get("order_no")
+    if isinstance(number, int) and not isinstance(number, bool):
+        number = str(number)
+    if not isinstance(number, str) or not 0 < len(number) <= MAX_ORDER_NUMBER or CONTROL.search(number):
+        return None
+    return number
+
+
+def _entered(record: dict[str, Any], number: str, prefix: str, mapping: FlowMapping, limits: OrderLimits,
+             channel: Channel, location: Location) -> tuple[NewDocument | None, Activity]:
+    """The ledger document of one shop order and its activity entry; a problem holds it, never the page."""
+    size = len(json.dumps(record, default=str))
+    if size > MAX_ORDER_BYTES:
+        problem = f"the order is {size:,} bytes of JSON; at most {MAX_ORDER_BYTES:,}"
+        source = _trimmed(record)
+        return (NewDocument(DocumentKind.SHOP_ORDER, prefix + number, channel.id,
+                            {"order": None, "hold": problem, "source": source}, f"shop:{channel.id}/{location.code}"),
+                Activity("in", number, "RECEIVED", problem, source))
+    verdict = mapping.verdict(record)
+    if verdict is not None and verdict[0] == "skip":
+        return None, Activity("in", number, "SKIPPED", verdict[1], record)
+    problem = verdict[1] if verdict is not None else None
+    try:
+        order = checked_order(mapping.map(record), limits)
+    except (MappingError, OrderOutOfBounds) as exc:
+        order, problem = None, problem or str(exc)
+    return (NewDocument(DocumentKind.SHOP_ORDER, prefix + number, channel.id,
+                        {"order": order, "hold": problem, "source": record}, f"shop:{channel.id}/{location.code}"),
+            Activity("in", number, "RECEIVED", problem, record))
+
+
+def _trimmed(record: Any) -> dict[str, Any]:
+    """What the ledger and the log keep of a record too big or too odd to keep whole."""
+    number = record.get("order_no") if isinstance(record, dict) else None
+    return {"order_no": str(number)[:MAX_ORDER_NUMBER] if number is not None else None,
+            "kept": "only the order number: the record was not kept whole"}
 
 
 def create_orders(desk: ErpSyncDesk, ledger: Ledger, client: Client, channel: Channel, location: Location,

@@ -7,7 +7,7 @@ import yaml
 
 from channelhub.config.client_loader import load_client_config
 from channelhub.exceptions import MappingError
-from channelhub.sync.mapper import FLOWS, Rule, build_mapping, compile_field, default_mapping
+from channelhub.sync.mapper import FLOWS, Rule, build_mapping, check_expression, compile_field, default_mapping
 
 ORDER = {"order_no": "SO-1", "status": "open", "first_name": "Asha", "last_name": "Rao", "company_name": "",
          "email": "asha@example.com", "payment_method": "creditcard", "ship_address": {"city": "Pune", "zip": "411001"},
@@ -66,7 +66,7 @@ def test_rules_skip_or_hold_and_a_rule_that_fails_holds():
     ({"mapping": {"phone": {"lookup": "a"}}}, "field 'phone': table"),
     ({"mapping": {"phone": 5}}, "a mapping is a source field name"),
     ({"rules": [{"when": "status ==", "then": "skip", "message": "x"}]}, "cannot be read"),
-    ({"rules": [{"when": "__import__('os')", "then": "skip", "message": "x"}]}, "cannot be read"),
+    ({"rules": [{"when": "__import__('os')", "then": "skip", "message": "x"}]}, "is refused"),
 ])
 def test_a_bad_override_is_a_config_error_naming_file_and_key(tmp_path, override, message):
     document = {"client": "acme", "channels": [
@@ -90,3 +90,23 @@ def test_locations_need_a_shop_and_an_erp_that_can_serve_them(tmp_path):
     (tmp_path / "acme.yaml").write_text(yaml.safe_dump(document))
     problem = str(load_client_config(tmp_path).errors[0])
     assert "connector 'push_api' cannot pull orders or push stock" in problem and "commerce_api" in problem
+
+
+@pytest.mark.parametrize("expression", [
+    "x.__class__", "lower.__globals__", "'{}'.format(x)", "status.format(1)", "(lambda: 1)()",
+    "9**3999999 * 9**3999999", "[a for a in x]", "f'{x}'", "x.upper", "len(x, y=1)", "'a' * " + "9" * 30,
+    "status == '" + "x" * 2000 + "'",
+])
+def test_an_unsafe_rule_is_refused_when_the_config_loads(expression):
+    with pytest.raises(ValueError, match=r"refused|at most"):
+        check_expression(expression)
+
+
+def test_a_rule_past_its_budget_holds_only_that_record():
+    power = " * ".join(["qty"] * 20)
+    mapping = build_mapping("orders", {}, (Rule(when=f"{power} > 1", then="skip", message="big"),))
+    held = mapping.verdict({"qty": 10**300, "status": "paid"})
+    assert held is not None and held[0] == "hold" and "4,096 bits" in held[1]
+    assert mapping.verdict({"qty": 2, "status": "paid"}) == ("skip", "big")
+    for safe in ("lower(email).endswith('@x.com')", "record.get('a') in ['b', 'c']", "x ** 2 > 4"):
+        check_expression(safe)

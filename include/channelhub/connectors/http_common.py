@@ -1,0 +1,75 @@
+"""What every HTTP connector needs from a partner's answer: its size and time bounded, its
+``Retry-After`` read.
+
+A partner's answer is input like any other: a 200 MB page, or a chunked body that never
+ends, must not take a worker's memory or time. :func:`read_bounded` streams the body and
+stops at ``max_body`` bytes or ``deadline`` seconds, whichever comes first, with an error
+that says which.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import urllib3
+
+from channelhub.exceptions import PartnerAnswerInvalid
+
+CHUNK = 64 * 1024
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+DEFAULT_READ_DEADLINE = 120.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A partner's answer, read whole within its bounds."""
+
+    status: int
+    headers: Any
+    data: bytes
+
+
+def read_bounded(response: urllib3.BaseHTTPResponse, what: str, max_body: int = DEFAULT_MAX_BODY,
+                 deadline: float = DEFAULT_READ_DEADLINE) -> Answer:
+    """The body of a response opened with ``preload_content=False``, refused past ``max_body``
+    bytes or ``deadline`` seconds from now (the connection is dropped, not reused)."""
+    declared = response.headers.get("Content-Length")
+    if declared and declared.strip().isdigit() and int(declared) > max_body:
+        response.close()
+        raise PartnerAnswerInvalid(f"{what}: the answer is {int(declared):,} bytes, more than the "
+                                   f"{max_body:,} bytes the connection allows (extra max_body)")
+    ends_at = time.monotonic() + deadline
+    parts: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.stream(CHUNK):
+            size += len(chunk)
+            if size > max_body:
+                raise PartnerAnswerInvalid(f"{what}: the answer is more than the {max_body:,} bytes the "
+                                           "connection allows (extra max_body)")
+            if time.monotonic() > ends_at:
+                raise PartnerAnswerInvalid(f"{what}: the answer was still arriving after {deadline:g} s "
+                                           "(extra read_deadline)")
+            parts.append(chunk)
+    except (PartnerAnswerInvalid, urllib3.exceptions.HTTPError):
+        response.close()
+        raise
+    response.release_conn()
+    return Answer(response.status, response.headers, b"".join(parts))
+
+
+def retry_after_seconds(response: Any) -> float | None:
+    """``Retry-After`` in seconds: a number of seconds or an HTTP date."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
