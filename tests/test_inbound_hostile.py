@@ -337,3 +337,54 @@ def test_the_ledger_retries_a_lost_insert_race(engine):
     assert result.unchanged == [document.key] and result.inserted == []
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM ledger_documents")).scalar_one() >= 1
+
+
+INWARD = {"orderCode": "PO-5", "orderType": "PO", "locationCode": "WH1", "orderTime": "2026-11-20T10:00:00Z",
+          "orderItems": [{"orderItemCode": "1", "channelSkuCode": "S", "quantity": 5}]}
+
+
+def gate_entry(entry: str, passed: int, failed: int = 0, sku: str = "S") -> dict:
+    return {"orderCode": "PO-5", "orderType": "PO", "invoiceId": "I", "gateEntryId": entry, "locationCode": "WH1",
+            "orderItems": [{"orderItemCode": "1", "channelSkuCode": sku, "qcPassQuantity": passed,
+                            "qcFailQuantity": failed}]}
+
+
+def test_receipts_are_checked_against_the_inward_order_they_refer_to(hub):
+    close, complete = "/v1/inward-orders/gate-entries/close", "/v1/inward-orders/complete"
+    assert hub.post("/v1/inward-orders", INWARD).status_code == 200
+    huge = hub.post(close, gate_entry("G-0", 1_000_000))
+    assert huge.status_code == 422 and "1000000 received in all (0 before this) against 5 ordered" in huge.text
+    assert hub.post(close, gate_entry("G-1", 3)).status_code == 200
+    assert hub.post(close, gate_entry("G-1", 3)).json()["status"] == "UNCHANGED"  # a repeat is not counted twice
+    second = hub.post(close, gate_entry("G-2", 2, 1))
+    assert second.status_code == 422 and "6 received in all (3 before this)" in second.text
+    assert hub.post(close, gate_entry("G-2", 1, 1)).status_code == 200  # 5 of 5
+    assert "not on inward order" in hub.post(close, gate_entry("G-3", 1, sku="OTHER")).text
+    done = {k: INWARD[k] for k in ("orderCode", "orderType", "locationCode")} | {
+        "completedTime": "2026-11-21T10:00:00Z", "orderItems": [{"orderItemCode": "1", "channelSkuCode": "S",
+                                                                 "quantity": 6}]}
+    assert hub.post(complete, done).status_code == 422
+    assert hub.post(complete, {**done, "orderItems": [{**done["orderItems"][0], "quantity": 5}]}).status_code == 200
+    keys = [d["doc_key"] for d in hub.ledger.documents_of(hub.client)]
+    assert sum(":G-0" in k or ":G-3" in k for k in keys) == 0, "a refused receipt leaves nothing behind"
+
+
+def test_a_body_that_is_not_json_is_refused_with_the_parsers_position(hub):
+    truncated = hub.post("/v1/outward-orders", b'{"orderCode": ')
+    assert truncated.status_code == 400
+    assert truncated.json()["errors"] == [{"field": "<body>", "message": "the body is not JSON: Expecting value "
+                                                                         "at character 14"}]
+    latin = hub.post("/v1/outward-orders", '{"orderCode": "\u00e9"}'.encode("latin-1"))
+    assert latin.status_code == 400 and "not UTF-8 text" in latin.text and "at byte 15" in latin.text
+
+
+def test_codes_with_the_key_separator_never_meet_another_orders_key(hub):
+    first = {**ORDER, "orderCode": "C", "locationCode": "A:B"}
+    second = {**ORDER, "orderCode": "B:C", "locationCode": "A"}
+    assert hub.post("/v1/outward-orders", first).status_code == 200
+    assert hub.post("/v1/outward-orders", second).json()["status"] == "ACCEPTED"  # not "UNCHANGED" nor 409
+    cancel = {"orderCode": "C", "locationCode": "A", "eventType": "CANCEL", "eventTime": "2026-11-21T10:00:00Z",
+              "orderItems": [{"orderItemCode": "SO-1-1", "channelSkuCode": "SKU1", "quantity": 1}]}
+    assert hub.post("/v1/outward-orders/events", cancel).status_code == 404  # order C at A was never created
+    keys = sorted(d["doc_key"] for d in hub.ledger.documents_of(hub.client))
+    assert len(set(keys)) == 2 and "outward:amazon-in:A%3AB:C:CREATE" in keys

@@ -65,6 +65,9 @@ class Channel(LocationsMixin):
     concurrency: int = Field(default=4, ge=1, le=64, description="Calls in flight to the partner at once.")
     pool: str | None = Field(default=None, description="Airflow pool capping calls to the partner; "
                                                        "default partner_<conn_id>.")
+    inward_tolerance_percent: int = Field(default=0, ge=0, le=100, description="How far gate entries and "
+                                          "completions pushed by this channel may pass the inward order's "
+                                          "quantities (per SKU); past it the call is refused with 422.")
 
     @model_validator(mode="after")
     def _connector_can_serve(self) -> Channel:

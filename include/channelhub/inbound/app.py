@@ -8,10 +8,14 @@ from here: writing marks the channel job's asset, and the job posts. Answers:
 
 - 200 with the document's ``messageId`` (also when the same call is repeated, at once or
   later: nothing changes);
-- 400 naming every failing field; 401 for a bad credential (logged without the secret);
+- 400 naming every failing field (a body that is not UTF-8 JSON: where the parser stopped);
+  401 for a bad credential (logged without the secret);
 - 403 for a credential of a channel that does not push (not a MARKETPLACE channel);
 - 404 for an event on an order this channel never created;
 - 409 when an order code already exists at the location with different content;
+- 422 when a gate entry or an inward completion receives more of a SKU than its inward
+  order holds (all gate entries of the order together; ``inward_tolerance_percent`` of the
+  channel allows more), or a SKU the order does not hold;
 - 413 for a body over 2 MiB; 429 with ``Retry-After`` after too many failed logins.
 
 The OpenAPI document and its /docs and /redoc pages are not served: the API is for
@@ -33,7 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from channelhub.config.client_loader import ClientConfig, load_client_config
-from channelhub.config.clients import ChannelJobName, Client
+from channelhub.config.clients import Channel, ChannelJobName, Client
 from channelhub.config.paths import clients_dir
 from channelhub.credentials import Caller, CredentialStore
 from channelhub.exceptions import LedgerConflict, UnknownChannel, UnknownClient
@@ -47,6 +51,7 @@ from channelhub.inbound.payloads import (
     OutwardOrder,
     OutwardOrderEvent,
     ReturnOrderEvent,
+    over_receipt,
 )
 from channelhub.ledger import Ledger, NewDocument, message_id
 from channelhub.strict import location_path
@@ -62,9 +67,36 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return location_path(loc[1:] if loc and loc[0] in ("body", "header") else loc) or "<body>"
 
 
+def _problem(error: dict[str, Any]) -> dict[str, str]:
+    """One validation error as the API answers it; a body that is not JSON gets the parser's words and place."""
+    if error["type"] == "json_invalid":
+        return {"field": "<body>", "message": f"the body is not JSON: {error.get('ctx', {}).get('error', '')} "
+                                              f"at character {error['loc'][-1]}"}
+    return {"field": _field_path(tuple(error["loc"])), "message": error["msg"]}
+
+
 async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    errors = [_problem(e) for e in exc.errors()]
     return JSONResponse(status_code=400, content={"error": "invalid request", "errors": errors})
+
+
+Receipt = GateEntryClose | InwardOrderComplete
+
+
+def check_receipt(ledger: Ledger, client: str, channel: Channel, receipt: Receipt, order_key: str,
+                  own_key: str) -> None:
+    """422 when a gate entry or completion receives more than its inward order holds (with the
+    channel's ``inward_tolerance_percent``); a repeat of the same call is not counted twice."""
+    ordered = ledger.payloads(client, order_key).get(order_key)
+    if ordered is None:
+        return
+    prefix = receipt.earlier_receipts(channel.id)
+    earlier = [] if prefix is None else [GateEntryClose.model_validate(payload).received()
+                                         for key, payload in ledger.payloads(client, prefix).items()
+                                         if key != own_key]
+    problem = over_receipt(ordered, [*earlier, receipt.received()], channel.inward_tolerance_percent)
+    if problem:
+        raise HTTPException(422, f"{problem}; nothing was recorded")
 
 
 class _Clients:
@@ -106,7 +138,8 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
 
     Authenticated = Annotated[Caller, Depends(caller)]
 
-    def enter(who: Caller, documents: list[NewDocument], refers_to: tuple[str, str] | None = None) -> dict[str, Any]:
+    def enter(who: Caller, documents: list[NewDocument], refers_to: tuple[str, str] | None = None,
+              receipt: Receipt | None = None) -> dict[str, Any]:
         try:
             client = clients.get(who.client)
             channel = client.channel(who.channel)
@@ -118,6 +151,8 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
         ledger = Ledger(engine())
         if refers_to is not None and not ledger.has_document(client.client, refers_to[0]):
             raise HTTPException(404, f"{refers_to[1]} at this location is not an order this channel created")
+        if receipt is not None and refers_to is not None:
+            check_receipt(ledger, client.client, channel, receipt, refers_to[0], documents[0].key)
         try:
             result = ledger.record(client, documents, on_change="reject")
         except LedgerConflict as exc:
@@ -148,11 +183,13 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
 
     @app.post("/v1/inward-orders/gate-entries/close")
     def close_gate_entry(gate_entry: GateEntryClose, who: Authenticated) -> dict[str, Any]:
-        return enter(who, [gate_entry.document(who.channel, origin(who))], gate_entry.refers_to(who.channel))
+        return enter(who, [gate_entry.document(who.channel, origin(who))], gate_entry.refers_to(who.channel),
+                     gate_entry)
 
     @app.post("/v1/inward-orders/complete")
     def complete_inward_order(completion: InwardOrderComplete, who: Authenticated) -> dict[str, Any]:
-        return enter(who, [completion.document(who.channel, origin(who))], completion.refers_to(who.channel))
+        return enter(who, [completion.document(who.channel, origin(who))], completion.refers_to(who.channel),
+                     completion)
 
     @app.post("/v1/return-orders/events")
     def return_order_event(event: ReturnOrderEvent, who: Authenticated) -> dict[str, Any]:

@@ -92,6 +92,11 @@ class InboundGuard:
         if body is None:
             await _answer(send, 413, f"the body is over {self.max_body} bytes, the most accepted")
             return
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            await _answer(send, 400, f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}")
+            return
         scope[SCOPE_KEY] = caller
         await self.app(scope, _replay(body, receive), send)
 

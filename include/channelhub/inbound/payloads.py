@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from channelhub.ledger import DocumentKind, NewDocument
-from channelhub.ledger.documents import content_key
+from channelhub.ledger.documents import content_key, document_key
 from channelhub.strict import location_path
 
 MAX_ORDER_ITEMS = 2500
@@ -70,11 +70,11 @@ def _each_sku_once(items: list[Any]) -> None:
 
 def outward_order_key(channel: str, location: str, order: str) -> str:
     """The key of a channel's outward order (its CREATE document), which its events refer to."""
-    return f"outward:{channel}:{location}:{order}:CREATE"
+    return document_key("outward", channel, location, order, "CREATE")
 
 
 def inward_order_key(channel: str, location: str, order: str) -> str:
-    return f"inward:{channel}:{location}:{order}"
+    return document_key("inward", channel, location, order)
 
 
 class OrderItem(_Payload):
@@ -152,7 +152,7 @@ class OutwardOrderEvent(_Payload):
             "CANCEL", "PARTIAL_CANCEL", "COMPLETE") else self.eventType
         return NewDocument(
             DocumentKind.OUTWARD_EVENT,
-            f"outward:{channel}:{self.locationCode}:{self.orderCode}:{self.eventType}:{content_key(payload)}",
+            document_key("outward", channel, self.locationCode, self.orderCode, self.eventType, content_key(payload)),
             channel, payload, origin)
 
 
@@ -196,9 +196,16 @@ class InwardOrderComplete(_Payload):
     def refers_to(self, channel: str) -> tuple[str, str]:
         return inward_order_key(channel, self.locationCode, self.orderCode), f"inward order {self.orderCode!r}"
 
+    def received(self) -> dict[str, int]:
+        return {item.channelSkuCode: item.quantity for item in self.orderItems}
+
+    def earlier_receipts(self, channel: str) -> str | None:
+        """A completion says what was received in all, so no earlier document adds to it."""
+        return None
+
     def document(self, channel: str, origin: str) -> NewDocument:
         return NewDocument(DocumentKind.INWARD_COMPLETE,
-                           f"inward-complete:{channel}:{self.locationCode}:{self.orderCode}",
+                           document_key("inward-complete", channel, self.locationCode, self.orderCode),
                            channel, {**self.model_dump(mode="json"), "eventType": "INWARD_ORDER_COMPLETE"}, origin)
 
 
@@ -223,10 +230,40 @@ class GateEntryClose(_Payload):
     def refers_to(self, channel: str) -> tuple[str, str]:
         return inward_order_key(channel, self.locationCode, self.orderCode), f"inward order {self.orderCode!r}"
 
+    def received(self) -> dict[str, int]:
+        return {item.channelSkuCode: item.qcPassQuantity + item.qcFailQuantity for item in self.orderItems}
+
+    def earlier_receipts(self, channel: str) -> str | None:
+        """The key prefix of the order's other gate entries: together they may not pass the order."""
+        return document_key("gate-entry", channel, self.locationCode, self.orderCode) + ":"
+
     def document(self, channel: str, origin: str) -> NewDocument:
         return NewDocument(DocumentKind.GATE_ENTRY,
-                           f"gate-entry:{channel}:{self.locationCode}:{self.orderCode}:{self.gateEntryId}",
+                           document_key("gate-entry", channel, self.locationCode, self.orderCode, self.gateEntryId),
                            channel, self.model_dump(mode="json"), origin)
+
+
+def over_receipt(ordered: dict[str, Any], receipts: list[dict[str, int]], tolerance_percent: int) -> str | None:
+    """Why receipts (this one last) pass what an inward order holds, or None: per SKU, the sum
+    received may exceed the ordered quantity by at most ``tolerance_percent``; a SKU the order
+    does not hold cannot be received."""
+    holds: dict[str, int] = {}
+    for item in ordered.get("orderItems") or []:
+        holds[item["channelSkuCode"]] = holds.get(item["channelSkuCode"], 0) + int(item["quantity"])
+    totals: dict[str, int] = {}
+    for receipt in receipts:
+        for sku, quantity in receipt.items():
+            totals[sku] = totals.get(sku, 0) + quantity
+    for sku in receipts[-1]:
+        if sku not in holds:
+            return f"SKU {sku!r} is not on inward order {ordered.get('orderCode')!r}"
+        allowed = holds[sku] * (100 + tolerance_percent) // 100
+        if totals[sku] > allowed:
+            earlier = totals[sku] - receipts[-1][sku]
+            return (f"SKU {sku!r}: {totals[sku]} received in all ({earlier} before this) against "
+                    f"{holds[sku]} ordered on inward order {ordered.get('orderCode')!r}"
+                    + (f" (+{tolerance_percent}% allowed)" if tolerance_percent else ""))
+    return None
 
 
 class ReturnOrderEvent(_Payload):
@@ -249,7 +286,8 @@ class ReturnOrderEvent(_Payload):
         payload = self.model_dump(mode="json")
         return NewDocument(
             DocumentKind.RETURN_EVENT,
-            f"return:{channel}:{self.locationCode}:{self.returnOrderCode}:{self.eventType}:{content_key(payload)}",
+            document_key("return", channel, self.locationCode, self.returnOrderCode, self.eventType,
+                         content_key(payload)),
             channel, payload, origin)
 
 
@@ -294,5 +332,5 @@ class InventoryUpdate(_Payload):
 
     def document(self, products: list[dict[str, Any]], channel: str, origin: str) -> NewDocument:
         payload = {"locationCode": self.locationCode, "products": products}
-        return NewDocument(DocumentKind.INVENTORY, f"inventory:{channel}:{self.locationCode}:{content_key(payload)}",
-                           channel, payload, origin)
+        key = document_key("inventory", channel, self.locationCode, content_key(payload))
+        return NewDocument(DocumentKind.INVENTORY, key, channel, payload, origin)

@@ -64,6 +64,23 @@ class NewDocument:
         return hashlib.sha256(self.canonical_payload.encode()).hexdigest()
 
 
+def key_part(code: str) -> str:
+    """One code as a part of a document key: ``%`` and ``:`` escaped, so keys joined from several
+    codes never collide (order ``C`` at location ``A:B`` against order ``B:C`` at ``A``); a code
+    without either character stays as it is, so keys made before the escaping keep their value."""
+    return code.replace("%", "%25").replace(":", "%3A")
+
+
+def code_of(part: str) -> str:
+    """The code a key part was made from (the inverse of :func:`key_part`)."""
+    return part.replace("%3A", ":").replace("%25", "%")
+
+
+def document_key(kind: str, *codes: str) -> str:
+    """``kind:code:code...`` with each code escaped by :func:`key_part`."""
+    return ":".join([kind, *(key_part(code) for code in codes)])
+
+
 def message_id(client: str, key: str) -> str:
     return str(uuid.uuid5(MESSAGE_ID_NAMESPACE, f"{client}/{key}"))
 

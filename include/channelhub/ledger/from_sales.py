@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from channelhub.config.clients import Client
-from channelhub.ledger.documents import DocumentKind, NewDocument
+from channelhub.ledger.documents import DocumentKind, NewDocument, document_key
 
 
 def _money(value: Decimal | float | int) -> float:
@@ -50,6 +50,7 @@ def sales_documents(rows: Iterable[Mapping[str, Any]], client: Client, tenant: s
             "shipments": [],
         }
         documents.append(NewDocument(
-            DocumentKind.OUTWARD_EVENT, f"daily_sales:{tenant}/{project}:{day.isoformat()}:{channel}:{store}",
+            DocumentKind.OUTWARD_EVENT,
+            document_key("daily_sales", f"{tenant}/{project}", day.isoformat(), channel, store),
             channel_ids.get(channel.lower(), channel), payload, f"tenant:sftp__{tenant}__{project}"))
     return documents

@@ -147,6 +147,13 @@ class Ledger:
         with self.engine.connect() as conn:
             return bool(self._existing(conn, client, [key]))
 
+    def payloads(self, client: str, key_prefix: str) -> dict[str, dict[str, Any]]:
+        """doc key -> payload of the client's documents whose key starts with ``key_prefix``."""
+        query = sa.select(documents.c.doc_key, documents.c.payload).where(
+            documents.c.client == client, documents.c.doc_key.startswith(key_prefix, autoescape=True))
+        with self.engine.connect() as conn:
+            return {row.doc_key: json.loads(row.payload) for row in conn.execute(query)}
+
     @staticmethod
     def _existing(conn: sa.Connection, client: str, keys: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}

@@ -31,6 +31,7 @@ from channelhub.connectors.commerce_api import CommerceSession, WriteResult, all
 from channelhub.connectors.contract import ErpSyncDesk
 from channelhub.exceptions import MappingError, PartnerRefused, PartnerUnavailable
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
+from channelhub.ledger.documents import code_of, document_key, key_part
 from channelhub.ledger.store import DeliveryOutcome, DeliveryStatus, utcnow
 from channelhub.sync.mapper import FlowMapping
 from channelhub.sync.order_checks import OrderLimits, OrderOutOfBounds, checked_order
@@ -47,7 +48,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def order_prefix(channel: str, location: str) -> str:
-    return f"order:{channel}:{location}:"
+    return document_key("order", channel, location) + ":"
 
 
 def shop_time(moment: datetime) -> str:
@@ -93,7 +94,7 @@ def pull_orders(shop: CommerceSession, ledger: Ledger, client: Client, channel: 
             entries.append(entry)
         result = ledger.record(client, documents, on_change="replace_undelivered")
         for key in result.changed_after_delivery:
-            entries.append(Activity("in", key.removeprefix(prefix), "UNCHANGED",
+            entries.append(Activity("in", code_of(key.removeprefix(prefix)), "UNCHANGED",
                                     "changed in the shop after the ERP got it; the ERP keeps its sale"))
         state.log(entries)
         summary.received += len(documents)
@@ -138,7 +139,7 @@ def _entered(record: dict[str, Any], number: str, prefix: str, mapping: FlowMapp
     if size > MAX_ORDER_BYTES:
         problem = f"the order is {size:,} bytes of JSON; at most {MAX_ORDER_BYTES:,}"
         source = _trimmed(record)
-        return (NewDocument(DocumentKind.SHOP_ORDER, prefix + number, channel.id,
+        return (NewDocument(DocumentKind.SHOP_ORDER, prefix + key_part(number), channel.id,
                             {"order": None, "hold": problem, "source": source}, f"shop:{channel.id}/{location.code}"),
                 Activity("in", number, "RECEIVED", problem, source))
     verdict = mapping.verdict(record)
@@ -149,7 +150,7 @@ def _entered(record: dict[str, Any], number: str, prefix: str, mapping: FlowMapp
         order = checked_order(mapping.map(record), limits)
     except (MappingError, OrderOutOfBounds) as exc:
         order, problem = None, problem or str(exc)
-    return (NewDocument(DocumentKind.SHOP_ORDER, prefix + number, channel.id,
+    return (NewDocument(DocumentKind.SHOP_ORDER, prefix + key_part(number), channel.id,
                         {"order": order, "hold": problem, "source": record}, f"shop:{channel.id}/{location.code}"),
             Activity("in", number, "RECEIVED", problem, record))
 
@@ -229,7 +230,8 @@ def report_shipments(desk: ErpSyncDesk, shop: CommerceSession, ledger: Ledger, c
     assert erp is not None
     prefix = order_prefix(channel.id, location.code)
     name = erp.mapping[channel.id].erp_channel_name
-    created = [d["doc_key"].removeprefix(prefix) for d in ledger.deliveries_of(client.client, JOB, key_prefix=prefix)
+    created = [code_of(d["doc_key"].removeprefix(prefix))
+               for d in ledger.deliveries_of(client.client, JOB, key_prefix=prefix)
                if d["status"] == DeliveryStatus.SENT.value]
     reported = state.marks(STATUS_MARK, created)
     waiting = [number for number in created if number not in reported]
