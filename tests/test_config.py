@@ -240,3 +240,48 @@ def test_parsing_the_dag_file_leaves_the_data_stack_unimported():
     result = subprocess.run([sys.executable, "-c", probe, str(PROJECT_ROOT / "dags" / "channelhub_dags.py")],
                             capture_output=True, text=True, check=True, timeout=300)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+    for i in range(8))
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("laughs.yaml", GOOD.format(tenant="zeta") + LAUGHS, "YAML aliases (*name) are not allowed"),
+    ("big.yaml", GOOD.format(tenant="zeta") + "# " + "x" * (1024 * 1024) + "\n", "larger than 1,048,576 bytes"),
+    ("nul.yaml", GOOD.format(tenant="zeta") + "    formats: {store: \"formats/a\\0b.yaml\"}\n",
+     "is not a usable path (a NUL byte"),
+    ("long.yaml", GOOD.format(tenant="zeta") + f"    formats: {{store: formats/{'x' * 300}.yaml}}\n",
+     "is not a usable path"),
+    ("binary.yaml", "tenant: \udcff\n", "can't decode byte 0xff"),
+])
+def test_a_hostile_config_file_only_takes_down_its_own_dags(tmp_path, monkeypatch, name, text, expected):
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme"))
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    monkeypatch.setenv("CHANNELHUB_CONFIG_DIR", str(tmp_path))
+    (error,) = load_tenant_config(tmp_path).errors
+    assert error.path == str(path) and expected in str(error), error
+    bag = DagBag(str(PROJECT_ROOT / "dags"), safe_mode=False)
+    assert "sftp__acme__main" in bag.dags
+    (problem,) = [e for p, e in bag.import_errors.items() if p.endswith("channelhub_config_errors.py")]
+    assert name in problem
+
+
+def test_a_client_file_too_big_or_with_aliases_spares_the_other_clients(tmp_path, monkeypatch):
+    import yaml
+
+    from channelhub.config.client_loader import load_client_config
+    from tests.channels import client_document
+
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    good = client_document()
+    (clients / "good.yaml").write_text(yaml.safe_dump(good))
+    (clients / "big.yaml").write_text("client: big\n" + "# padding\n" * 120_000)
+    (clients / "laughs.yaml").write_text("client: laughs\nchannels: []\n" + LAUGHS)
+    loaded = load_client_config(clients)
+    assert list(loaded.clients) == [good["client"]]
+    problems = {Path(e.path).name: str(e) for e in loaded.errors}
+    assert "larger than 1,048,576 bytes" in problems["big.yaml"] and "aliases" in problems["laughs.yaml"]

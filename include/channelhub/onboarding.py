@@ -25,12 +25,19 @@ from channelhub.config.loader import load_tenant_config, load_tenant_file
 from channelhub.config.tenants import TenantProject
 from channelhub.exceptions import ConfigFileError, OnboardingRefused
 from channelhub.formats.registry import load_formats
+from channelhub.names import name_problem
 
 SFTP_PASSWORD_BYTES = 18
 
 
 def place_new_file(folder: Path, name: str, text: str, validate: Callable[[Path], Any]) -> Path:
-    """Writes ``folder/name`` only if ``validate`` accepts the text and no such file exists yet."""
+    """Writes ``folder/name`` only if ``validate`` accepts the text and no such file exists yet.
+
+    ``name`` must be a plain file name: a name with a folder in it (``../demo.yaml``) would
+    make the staging path resolve to a real config file and overwrite it.
+    """
+    if Path(name).name != name or name.startswith(".") or "\x00" in name or len(name) > 255:
+        raise OnboardingRefused(f"{name[:60]!r} is not a plain file name; nothing was written")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     if target.exists():
@@ -83,6 +90,8 @@ class NewTenant:
 
 def add_tenant_file(tenant: NewTenant, config_dir: Path, schemas_dir: Path) -> tuple[Path, list[TenantProject]]:
     """The tenant's file, validated as the DAG file reads it; refused if the tenant exists anywhere."""
+    _require_names(("tenant", tenant.tenant), *(("project", project) for project in tenant.projects),
+                   *([("client", tenant.client)] if tenant.client else []))
     existing = {p.config.tenant: p.source for p in load_tenant_config(config_dir, schemas_dir).projects}
     if tenant.tenant in existing:
         raise OnboardingRefused(f"tenant {tenant.tenant!r} is already configured in {existing[tenant.tenant]}")
@@ -91,6 +100,13 @@ def add_tenant_file(tenant: NewTenant, config_dir: Path, schemas_dir: Path) -> t
     path = place_new_file(config_dir, f"{tenant.tenant}.yaml", header + yaml.safe_dump(tenant.document(),
                           sort_keys=False), lambda draft: load_tenant_file(draft, formats))
     return path, [loaded.config for loaded in load_tenant_file(path, formats)]
+
+
+def _require_names(*named: tuple[str, str]) -> None:
+    """Every name checked before any path, user or file is made of it."""
+    problems = [problem for kind, value in named if (problem := name_problem(kind, value))]
+    if problems:
+        raise OnboardingRefused("; ".join(problems) + "; nothing was written")
 
 
 def new_sftp_password() -> str:
@@ -141,6 +157,7 @@ class NewClient:
 
 def add_client_file(client: NewClient, clients_dir: Path) -> tuple[Path, Client]:
     """The client's file, validated as the DAG file reads it; refused if the client exists."""
+    _require_names(("client", client.client), *(("channel", channel) for channel in client.channels))
     existing = load_client_config(clients_dir)
     if client.client in existing.clients:
         raise OnboardingRefused(f"client {client.client!r} is already configured in "

@@ -27,3 +27,24 @@ def test_a_new_client_pushes_on_each_channel_and_posts_to_its_erp_with_every_job
     assert all(job.enabled for job in erp.jobs.values()) and len(erp.jobs) == 4
     assert erp.mapping["amazon-in"].erp_channel_name == "AMAZON_INDIA"
     assert client.channel("amazon-in").connector == "push_api"
+
+
+def test_a_name_with_a_path_in_it_is_refused_before_anything_is_written(tmp_path):
+    import pytest
+
+    from channelhub import PROJECT_ROOT
+    from channelhub.exceptions import OnboardingRefused
+    from channelhub.onboarding import add_client_file, add_tenant_file
+
+    (tmp_path / "demo.yaml").write_text("kept: as it was\n")
+    for name in ("../demo", "x" * 300, "a/b", "Zeta", "a\0b", ".hidden"):
+        with pytest.raises(OnboardingRefused, match="not allowed"):
+            add_tenant_file(NewTenant(name, ["main"], ["store"], "09:00", "UTC", ["ops@x.example"], []),
+                            tmp_path / "tenants", PROJECT_ROOT / "schemas")
+        with pytest.raises(OnboardingRefused, match="not allowed"):
+            add_client_file(NewClient(name, "tryton", "erp", {"web": "WEB"}), tmp_path)
+    with pytest.raises(OnboardingRefused, match=r"project name '\.\./x' is not allowed"):
+        add_tenant_file(NewTenant("zeta", ["../x"], ["store"], "09:00", "UTC", ["ops@x.example"], []),
+                        tmp_path / "tenants", PROJECT_ROOT / "schemas")
+    assert (tmp_path / "demo.yaml").read_text() == "kept: as it was\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.yaml"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from channelhub import PROJECT_ROOT
 from channelhub.config.clients import Client
-from channelhub.config.loader import yaml_files
+from channelhub.config.loader import unexpected_error, yaml_files
 from channelhub.exceptions import ConfigFileError, UnknownClient
 from channelhub.yamlfile import read_model
 
@@ -58,6 +58,9 @@ def load_client_config(clients_dir: Path = DEFAULT_CLIENTS_DIR) -> ClientConfig:
             client = load_client_file(path)
         except ConfigFileError as exc:
             result.errors.append(exc)
+            continue
+        except Exception as exc:  # noqa: BLE001: one file, whatever it holds, never stops the others loading
+            result.errors.append(unexpected_error(path, exc))
             continue
         if client.client in result.clients:
             result.errors.append(ConfigFileError(path, [

@@ -15,9 +15,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from channelhub.config.sync_flows import Flows, LocationsMixin, needed_abilities
-from channelhub.config.tenants import NAME, Duration, Schedule
+from channelhub.config.tenants import Duration, Schedule
 from channelhub.connectors.contract import CONNECTORS, unfit_connector
 from channelhub.exceptions import UnknownChannel
+from channelhub.names import NAME
 from channelhub.strict import StrictModel
 
 

@@ -32,6 +32,7 @@ from channelhub.yamlfile import describe_validation_error, read_yaml
 
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "include" / "config" / "tenants"
 FILE_KEYS = {"tenant", "defaults", "projects"}
+MAX_OVERRIDE_PATH = 1024
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,15 @@ def confined_override(tenant_file: Path, override: str) -> Path | str:
     override is read by the hub with the hub's rights, so ``/etc/passwd`` or
     ``../../secrets.yaml`` must not be reachable from a tenant's config.
     """
+    if "\x00" in override or len(override) > MAX_OVERRIDE_PATH or any(len(p) > 255 for p in override.split("/")):
+        return f"is not a usable path (a NUL byte, or longer than {MAX_OVERRIDE_PATH} characters)"
     base = tenant_file.parent.resolve()
     if Path(override).is_absolute():
         return f"must be a path relative to {tenant_file.name}, in a subfolder such as formats/"
-    resolved = (base / override).resolve()
+    try:
+        resolved = (base / override).resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links
+        return f"cannot be resolved: {exc}"
     if not resolved.is_relative_to(base):
         return f"leads out of the tenant file's folder {base.name}/"
     if resolved.parent == base:
@@ -130,6 +136,11 @@ def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list
     return loaded
 
 
+def unexpected_error(path: Path, error: Exception) -> ConfigFileError:
+    """A file that broke the loader in a way no check foresaw: reported as that file's problem."""
+    return ConfigFileError(path, [f"the file could not be read ({type(error).__name__}: {str(error)[:300]})"])
+
+
 def yaml_files(config_dir: Path) -> Iterable[Path]:
     """The YAML files of a config folder, in a stable order."""
     return sorted([*config_dir.glob("*.yaml"), *config_dir.glob("*.yml")])
@@ -151,6 +162,8 @@ def load_tenant_config(config_dir: Path = DEFAULT_CONFIG_DIR,
             loaded.append((path, load_tenant_file(path, shipped)))
         except ConfigFileError as exc:
             result.errors.append(exc)
+        except Exception as exc:  # noqa: BLE001: one file, whatever it holds, never stops the others loading
+            result.errors.append(unexpected_error(path, exc))
     seen: dict[str, Path] = {}
     for path, projects in sorted(loaded, key=lambda item: (item[0].stat().st_mtime_ns, item[0].name)):
         duplicates = [p for p in projects if p.config.dag_id in seen]

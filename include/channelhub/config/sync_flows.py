@@ -15,11 +15,10 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from channelhub.config.tenants import Schedule
+from channelhub.names import LOCATION_CODE
 from channelhub.strict import StrictModel
 from channelhub.sync.mapper import FlowMapping, Rule, build_mapping
 from channelhub.sync.order_checks import OrderLimits
-
-LOCATION_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 
 
 class LocationJobName(StrEnum):

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
 
+from channelhub.names import NAME
 from channelhub.strict import StrictModel
 
 TABLES = ("store", "style", "sku", "daily_sales", "storestock", "whstock")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
