@@ -16,6 +16,7 @@ import pandas as pd
 
 from channelhub.formats import Column, FileFormat
 from channelhub.ingest.issues import IssueLog
+from channelhub.ingest.spellings import LIMITS, SPELLINGS, WRITTEN_AS, field_bounds, misspelled
 from channelhub.ingest.tsv import Block
 
 NUMERIC_DTYPES = {"integer": "int64", "flag": "int64", "decimal": "float64"}
@@ -73,19 +74,51 @@ class ParsedBlock:
 
 
 def parse_block(block: Block, file_format: FileFormat, issues: IssueLog) -> ParsedBlock:
-    """The block as a DataFrame with numeric columns typed; bad values reported and set to NaN."""
+    """The block as a DataFrame with numeric columns typed; bad values reported and set to NaN.
+
+    A value pandas reads but the database would not (``1.0`` or ``1e3`` for a whole number,
+    ``inf``, a number past its column's range) is a type error too (:mod:`.spellings`).
+    """
     names = tuple(file_format.column_names)
     try:
-        return ParsedBlock(_read(block.data, file_format, _fast_dtypes(file_format)), block.line_numbers,
-                           block.longest_line, block.data, names)
+        parsed = ParsedBlock(_read(block.data, file_format, _fast_dtypes(file_format)), block.line_numbers,
+                             block.longest_line, block.data, names)
     except (ValueError, OverflowError):
-        pass
-    parsed = ParsedBlock(_read(block.data, file_format, dict.fromkeys(file_format.column_names, "str")),
-                         block.line_numbers, block.longest_line, block.data, names)
-    for column in file_format.columns:
-        if column.type in NUMERIC_DTYPES:
-            parsed.frame[column.name] = _to_number(parsed, column, issues)
+        parsed = ParsedBlock(_read(block.data, file_format, dict.fromkeys(file_format.column_names, "str")),
+                             block.line_numbers, block.longest_line, block.data, names)
+        for column in file_format.columns:
+            if column.type in NUMERIC_DTYPES:
+                parsed.frame[column.name] = _to_number(parsed, column, issues)
+    _check_spellings(parsed, file_format, issues)
     return parsed
+
+
+def _check_spellings(parsed: ParsedBlock, file_format: FileFormat, issues: IssueLog) -> None:
+    """Every numeric value written as the database reads it and inside its column's range."""
+    numeric = [(index, column) for index, column in enumerate(file_format.columns) if column.type in NUMERIC_DTYPES]
+    if not numeric or not len(parsed.line_numbers):
+        return
+    starts, ends = field_bounds(parsed.data, len(file_format.columns))
+    for index, column in numeric:
+        values = parsed.frame[column.name].to_numpy(dtype="float64", na_value=np.nan)
+        present = ends[:, index] > starts[:, index]
+        bad = np.zeros(len(values), dtype=bool)
+        bad[misspelled(parsed.data, starts[:, index], ends[:, index], column.type)] = True
+        bad |= present & ~np.isfinite(values)  # read as nothing, inf or nan though the field holds text
+        bad |= np.abs(np.nan_to_num(values)) >= LIMITS[column.type]
+        known = parsed.type_errors.setdefault(column.name, set())
+        fresh = [position for position in np.flatnonzero(bad).tolist() if position not in known]
+        if not fresh:
+            continue
+        known.update(fresh)
+        for position in fresh:
+            text = parsed.text(column.name, position)
+            issues.add("type", f"{column.name} must be {WRITTEN_AS[column.type]}"
+                       + (f" below {LIMITS[column.type]:,.0f}" if SPELLINGS[column.type].fullmatch(text) else ""),
+                       line=int(parsed.line_numbers[position]), column=column.name, value=text)
+        column_values = parsed.frame[column.name].astype("float64")
+        column_values.iloc[fresh] = np.nan
+        parsed.frame[column.name] = column_values
 
 
 def _to_number(parsed: ParsedBlock, column: Column, issues: IssueLog) -> pd.Series:

@@ -1,7 +1,11 @@
 """Validation issues: what is wrong, where (file, line, column), with which value and rule.
 
 Issues stream to a TSV report as they are found, so a file with a million bad rows does
-not hold a million issue objects in memory; the first few are kept for the email.
+not hold a million issue objects in memory; the first few are kept for the email. The
+report lists at most ``MAX_REPORTED`` issues (then says how many more there were), and a
+cell a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return) is written with a leading ``'``, so opening the report never runs a
+tenant's ``=HYPERLINK(...)``; the value stays readable.
 """
 
 from __future__ import annotations
@@ -13,6 +17,13 @@ from typing import Any
 
 REPORT_COLUMNS = ("file", "line", "column", "value", "rule", "message")
 MAX_VALUE_CHARS = 120
+MAX_REPORTED = 10_000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(cell: Any) -> Any:
+    """A report cell a spreadsheet shows as text: a leading ``'`` before what would start a formula."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
 
 
 def shorten(value: Any) -> str:
@@ -61,18 +72,22 @@ class IssueLog:
         self.count += 1
         if len(self.first) < self.keep:
             self.first.append(issue)
-        if self.report_path is not None:
+        if self.report_path is not None and self.count <= MAX_REPORTED:
             if self._writer is None:
                 self._handle = self.report_path.open("w", encoding="utf-8", newline="")
                 self._writer = csv.writer(self._handle, delimiter="\t", lineterminator="\n")
                 self._writer.writerow(REPORT_COLUMNS)
-            self._writer.writerow(["" if v is None else v for v in asdict(issue).values()])
+            self._writer.writerow(["" if v is None else neutral(v) for v in asdict(issue).values()])
 
     def note(self, text: str) -> None:
         """Something the hub fixed up on its own (a BOM, CRLF line ends): reported, not an error."""
         self.notes.append(text)
 
     def close(self) -> None:
+        if self._writer is not None and self.count > MAX_REPORTED:
+            self._writer.writerow([self.file_name, "", "", "", "more",
+                                   f"{self.count - MAX_REPORTED:,} more issue(s) not listed: the report stops at "
+                                   f"{MAX_REPORTED:,}; fix these and send the file again"])
         if self._handle is not None:
             self._handle.close()
             self._handle = None

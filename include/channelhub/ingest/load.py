@@ -18,6 +18,7 @@ the commit, the new one after.
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from datetime import date
 
@@ -38,8 +39,11 @@ class LoadAbandoned(Exception):
     """Ends an open ``COPY`` when the file failed validation; never leaves the writer."""
 
 
-#: A key or unique constraint was violated: SQLAlchemy's wrapper, or psycopg's own from ``COPY``.
-INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, psycopg.errors.IntegrityError)
+#: The database refused the data itself (a key or constraint, or a value it cannot read): a fault of
+#: the file, never an outage to retry. SQLAlchemy's wrappers, or psycopg's own from ``COPY``.
+DATA_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, sa.exc.DataError, psycopg.errors.IntegrityError,
+                                            psycopg.errors.DataError)
+COPY_LINE = re.compile(r"\bline (\d+)")
 
 
 class TableWriter:
@@ -57,6 +61,7 @@ class TableWriter:
         self.rows = 0
         self._copy: psycopg.Copy | None = None
         self._copy_scope = contextlib.ExitStack()
+        self._lines: list[np.ndarray] = []
 
     def __enter__(self) -> TableWriter:
         self.begin()
@@ -91,6 +96,17 @@ class TableWriter:
         else:
             self._executemany(frame)
         self.rows += block.rows
+        self._lines.append(block.line_numbers)
+
+    def file_line(self, error: Exception) -> int | None:
+        """The file line of the row a ``COPY`` error names (its context says ``line N`` of the copy)."""
+        diag = getattr(getattr(error, "orig", error), "diag", None)
+        found = COPY_LINE.search(getattr(diag, "context", None) or "")
+        if not found or not self._lines:
+            return None
+        row = int(found.group(1)) - 1
+        lines = np.concatenate(self._lines)
+        return int(lines[row]) if 0 <= row < len(lines) else None
 
     def finish(self) -> None:
         """Complete the load: end the ``COPY``, then merge staged rows or swap in the new partition."""

@@ -12,7 +12,7 @@ from channelhub.ingest.checks import BlockChecker
 from channelhub.ingest.duplicates import KeyHashes, find_duplicates
 from channelhub.ingest.frames import parse_block
 from channelhub.ingest.issues import IssueLog
-from channelhub.ingest.load import INTEGRITY_ERRORS, TableWriter
+from channelhub.ingest.load import DATA_ERRORS, TableWriter
 from channelhub.ingest.masters import MasterData
 from channelhub.ingest.result import IngestResult, TableStatus
 from channelhub.ingest.tsv import DEFAULT_BLOCK_BYTES, TsvBlocks
@@ -30,6 +30,7 @@ def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: 
     """
     issues = IssueLog(file_name or path.name, report_path)
     integrity: Exception | None = None
+    refused_line: int | None = None
     keys = KeyHashes(file_format)
     duplicates_named = False
     try:
@@ -48,8 +49,8 @@ def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: 
                     keys.add(parsed.frame)
                     try:
                         writer.write(block, parsed.frame)
-                    except INTEGRITY_ERRORS as exc:
-                        integrity = exc
+                    except DATA_ERRORS as exc:
+                        integrity, refused_line = exc, writer.file_line(exc)
                 if blocks.header_ok and writer.rows == 0 and not issues and integrity is None \
                         and not file_format.allow_empty:
                     issues.add("no_rows", "the file has a header but no data rows")
@@ -59,8 +60,8 @@ def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: 
                 if not issues and integrity is None:
                     try:
                         writer.finish()
-                    except INTEGRITY_ERRORS as exc:
-                        integrity = exc
+                    except DATA_ERRORS as exc:
+                        integrity, refused_line = exc, writer.file_line(exc)
             if issues or integrity is not None:
                 transaction.rollback()
             else:
@@ -70,7 +71,8 @@ def ingest_file(path: Path, file_format: FileFormat, engine: sa.Engine, tables: 
         if blocks.header_ok:
             found = 0 if duplicates_named else find_duplicates(path, file_format, issues)
             if integrity is not None and not found:
-                issues.add("constraint", f"the database refused the rows: {_first_line(integrity)}")
+                issues.add("database", f"the database refused the rows: {_first_line(integrity)}",
+                           line=refused_line)
         return IngestResult(file_format.table, TableStatus.FAILED, error_count=issues.count,
                             first_errors=issues.first, notes=issues.notes)
     finally:

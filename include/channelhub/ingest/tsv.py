@@ -21,8 +21,10 @@ from channelhub.ingest.issues import IssueLog
 BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 DEFAULT_BLOCK_BYTES = 8 << 20
-# Bytes that may never appear in a value: they would also break the bulk loader's framing.
-FORBIDDEN_BYTES = (b"\x00", b"\x01")
+# Bytes that may never appear in a value: they would also break the bulk loader's framing
+# (a carriage return inside a value, once Windows line ends are read, ends a CSV row).
+FORBIDDEN_BYTES = (b"\x00", b"\x01", b"\r")
+FORBIDDEN_NAMES = {b"\r": "a carriage return (CR)"}
 TAB, NEWLINE = 9, 10
 
 
@@ -161,7 +163,7 @@ class TsvBlocks:
         found = text.split("\t")
         if found == expected:
             return True
-        repeated = sorted({name for name in found if found.count(name) > 1})
+        repeated = sorted({name for name in found if name.strip() and found.count(name) > 1})
         for name in repeated:
             self.issues.add("repeated_column", f"column {name!r} appears {found.count(name)} times in the header",
                             line=1, column=name)
@@ -172,9 +174,16 @@ class TsvBlocks:
         for name in missing:
             self.issues.add("missing_column", f"column {name!r} is missing from the header",
                             line=1, column=name)
-        for name in extra:
-            self.issues.add("unexpected_column", f"column {name!r} is not part of the {self.format.table} "
-                            f"format", line=1, column=name)
+        for position, name in enumerate(found):
+            if name in expected:
+                continue
+            if not name.strip():
+                self.issues.add("empty_column_name", f"field {position + 1} of the header has no column name"
+                                + (" (a tab at the end of the header?)" if position == len(found) - 1 else ""),
+                                line=1, value=text)
+            else:
+                self.issues.add("unexpected_column", f"column {name!r} is not part of the {self.format.table} "
+                                f"format", line=1, column=name)
         if not missing and not extra:
             self.issues.add("column_order", f"columns are out of order: expected {', '.join(expected)}; "
                             f"found {', '.join(found)}", line=1, value=text)
@@ -197,7 +206,8 @@ class TsvBlocks:
                 bad_line = _line_of(data, position, first_line)
                 line_start = data.rfind(b"\n", 0, position) + 1
                 self.issues.add("control_character",
-                                f"byte 0x{forbidden.hex()} is not allowed in a TSV value", line=bad_line,
+                                f"{FORBIDDEN_NAMES.get(forbidden, f'byte 0x{forbidden.hex()}')} is not allowed "
+                                "in a TSV value", line=bad_line,
                                 column=self._column_at(data.count(b"\t", line_start, position)))
                 good[bad_line - first_line] = False
                 position = data.find(forbidden, int(ends[bad_line - first_line]) + 1)

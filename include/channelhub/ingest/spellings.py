@@ -1,0 +1,73 @@
+"""How a value of each column type may be written, defined once for validation and the load.
+
+The load hands PostgreSQL's ``COPY`` the file's own bytes, so a value must be written the way
+the database reads it: pandas alone reads ``1.0``, ``1e3`` and ``inf`` as numbers, and the
+database refuses all three in a whole-number column. ``SPELLINGS`` is the rule (what both
+sides accept, and what the tests run through both); the block check below applies it to the
+raw bytes of every numeric field at numpy speed, and ``LIMITS`` keeps values inside the
+database's column types (``BIGINT``, ``SMALLINT``, ``NUMERIC(18, 4)``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+#: The accepted spelling of a value of each numeric type (surrounding spaces are allowed), at
+#: most ``LONGEST`` characters, and its value within ``LIMITS``.
+SPELLINGS: dict[str, re.Pattern[str]] = {
+    "integer": re.compile(r" *[+-]?[0-9]+ *"),
+    "flag": re.compile(r" *[+-]?[0-9]+ *"),  # and 0 or 1, which the format's check enforces
+    "decimal": re.compile(r" *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *"),
+}
+#: What each spelling means, for the message of a value that is not written so.
+WRITTEN_AS = {
+    "integer": "a whole number written in digits (like 12 or -3; not 1.0, 1e3 or 1,000)",
+    "flag": "0 or 1",
+    "decimal": "a number written like 12.50, -3 or 1.5e3 (not inf, nan or 1,000.00)",
+}
+#: The largest magnitude each type's database column holds.
+LIMITS = {"integer": 10.0**18, "flag": 10.0**4, "decimal": 10.0**14}
+#: No valid spelling is longer: a longer field is refused without looking at its bytes.
+LONGEST = 40
+TAB, NEWLINE = 9, 10
+
+
+def _allowed_bytes(pattern: re.Pattern[str]) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    for byte in range(128):
+        table[byte] = any(pattern.fullmatch(text) for text in (chr(byte), f"1{chr(byte)}1", f"{chr(byte)}1",
+                                                                f"1{chr(byte)}", f"1{chr(byte)}1e1"))
+    return table
+
+
+ALLOWED_BYTES = {kind: _allowed_bytes(pattern) for kind, pattern in SPELLINGS.items()}
+
+
+def field_bounds(data: bytes, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of every field, each shaped (rows, columns), for a block whose every line
+    is complete (ends with LF) and has ``columns - 1`` tabs, as the structural check leaves it."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero((buffer == TAB) | (buffer == NEWLINE)).reshape(-1, columns)
+    starts = np.empty_like(ends)
+    starts[:, 1:] = ends[:, :-1] + 1
+    starts[0, 0] = 0
+    starts[1:, 0] = ends[:-1, -1] + 1
+    return starts, ends
+
+
+def misspelled(data: bytes, starts: np.ndarray, ends: np.ndarray, kind: str) -> np.ndarray:
+    """Positions (rows) of one column's fields that hold a byte its spelling never has, or are
+    longer than any spelling; empty fields are left to the required check."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    lengths = ends - starts
+    too_long = lengths > LONGEST
+    width = int(min(lengths.max(initial=0), LONGEST))
+    if width == 0:
+        return np.flatnonzero(too_long)
+    offsets = np.arange(width)
+    inside = offsets < np.minimum(lengths, LONGEST)[:, None]
+    chars = buffer[np.minimum(starts[:, None] + offsets, len(buffer) - 1)]
+    wrong = (~ALLOWED_BYTES[kind][chars] & inside).any(axis=1)
+    return np.flatnonzero(wrong | too_long)
