@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from channelhub.config.client_loader import load_client_config, load_client_file
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.loader import load_tenant_config, load_tenant_file
@@ -26,6 +24,7 @@ from channelhub.config.tenants import TenantProject
 from channelhub.exceptions import ConfigFileError, OnboardingRefused
 from channelhub.formats.registry import load_formats
 from channelhub.names import name_problem
+from channelhub.yamlfile import dump_yaml
 
 SFTP_PASSWORD_BYTES = 18
 
@@ -97,8 +96,8 @@ def add_tenant_file(tenant: NewTenant, config_dir: Path, schemas_dir: Path) -> t
         raise OnboardingRefused(f"tenant {tenant.tenant!r} is already configured in {existing[tenant.tenant]}")
     formats = load_formats(schemas_dir)
     header = (f"# Tenant {tenant.tenant}, written by `channelhub tenant add`; the reference is in README.md.\n")
-    path = place_new_file(config_dir, f"{tenant.tenant}.yaml", header + yaml.safe_dump(tenant.document(),
-                          sort_keys=False), lambda draft: load_tenant_file(draft, formats))
+    path = place_new_file(config_dir, f"{tenant.tenant}.yaml", header + dump_yaml(tenant.document()),
+                          lambda draft: load_tenant_file(draft, formats))
     return path, [loaded.config for loaded in load_tenant_file(path, formats)]
 
 
@@ -164,5 +163,5 @@ def add_client_file(client: NewClient, clients_dir: Path) -> tuple[Path, Client]
                                 f"{existing.clients[client.client].source}")
     header = f"# Client {client.client}, written by `channelhub client add`; see docs/client-channels.md.\n"
     path = place_new_file(clients_dir, f"{client.client}.yaml",
-                          header + yaml.safe_dump(client.document(), sort_keys=False), load_client_file)
+                          header + dump_yaml(client.document()), load_client_file)
     return path, load_client_file(path)

@@ -32,6 +32,18 @@ def _refuse_aliases(text: str) -> None:
                                               "write the value out", event.start_mark)
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a value shared by two keys out twice: the hub refuses aliases when it reads."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_yaml(document: Any) -> str:
+    """YAML the hub's own reader accepts: keys in the given order, no aliases."""
+    return yaml.dump(document, Dumper=_NoAliasDumper, sort_keys=False)
+
+
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file of at most ``MAX_FILE_BYTES``; a syntax error, an alias or a file too
     big comes back as ConfigFileError naming the file (and the line)."""

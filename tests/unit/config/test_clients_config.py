@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import yaml
 from airflow.timetables.assets import AssetOrTimeSchedule
@@ -29,7 +31,7 @@ def erp_of(document: dict) -> dict:
 
 
 def second_erp(document):
-    document["channels"].append({**erp_of(document), "id": "erp2"})
+    document["channels"].append({**copy.deepcopy(erp_of(document)), "id": "erp2"})  # no YAML alias
 
 
 def mapping_of_stranger(document):
