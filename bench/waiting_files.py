@@ -80,8 +80,9 @@ def synchronous(names: list[str]) -> float:
     """CPU seconds for one round of the same checks, each a session of the sensor's hook."""
     start = cpu()
     for name in names:
-        with TenantSftpHook(CONN_ID).session() as sftp:
-            assert TenantFolder(sftp, name).locate(NAME) is None
+        hook = TenantSftpHook(CONN_ID, name)
+        with hook.session() as sftp:
+            assert TenantFolder(sftp, hook.route.folder).locate(NAME) is None
     return cpu() - start
 
 

@@ -1,11 +1,14 @@
 """Debian's OpenSSH as the production SFTP server: a separate ``sshd -f`` on 127.0.0.1, started
-by the tests, with one system user per tenant chrooted to ``irism-<tenant>/`` and
-``ForceCommand internal-sftp``, and the hub's user chrooted to the root of all tenant folders.
+by the tests, with each tenant's user and the hub's user for that tenant both chrooted to
+``irism-<tenant>/`` under ``ForceCommand internal-sftp``.
 
-This is the setup docs/security.md describes for production, made on this machine: system
-users and groups (removed again on stop), keys made with ``ssh-keygen``, and a base folder
-outside /tmp (OpenSSH refuses a chroot under a folder that others may write to, as /tmp is).
-It needs root and ``/usr/sbin/sshd``; without them the tests that use it skip.
+This is the setup docs/security.md describes for production, made on this machine by running
+the very commands ``channelhub tenant add`` prints (:func:`channelhub.onboarding.openssh_commands`,
+with this server's paths and group names): system users and groups (removed again on stop),
+the tenant's address allow list as an sshd drop-in file, keys made with ``ssh-keygen`` (the
+hub's one key serves every per-tenant hub user), and a base folder outside /tmp (OpenSSH
+refuses a chroot under a folder that others may write to, as /tmp is). It needs root and
+``/usr/sbin/sshd``; without them the tests that use it skip.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import paramiko
 
+from channelhub.config.tenants import TenantProject
+from channelhub.onboarding import OpenSshLayout, openssh_commands
 from channelhub_dev.stack import free_port
 
 SSHD = "/usr/sbin/sshd"
@@ -42,7 +47,7 @@ def _run(*command: str) -> None:
 
 @dataclass
 class OpenSshServer:
-    """sshd with the hub's user and chrooted tenant users; ``tenant_folder`` is where files land."""
+    """sshd with chrooted tenant users and per-tenant hub users; ``root / irism-<tenant>`` holds the files."""
 
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
     port: int = 0
@@ -51,50 +56,46 @@ class OpenSshServer:
 
     def __post_init__(self) -> None:
         self.base = Path(f"/var/lib/channelhub-test-sshd-{self.tag}")
-        self.root = self.base / "root"          # the hub's chroot: every tenant folder
+        self.root = self.base / "root"          # every tenant's chroot is a folder of it
         self.keys = self.base / "keys"          # AuthorizedKeysFile <keys>/%u
-        self.hub_user = f"chhub{self.tag}"
-        self.tenants_group = f"{TENANTS_GROUP_PREFIX}{self.tag}"
+        self.layout = OpenSshLayout(root=str(self.root), tenants_group=f"{TENANTS_GROUP_PREFIX}{self.tag}",
+                                    hub_group=f"chhub{self.tag}", hub_login=f"h{self.tag}{{tenant}}",
+                                    sshd_dir=str(self.base / "tenants.d"))
+        self.hub_key = self.base / "client-keys" / "hub"
 
     def key_file(self, user: str) -> Path:
         return self.base / "client-keys" / user
 
-    def _user(self, name: str, group: str, extra_groups: list[str] = ()) -> None:
-        command = ["useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-                   "--no-user-group", "--gid", group]
-        if extra_groups:
-            command += ["--groups", ",".join(extra_groups)]
-        _run(*command, name)
-        self.users.append(name)
-        _run("usermod", "-p", "*", name)  # no password, but not locked: key login works
-        key = self.key_file(name)
-        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key))
-        (self.keys / name).write_text(key.with_suffix(".pub").read_text())
-        (self.keys / name).chmod(0o644)
+    def hub_user(self, tenant: str) -> str:
+        return self.layout.hub_login.format(tenant=tenant)
 
-    def _group(self, name: str) -> None:
-        _run("groupadd", name)
-        self.groups.append(name)
+    def _authorize(self, user: str, key: Path) -> None:
+        _run("usermod", "-p", "*", user)  # no password, but not locked: key login works
+        (self.keys / user).write_text(key.with_suffix(".pub").read_text())
+        (self.keys / user).chmod(0o644)
 
-    def start(self, tenants: list[str]) -> OpenSshServer:
-        for folder in (self.base, self.root, self.keys, self.base / "client-keys"):
+    def _key(self, path: Path) -> Path:
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path))
+        return path
+
+    def start(self, tenants: list[str], allowed: dict[str, list[str]] | None = None) -> OpenSshServer:
+        for folder in (self.base, self.root, self.keys, self.base / "client-keys", Path(self.layout.sshd_dir)):
             folder.mkdir(mode=0o755)
             folder.chmod(0o755)
-        self._group(self.tenants_group)
-        self._group(self.hub_user)
-        tenant_groups = [f"sftp-{tenant}" for tenant in tenants]
-        for group in tenant_groups:
-            self._group(group)
-        self._user(self.hub_user, self.hub_user, tenant_groups)
-        for tenant, group in zip(tenants, tenant_groups, strict=True):
-            self._user(tenant, group, [self.tenants_group])
-            chroot = self.root / f"irism-{tenant}"   # root-owned, 755: OpenSSH's rule for a chroot
-            chroot.mkdir(mode=0o755)
-            chroot.chmod(0o755)
-            inbox = chroot / "main"                  # the tenant's, shared with the hub through the group
-            inbox.mkdir()
-            shutil.chown(inbox, tenant, group)
-            inbox.chmod(0o2770)
+        for group in (self.layout.tenants_group, self.layout.hub_group):
+            _run("groupadd", group)
+            self.groups.append(group)
+        self._key(self.hub_key)
+        for tenant in tenants:
+            project = TenantProject.model_validate({
+                "tenant": tenant, "project": "main", "sftp_conn_id": "channelhub_sftp", "tables": ["store"],
+                "notify": {"emails": ["ops@example.com"]}, "allowed_ips": (allowed or {}).get(tenant, [])})
+            self.groups.append(f"sftp-{tenant}")
+            self.users += [tenant, self.hub_user(tenant)]  # removed on stop, even if a command fails
+            subprocess.run(["bash", "-euo", "pipefail", "-c", openssh_commands(tenant, [project], self.layout)],
+                           check=True, capture_output=True, text=True)
+            self._authorize(tenant, self._key(self.key_file(tenant)))
+            self._authorize(self.hub_user(tenant), self.hub_key)
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.base / "host_key"))
         self.port = self.port or free_port()
         config = self.base / "sshd_config"
@@ -109,19 +110,22 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 PermitRootLogin no
-AllowUsers {' '.join(self.users)}
+AllowGroups {self.layout.tenants_group} {self.layout.hub_group}
 AllowTcpForwarding no
 X11Forwarding no
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
 
-Match User {self.hub_user}
-    ChrootDirectory {self.root}
-    ForceCommand internal-sftp -u 0007 -d /
-
-Match Group {self.tenants_group}
+Match Group {self.layout.tenants_group}
     ChrootDirectory {self.root}/irism-%u
     ForceCommand internal-sftp -u 0007 -d /
+
+Match Group {self.layout.hub_group}
+    ChrootDirectory %h
+    ForceCommand internal-sftp -u 0007 -d /
+
+Match all
+Include {self.layout.sshd_dir}/channelhub-*.conf
 """)
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation folder
         _run(SSHD, "-t", "-f", str(config))
@@ -139,17 +143,24 @@ Match Group {self.tenants_group}
                 time.sleep(0.2)
         return self
 
-    def connect(self, user: str) -> paramiko.SFTPClient:
-        """An SFTP session as ``user`` with its key (what a tenant's client does)."""
-        transport = paramiko.Transport(("127.0.0.1", self.port))
-        transport.connect(username=user, pkey=paramiko.Ed25519Key.from_private_key_file(str(self.key_file(user))))
+    def connect(self, user: str, source: str = "127.0.0.1", key: Path | None = None) -> paramiko.SFTPClient:
+        """An SFTP session as ``user`` with its key (what a tenant's client does), from ``source``."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(30)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", self.port))
+        transport = paramiko.Transport(sock)
+        transport.connect(username=user,
+                          pkey=paramiko.Ed25519Key.from_private_key_file(str(key or self.key_file(user))))
         return paramiko.SFTPClient.from_transport(transport)
 
     def hub_connection(self, conn_id: str = "channelhub_sftp") -> dict:
-        """The hub's Airflow connection to this server (Astro field names)."""
+        """The hub's Airflow connection to this server (Astro field names): its one key, and
+        ``tenant_login`` naming the hub's own user of each tenant."""
         return {"conn_id": conn_id, "conn_type": "sftp", "conn_host": "127.0.0.1", "conn_port": self.port,
-                "conn_login": self.hub_user,
-                "conn_extra": {"key_file": str(self.key_file(self.hub_user)), "no_host_key_check": True}}
+                "conn_login": "channelhub-unused",
+                "conn_extra": {"key_file": str(self.hub_key), "no_host_key_check": True,
+                               "tenant_login": self.layout.hub_login}}
 
     def stop(self) -> None:
         if getattr(self, "process", None) is not None:

@@ -179,7 +179,7 @@ def test_a_stalled_sftp_server_times_out_instead_of_hanging(server, tmp_path, mo
     (root_of(server) / "irism-a" / "main" / NAME).write_bytes(b"x" * 1_000_000)
     server.stalled.set()
     try:
-        with pytest.raises(TimeoutError), TenantSftpHook("stalling_sftp").session() as sftp:
+        with pytest.raises(TimeoutError), TenantSftpHook("stalling_sftp", "irism-a/main").session() as sftp:
             sftp.get(f"irism-a/main/{NAME}", str(tmp_path / NAME))
     finally:
         server.stalled.clear()

@@ -117,22 +117,47 @@ def allowed_networks(projects: list[TenantProject]) -> tuple[str, ...]:
     return tuple(sorted({net for project in projects for net in project.allowed_ips}))
 
 
-def openssh_commands(tenant: str, projects: list[TenantProject], hub_user: str = "channelhub",
-                     root: str = "/srv/sftp") -> str:
-    """The production OpenSSH setup of docs/security.md for one new tenant, as commands to run as root."""
-    chroot = f"{root}/irism-{tenant}"
-    folders = " ".join(f"{root}/{project.folder}" for project in projects)
-    allow_users = " ".join(f"{tenant}@{net}" for net in allowed_networks(projects)) or tenant
-    return "\n".join([
+@dataclass(frozen=True)
+class OpenSshLayout:
+    """Where the production OpenSSH setup of docs/security.md keeps things (the defaults are the docs')."""
+
+    root: str = "/srv/sftp"
+    tenants_group: str = "sftp-tenants"
+    hub_group: str = "sftp-hub"
+    #: The hub's user for one tenant, chrooted to that tenant's root: the connection's ``tenant_login``.
+    hub_login: str = "hub-{tenant}"
+    #: A folder sshd_config includes at its end (``Include /etc/ssh/sshd_config.d/channelhub-*.conf``).
+    sshd_dir: str = "/etc/ssh/sshd_config.d"
+
+
+def openssh_commands(tenant: str, projects: list[TenantProject], layout: OpenSshLayout = OpenSshLayout()) -> str:
+    """The production OpenSSH setup of docs/security.md for one new tenant, as commands to run as root:
+    the tenant's user, the hub's user confined to the same chroot, the project folders, and the
+    tenant's address allow list as an sshd drop-in file."""
+    chroot = f"{layout.root}/irism-{tenant}"
+    hub = layout.hub_login.format(tenant=tenant)
+    folders = " ".join(f"{layout.root}/{project.folder}" for project in projects)
+    networks = allowed_networks(projects)
+    lines = [
         f"groupadd -f sftp-{tenant}",
-        f"useradd -M -d /nonexistent -s /usr/sbin/nologin -g sftp-{tenant} -G sftp-tenants {tenant}",
-        f"usermod -a -G sftp-{tenant} {hub_user}",
+        f"useradd -M -d /nonexistent -s /usr/sbin/nologin -g sftp-{tenant} -G {layout.tenants_group} {tenant}",
+        f"useradd -M -d {chroot} -s /usr/sbin/nologin -g sftp-{tenant} -G {layout.hub_group} {hub}",
         f"mkdir -p {folders}",
         f"chown root:root {chroot} && chmod 0755 {chroot}",
         f"chown {tenant}:sftp-{tenant} {folders} && chmod 2770 {folders}",
-        f"# add to sshd_config's AllowUsers (the tenant's allow list), then reload sshd: {allow_users}",
-        f"# set the password (or install the tenant's key): passwd {tenant}",
-    ])
+    ]
+    drop_in = f"{layout.sshd_dir}/channelhub-{tenant}.conf"
+    if networks:
+        lines += [f"cat > {drop_in} <<'EOF'",
+                  f"# {tenant} may log in only from {', '.join(networks)} (written by channelhub tenant add)",
+                  f"Match User {tenant} Address *,{','.join('!' + net for net in networks)}",
+                  f"    DenyUsers {tenant}",
+                  "EOF"]
+    else:
+        lines.append(f"rm -f {drop_in}  # {tenant} may log in from anywhere")
+    lines += [f"# then: install the hub's public key for {hub} and the tenant's key (or password) for {tenant},",
+              "# and reload sshd (systemctl reload ssh)"]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ internal-sftp-only users (tests/openssh.py), the setup docs/security.md describe
 from __future__ import annotations
 
 import stat
+import threading
 from datetime import date
 
 import paramiko
@@ -120,3 +121,113 @@ def test_a_tenants_link_to_another_tenant_is_refused_on_openssh(sshd, stack):
     assert "processed is a symbolic link" in message.get_body(("html",)).get_content()
     assert sorted(p.name for p in victim_inbox.iterdir()) == [f"store-{day.isoformat()}.tsv"]
     assert (victim_inbox / f"store-{day.isoformat()}.tsv").read_text() == "the victim's own file\n"
+
+
+def test_the_hubs_session_for_a_tenant_is_confined_to_that_tenant(sshd):
+    server, (a, b) = sshd
+    with server.connect(server.hub_user(a), key=server.hub_key) as sftp:
+        assert sftp.listdir("/") == ["main"] and sftp.listdir("/..") == ["main"]
+        with pytest.raises(FileNotFoundError):
+            sftp.listdir(f"/../irism-{b}/main")
+
+
+def test_the_tenants_allow_list_holds_on_openssh(sshd_allow_list):
+    server, tenant = sshd_allow_list
+    with server.connect(tenant, source="127.0.0.2") as sftp:
+        assert sftp.listdir("/") == ["main"]
+    with pytest.raises(paramiko.AuthenticationException):
+        server.connect(tenant, source="127.0.0.1")
+    with server.connect(server.hub_user(tenant), key=server.hub_key, source="127.0.0.1") as sftp:
+        assert sftp.listdir("/") == ["main"], "the hub's own user is not held by the tenant's list"
+
+
+@pytest.fixture(scope="module")
+def sshd_allow_list():
+    """A tenant added with `allowed_ips: [127.0.0.2]`, through the commands `channelhub tenant add` prints."""
+    reason = openssh.available()
+    if reason:
+        pytest.skip(reason)
+    server = openssh.OpenSshServer()
+    tenant = f"cht{server.tag}c"
+    try:
+        server.start([tenant], {tenant: ["127.0.0.2"]})
+        yield server, tenant
+    finally:
+        server.stop()
+
+
+RACES = 2000
+
+
+def test_a_tenant_racing_the_hub_with_links_never_reaches_another_tenant(sshd, monkeypatch):
+    """The racing tenant swaps processed/ and failed/ for links (to the other tenant's folder, to
+    its own root) as fast as it can while the hub archives, writes and reads error reports
+    RACES times through its session for that tenant. On a shared chroot this moved, overwrote
+    and read the other tenant's files; confined to the tenant's chroot, nothing can."""
+    from channelhub.exceptions import UnsafeTenantPath
+    from channelhub.settings import connection_env
+    from channelhub.sftp.folder import TenantFolder
+    from channelhub.sftp.hook import TenantSftpHook
+
+    server, (attacker, victim) = sshd
+    key, value = connection_env(server.hub_connection())
+    monkeypatch.setenv(key, value)
+    victim_root = server.root / f"irism-{victim}"
+    with server.connect(victim) as sftp:
+        for folder in ("/main/processed", "/main/failed"):
+            if folder.rsplit("/", 1)[1] not in sftp.listdir("/main"):
+                sftp.mkdir(folder)
+        for path in ("/main/store-2026-12-01.tsv", "/main/processed/store-2026-12-01.tsv",
+                     "/main/failed/store-2026-12-01.tsv", "/main/failed/store-2026-12-01.tsv.errors.tsv"):
+            with sftp.open(path, "w") as handle:
+                handle.write(f"the victim's own {path}\n")
+
+    def snapshot() -> dict[str, bytes]:
+        return {str(p.relative_to(victim_root)): p.read_bytes() if p.is_file() else b"<dir>"
+                for p in sorted(victim_root.rglob("*"))}
+
+    before = snapshot()
+    stop = threading.Event()
+    swaps = [0]
+
+    def race() -> None:
+        with server.connect(attacker) as sftp:
+            for folder in ("processed", "failed"):
+                if folder not in sftp.listdir("/main"):
+                    sftp.mkdir(f"/main/{folder}")
+            targets = [f"/irism-{victim}/main", f"/../irism-{victim}/main", "/", "/main"]
+            while not stop.is_set():
+                for folder in ("processed", "failed"):
+                    try:
+                        sftp.rename(f"/main/{folder}", f"/main/{folder}.real")
+                        sftp.symlink(targets[swaps[0] % len(targets)], f"/main/{folder}")
+                        sftp.remove(f"/main/{folder}")
+                        sftp.rename(f"/main/{folder}.real", f"/main/{folder}")
+                    except OSError:
+                        pass
+                    swaps[0] += 1
+
+    racer = threading.Thread(target=race, daemon=True)
+    racer.start()
+    name = "store-2026-12-01.tsv"
+    refused = 0
+    try:
+        hook = TenantSftpHook("channelhub_sftp", f"irism-{attacker}/main")
+        with hook.session() as sftp:
+            folder = TenantFolder(sftp, hook.route.folder)
+            for attempt in range(RACES):
+                try:
+                    with sftp.open(f"main/{name}", "w") as handle:
+                        handle.write(f"the attacker's upload {attempt}\n")
+                    folder.archive(name, succeeded=attempt % 2 == 0)
+                    folder.write_error_report(name, b"the hub's report\n")
+                    report = folder.read_error_report(name)
+                    assert report in (None, b"the hub's report\n"), report
+                except (UnsafeTenantPath, OSError):
+                    refused += 1
+    finally:
+        stop.set()
+        racer.join(60)
+    assert swaps[0] > RACES / 10, f"the tenant raced only {swaps[0]} times"
+    assert snapshot() == before, "the other tenant's folder changed"
+    print(f"{RACES} hub rounds against {swaps[0]} link swaps: {refused} refused, 0 cross-tenant effects")

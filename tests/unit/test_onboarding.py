@@ -16,7 +16,8 @@ def test_a_new_tenant_is_a_valid_project_per_name_with_its_allow_list():
     commands = openssh_commands("zeta", projects)
     assert "useradd -M -d /nonexistent -s /usr/sbin/nologin -g sftp-zeta -G sftp-tenants zeta" in commands
     assert "chmod 2770 /srv/sftp/irism-zeta/main /srv/sftp/irism-zeta/stock" in commands
-    assert "zeta@203.0.113.0/24" in commands
+    assert "useradd -M -d /srv/sftp/irism-zeta -s /usr/sbin/nologin -g sftp-zeta -G sftp-hub hub-zeta" in commands
+    assert "Match User zeta Address *,!203.0.113.0/24\n    DenyUsers zeta" in commands
 
 
 def test_a_new_client_pushes_on_each_channel_and_posts_to_its_erp_with_every_job_on():
@@ -27,6 +28,17 @@ def test_a_new_client_pushes_on_each_channel_and_posts_to_its_erp_with_every_job
     assert all(job.enabled for job in erp.jobs.values()) and len(erp.jobs) == 4
     assert erp.mapping["amazon-in"].erp_channel_name == "AMAZON_INDIA"
     assert client.channel("amazon-in").connector == "push_api"
+
+
+def test_the_hubs_route_to_a_tenant_folder_is_its_own_user_in_the_tenants_chroot():
+    import pytest
+
+    from channelhub.sftp.hook import TenantRoute, tenant_route
+
+    assert tenant_route({}, "irism-acme/main") == TenantRoute(None, "irism-acme/main")
+    assert tenant_route({"tenant_login": "hub-{tenant}"}, "irism-acme/main/in") == TenantRoute("hub-acme", "main/in")
+    with pytest.raises(ValueError, match="not a folder under a tenant root"):
+        tenant_route({"tenant_login": "hub-{tenant}"}, "elsewhere/main")
 
 
 def test_a_name_with_a_path_in_it_is_refused_before_anything_is_written(tmp_path):

@@ -48,10 +48,10 @@ class TenantFileSensor(BaseSensorOperator):
 
     def execute(self, context: Any) -> str | None:
         name = file_name(self.table, run_date_of(context, self.timezone))
-        hook = TenantSftpHook(self.sftp_conn_id)
+        hook = TenantSftpHook(self.sftp_conn_id, self.folder)
         try:
             with hook.session() as sftp:
-                found = TenantFolder(sftp, self.folder).locate(name)
+                found = TenantFolder(sftp, hook.route.folder).locate(name)
         except UnsafeTenantPath as exc:
             return self._unsafe(exc.path, str(exc))
         if found is not None and found.settled(self.settle.total_seconds()):
@@ -64,7 +64,8 @@ class TenantFileSensor(BaseSensorOperator):
         from channelhub.sftp.trigger import TenantFileTrigger, deadline_after
 
         self.defer(
-            trigger=TenantFileTrigger(sftp_conn_id=self.sftp_conn_id, folder=self.folder, name=name,
+            trigger=TenantFileTrigger(sftp_conn_id=self.sftp_conn_id, folder=hook.route.folder, name=name,
+                                      username=hook.route.username,
                                       settle=self.settle.total_seconds(), poke_interval=float(self.poke_interval),
                                       deadline=deadline_after(float(self.timeout)), io_timeout=hook.io_timeout),
             method_name="execute_complete",

@@ -59,12 +59,14 @@ async def locate(sftp: asyncssh.SFTPClient, folder: str, name: str) -> RemoteFil
 
 
 class TenantFileTrigger(BaseTrigger):
-    """Fires when ``name`` is in ``folder`` and settled, or at ``deadline`` (ISO, UTC)."""
+    """Fires when ``name`` is in ``folder`` (as the session of ``username`` sees it) and settled, or at
+    ``deadline`` (ISO, UTC)."""
 
     def __init__(self, *, sftp_conn_id: str, folder: str, name: str, settle: float, poke_interval: float,
-                 deadline: str, io_timeout: float = 60.0) -> None:
+                 deadline: str, io_timeout: float = 60.0, username: str | None = None) -> None:
         super().__init__()
         self.sftp_conn_id = sftp_conn_id
+        self.username = username  # the tenant's own hub user (``tenant_login``), else the connection's
         self.folder = folder
         self.name = name
         self.settle = settle
@@ -75,13 +77,14 @@ class TenantFileTrigger(BaseTrigger):
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}", {
             "sftp_conn_id": self.sftp_conn_id, "folder": self.folder, "name": self.name, "settle": self.settle,
-            "poke_interval": self.poke_interval, "deadline": self.deadline, "io_timeout": self.io_timeout})
+            "poke_interval": self.poke_interval, "deadline": self.deadline, "io_timeout": self.io_timeout,
+            "username": self.username})
 
     def _seconds_left(self) -> float:
         return (datetime.fromisoformat(self.deadline) - datetime.now(UTC)).total_seconds()
 
     async def _check(self) -> RemoteFile | None:
-        hook = SFTPHookAsync(sftp_conn_id=self.sftp_conn_id)
+        hook = SFTPHookAsync(sftp_conn_id=self.sftp_conn_id, username=self.username)
         async with asyncio.timeout(self.io_timeout), hook.get_managed_conn() as sftp:
             return await locate(sftp, self.folder, self.name)
 

@@ -10,6 +10,8 @@ rebuilt from what is current.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -56,11 +58,12 @@ class _TenantFolderOperator(BaseOperator):
     def run_date(self, context: Any) -> date:
         return run_date_of(context, self.timezone)
 
-    def sftp_folder(self, sftp) -> TenantFolder:
-        return TenantFolder(sftp, self.folder)
-
-    def sftp_session(self):
-        return TenantSftpHook(self.sftp_conn_id).session()
+    @contextmanager
+    def open_folder(self) -> Iterator[TenantFolder]:
+        """The project folder on a session confined to its tenant (see :mod:`channelhub.sftp.hook`)."""
+        hook = TenantSftpHook(self.sftp_conn_id, self.folder)
+        with hook.session() as sftp:
+            yield TenantFolder(sftp, hook.route.folder)
 
 
 def _formats(formats: dict[str, dict[str, Any]]) -> dict[str, FileFormat]:
@@ -110,15 +113,14 @@ class LoadTableOperator(_TenantFolderOperator):
 
         formats = _formats(self.formats)
         tables = ProjectTables(self.table_prefix, formats)
-        with ProductDbHook(self.product_db_conn_id).engine() as engine, self.sftp_session() as sftp, \
+        with ProductDbHook(self.product_db_conn_id).engine() as engine, self.open_folder() as folder, \
                 load_workdir(self.dag_id, self.table, run_date.isoformat()) as workdir:
-            folder = self.sftp_folder(sftp)
             found = folder.locate(name)
             if found is None:
                 raise AirflowFailException(f"{name} is not in {self.folder} nor its processed/failed "
                                            "folders any more")
             local = workdir / name
-            sftp.get(found.path, str(local))
+            folder.sftp.get(found.path, str(local))
             report_path = workdir / (name + ERRORS_SUFFIX)
             self.log.info("Validating and loading %s (%d bytes) for %s", found.path, found.size, run_date)
             result = ingest_file(local, formats[self.table], engine, tables, run_date, file_name=name,
@@ -145,8 +147,8 @@ class ArchiveFileOperator(_TenantFolderOperator):
         succeeded = result["status"] == TableStatus.SUCCESS.value
         name = file_name(self.table, self.run_date(context))
         try:
-            with self.sftp_session() as sftp:
-                target = self.sftp_folder(sftp).archive(name, succeeded)
+            with self.open_folder() as folder:
+                target = folder.archive(name, succeeded)
         except UnsafeTenantPath as exc:
             context["ti"].xcom_push(key=ARCHIVE_PROBLEM_KEY, value=str(exc))
             raise for_airflow(exc) from None
@@ -256,9 +258,8 @@ class RunReportOperator(_TenantFolderOperator):
         if not failed:
             return []
         combined = workdir / f"errors-{report.tenant}-{report.project}-{report.run_date.isoformat()}.tsv"
-        with self.sftp_session() as sftp, combined.open("wb") as out:
+        with self.open_folder() as folder, combined.open("wb") as out:
             out.write(("\t".join(REPORT_COLUMNS) + "\n").encode())
-            folder = self.sftp_folder(sftp)
             for result in failed:
                 try:
                     content = folder.read_error_report(file_name(result.table, report.run_date))
