@@ -9,6 +9,8 @@ Figures (each against a baseline measured in this run):
 3. Peak RSS of the hub's load at 1M and 5M rows (each in a fresh process).
 4. 1,000 tenant projects: YAML parse + validate + DAG build vs building the same DAGs from
    already-made config objects in Python.
+5. A file of 100,000 bad rows vs the same file with one bad row: time to its FAILED verdict,
+   the error report's size (bounded at 10,000 issues) and the status email's size.
 """
 
 from __future__ import annotations
@@ -155,6 +157,35 @@ def config_parse(projects: int = 1000) -> tuple[float, float]:
     return yaml_seconds + build_seconds, baseline
 
 
+def bad_rows(url: str, rows: int = 100_000) -> None:
+    """Figure 5: every row bad against one bad row, to the FAILED verdict, report and email."""
+    from channelhub.ingest.result import TableStatus
+    from channelhub.notify.report import RunReport
+
+    formats = load_formats()
+    engine = create_engine(url)
+    tables = ProjectTables("badrows__p__", formats)
+    for table in ("store", "style", "sku"):
+        ingest_file(WORK / f"{table}-{DAY}.tsv", formats[table], engine, tables, RUN_DATE)
+    good = write_sales(WORK / f"daily_sales-bad-{rows}.tsv", rows).read_text().splitlines(keepends=True)
+    figures = {}
+    for label, bad in (("one", 1), ("all", rows)):
+        path = WORK / f"daily_sales-{label}-bad.tsv"
+        path.write_text(good[0] + "".join(line.rsplit("\t", 1)[0] + "\tx\n" if n < bad else line
+                                          for n, line in enumerate(good[1:])))
+        report = WORK / f"daily_sales-{label}-bad.errors.tsv"
+        seconds, result = timed(ingest_file, path, formats["daily_sales"], engine, tables, RUN_DATE,
+                                report_path=report)
+        assert result.status is TableStatus.FAILED and result.error_count >= bad, result
+        email = RunReport("bench", "p", RUN_DATE, [result]).message("hub@example.com", ["ops@example.com"], [report])
+        figures[label] = (seconds, result.error_count, report.stat().st_size, len(email.as_bytes()))
+    (one, _, one_report, one_mail), (every, count, report_size, mail) = figures["one"], figures["all"]
+    print(f"Bad rows    {count:,} bad of {rows:,} -> FAILED in {every:5.2f}s | one bad row {one:5.2f}s -> "
+          f"{every / one:4.2f}x | report {report_size / 1e6:4.1f} MB (one: {one_report / 1e3:.1f} kB) | "
+          f"email {mail / 1e6:4.1f} MB with the report (one: {one_mail / 1e3:.1f} kB)")
+    engine.dispose()
+
+
 def main() -> None:
     WORK.mkdir(exist_ok=True)
     write_masters(WORK)
@@ -179,6 +210,7 @@ def main() -> None:
     rss = {rows: peak_rss_mb(target, rows) for rows in (1_000_000, 5_000_000)}
     print(f"Peak RSS    1M rows {rss[1_000_000]:6.0f} MB | 5M rows {rss[5_000_000]:6.0f} MB -> "
           f"{rss[5_000_000] / rss[1_000_000]:4.2f}x for 5x the rows ({'PostgreSQL' if url else 'SQLite'})")
+    bad_rows(target)
     from_yaml, in_python = config_parse()
     print(f"Config      1,000 projects from YAML {from_yaml:6.2f}s | same DAGs built in Python {in_python:6.2f}s -> "
           f"{from_yaml / in_python:4.2f}x")

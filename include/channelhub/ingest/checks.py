@@ -110,9 +110,12 @@ class BlockChecker:
             cases = errors.failure_cases
             cases = cases[cases["index"].notna()].sort_values("index", kind="stable")
             for case in cases.itertuples(index=False):
-                column = self.format.column(case.column)
                 if case.check == "not_nullable" and parsed.was_type_error(case.column, int(case.index)):
                     continue  # reported as a type error already
+                if self.issues.saturated:
+                    self.issues.skip(1)
+                    continue
+                column = self.format.column(case.column)
                 self.issues.add(case.check, _describe(case.check, column),
                                 line=int(line_numbers[int(case.index)]), column=case.column,
                                 value=parsed.text(case.column, int(case.index)))
@@ -131,7 +134,10 @@ def _check_partition(frame: pd.DataFrame, line_numbers: np.ndarray, file_format:
     if not len(wrong):
         return
     is_date = _is_date(values.iloc[wrong]).to_numpy()
-    for position, valid in zip(wrong, is_date, strict=True):
+    for done, (position, valid) in enumerate(zip(wrong, is_date, strict=True)):
+        if issues.saturated:
+            issues.skip(len(wrong) - done)
+            break
         if valid:
             message = f"{name} must be the run date {run_date.isoformat()}: the file replaces that day's rows"
         else:
@@ -147,7 +153,11 @@ def _check_references(frame: pd.DataFrame, line_numbers: np.ndarray, file_format
             continue
         values = frame[column.name]
         unknown = ~values.isin(masters.keys(column.references)) & values.notna()
-        for position in np.flatnonzero(unknown.to_numpy()):
+        positions = np.flatnonzero(unknown.to_numpy())
+        for done, position in enumerate(positions):
+            if issues.saturated:
+                issues.skip(len(positions) - done)
+                break
             issues.add("reference", f"{column.name} {values.iloc[position]!r} is not in the "
                        f"{column.referenced_table} master", line=int(line_numbers[position]),
                        column=column.name, value=values.iloc[position])
@@ -165,7 +175,11 @@ def _check_rules(parsed: ParsedBlock, file_format: FileFormat, masters: MasterDa
         known = scope[names].notna().all(axis=1)
         passed = scope.eval(rule.expression).fillna(False).astype(bool)
         failed = known & ~passed
-        for position in np.flatnonzero(failed.to_numpy()):
+        positions = np.flatnonzero(failed.to_numpy())
+        for done, position in enumerate(positions):
+            if issues.saturated:
+                issues.skip(len(positions) - done)
+                break
             row = scope.iloc[position]
             shown = ", ".join(f"{n}={parsed.text(n, position) if n in parsed.columns else row[n]}" for n in names)
             issues.add(rule.name, rule.message, line=int(line_numbers[position]), column=names[0],

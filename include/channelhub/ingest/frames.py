@@ -111,7 +111,10 @@ def _check_spellings(parsed: ParsedBlock, file_format: FileFormat, issues: Issue
         if not fresh:
             continue
         known.update(fresh)
-        for position in fresh:
+        for done, position in enumerate(fresh):
+            if issues.saturated:
+                issues.skip(len(fresh) - done)
+                break
             text = parsed.text(column.name, position)
             issues.add("type", f"{column.name} must be {WRITTEN_AS[column.type]}"
                        + (f" below {LIMITS[column.type]:,.0f}" if SPELLINGS[column.type].fullmatch(text) else ""),
@@ -131,7 +134,11 @@ def _to_number(parsed: ParsedBlock, column: Column, issues: IssueLog) -> pd.Seri
         numbers = numbers.mask(fractional)
     positions = np.flatnonzero(bad.to_numpy())
     parsed.type_errors[column.name] = set(positions.tolist())
-    for position in positions:
+    raw = values.to_numpy()
+    for done, position in enumerate(positions):
+        if issues.saturated:
+            issues.skip(len(positions) - done)
+            break
         issues.add("type", f"{column.name} must be {TYPE_NAMES[column.type]}",
-                   line=int(parsed.line_numbers[position]), column=column.name, value=values.iloc[position])
+                   line=int(parsed.line_numbers[position]), column=column.name, value=raw[position])
     return numbers.astype("float64")

@@ -66,18 +66,33 @@ class IssueLog:
         self._handle = None
         self._writer = None
 
+    @property
+    def saturated(self) -> bool:
+        """Whether another issue would only be counted: the first few are kept and the report is
+        full (or there is none). Loops over many bad values check it and :meth:`skip` the rest, so
+        a file of 100,000 bad rows fails about as fast as a file of one."""
+        return len(self.first) >= self.keep and (self.report_path is None or self.count >= MAX_REPORTED)
+
+    def skip(self, count: int) -> None:
+        """Counts ``count`` issues that are neither kept nor reported (see :attr:`saturated`)."""
+        self.count += count
+
     def add(self, rule: str, message: str, *, line: int | None = None, column: str | None = None,
             value: Any = None) -> None:
+        if self.saturated:
+            self.count += 1
+            return
         issue = Issue(self.file_name, line, column, shorten(value), rule, message)
         self.count += 1
         if len(self.first) < self.keep:
             self.first.append(issue)
-        if self.report_path is not None and self.count <= MAX_REPORTED:
+        if self.report_path is not None:
             if self._writer is None:
                 self._handle = self.report_path.open("w", encoding="utf-8", newline="")
                 self._writer = csv.writer(self._handle, delimiter="\t", lineterminator="\n")
                 self._writer.writerow(REPORT_COLUMNS)
-            self._writer.writerow(["" if v is None else neutral(v) for v in asdict(issue).values()])
+            self._writer.writerow(["" if v is None else neutral(v) for v in (
+                issue.file, issue.line, issue.column, issue.value, issue.rule, issue.message)])
 
     def note(self, text: str) -> None:
         """Something the hub fixed up on its own (a BOM, CRLF line ends): reported, not an error."""

@@ -30,6 +30,8 @@ from channelhub.exceptions import UnsafeTenantPath
 
 PROCESSED, FAILED = "processed", "failed"
 ERRORS_SUFFIX = ".errors.tsv"
+#: The most of an error report read back for an email (10,000 issues of a few hundred bytes fit).
+MAX_REPORT_BYTES = 8 * 1024 * 1024
 
 
 def file_name(table: str, run_date: date) -> str:
@@ -178,7 +180,9 @@ class TenantFolder:
             self.sftp.remove(path)
 
     def read_error_report(self, name: str) -> bytes | None:
+        """The report the hub wrote, at most ``MAX_REPORT_BYTES`` of it: the tenant can replace the
+        file, and what goes into an email must stay small whatever it holds."""
         if self._file(FAILED, name + ERRORS_SUFFIX) is None:
             return None
         with self.sftp.open(posixpath.join(self.folder, FAILED, name + ERRORS_SUFFIX), "rb") as handle:
-            return handle.read()
+            return handle.read(MAX_REPORT_BYTES)
