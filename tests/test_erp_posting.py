@@ -147,6 +147,16 @@ def test_a_slow_answer_past_the_timeout_is_retried(ledger, erp):
     assert statuses(ledger, client)["outward:WH1:O-1:OUTWARD_ORDER_COMPLETE"]["attempts"] == 2
 
 
+def test_an_answer_past_max_body_is_cut_and_the_document_sent_again(ledger, erp):
+    client = make_client(concurrency=1)
+    ledger.record(client, [outward_event("O-1")])
+    erp.answer_next(Answer(200, body={"status": "ACCEPTED", "echo": "x" * 2_000_000}))
+    summary = post_due(ledger, client, SALES, poster_for(erp, max_body=100_000))
+    assert summary.as_dict()["SENT"] == 1
+    row = statuses(ledger, client)["outward:WH1:O-1:OUTWARD_ORDER_COMPLETE"]
+    assert row["attempts"] == 2 and len(erp.state.accepted) == 1  # the ERP de-duplicated the second
+
+
 def test_a_partner_that_stays_down_leaves_documents_pending_with_the_error(ledger, erp):
     client = make_client(concurrency=1)
     ledger.record(client, [outward_event("O-1")])

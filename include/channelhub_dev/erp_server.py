@@ -134,6 +134,8 @@ class _Handler(JsonHandler):
             if message_id in state.accepted:
                 return 200, {"status": "DUPLICATE", "messageId": message_id}, {}
             state.accepted[message_id] = body
+        if answer is not None and answer.body is not None:  # accepted, with a scripted answer
+            return 200, answer.body, {}
         return 200, {"status": "ACCEPTED", "messageId": message_id}, {}
 
 

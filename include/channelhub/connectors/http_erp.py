@@ -11,7 +11,10 @@ holds the URL in ``host`` (a full URL, or a host with ``schema`` and ``port``) a
 - ``check_url``: what ``credentials test`` calls with the headers (GET); default
   ``credential_url``;
 - ``timeout`` (seconds, 30), ``max_attempts`` (5), ``backoff`` (first wait, 1 s) and
-  ``max_backoff`` (60 s) for transient failures.
+  ``max_backoff`` (60 s) for transient failures;
+- ``max_body`` (bytes, 8 MiB) and ``read_deadline`` (seconds, 120): an answer larger or slower
+  is cut and taken as a transient failure (the document is sent again; the ERP de-duplicates
+  on its messageId).
 
 Outcomes: 2xx is SENT. 429, 5xx, timeouts and refused connections are retried with
 exponential backoff, honouring ``Retry-After``; when the attempts run out the document
@@ -34,9 +37,15 @@ from airflow.sdk.bases.hook import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from channelhub.connectors.contract import CONNECTORS
-from channelhub.connectors.http_common import retry_after_seconds
+from channelhub.connectors.http_common import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_READ_DEADLINE,
+    Answer,
+    read_bounded,
+    retry_after_seconds,
+)
 from channelhub.connectors.results import Outcome, PostResult
-from channelhub.exceptions import CredentialRefreshFailed
+from channelhub.exceptions import CredentialRefreshFailed, PartnerAnswerInvalid
 
 if TYPE_CHECKING:
     from channelhub.config.clients import Channel, Client
@@ -47,7 +56,7 @@ RESPONSE_KEPT = 4000
 class _Transient(Exception):
     """A failure worth another attempt: 429, 5xx, timeout, refused connection."""
 
-    def __init__(self, error: str, response: urllib3.BaseHTTPResponse | None = None):
+    def __init__(self, error: str, response: Answer | None = None):
         super().__init__(error)
         self.response = response
         self.retry_after = retry_after_seconds(response) if response is not None else None
@@ -57,7 +66,7 @@ class _RefreshFailed(_Transient):
     """The credential URL gave no new headers this time."""
 
 
-def _kept(response: urllib3.BaseHTTPResponse) -> str:
+def _kept(response: Answer) -> str:
     return response.data[:RESPONSE_KEPT].decode("utf-8", "replace")
 
 
@@ -71,6 +80,8 @@ class ErpEndpoint:
     max_attempts: int = 5
     backoff: float = 1.0
     max_backoff: float = 60.0
+    max_body: int = DEFAULT_MAX_BODY
+    read_deadline: float = DEFAULT_READ_DEADLINE
 
 
 class ErpPoster:
@@ -98,7 +109,8 @@ class ErpPoster:
         with self._lock:
             if self._headers_version != seen_version:
                 return
-            response = self.http.request("GET", self.endpoint.credential_url)
+            response = read_bounded(self.http.request("GET", self.endpoint.credential_url, preload_content=False),
+                                    "the credential URL", self.endpoint.max_body, self.endpoint.read_deadline)
             if response.status != 200:
                 raise ValueError(f"the credential URL answered HTTP {response.status}: {_kept(response)[:300]}")
             fresh = json.loads(response.data)
@@ -107,15 +119,20 @@ class ErpPoster:
             self._headers = {**self._headers, **{str(k): str(v) for k, v in fresh.items()}}
             self._headers_version += 1
 
-    def _send(self, body: dict[str, Any]) -> tuple[urllib3.BaseHTTPResponse, int]:
+    def _send(self, body: dict[str, Any]) -> tuple[Answer, int]:
         with self._lock:
             headers, version = dict(self._headers), self._headers_version
         try:
             response = self.http.request("POST", self.endpoint.url, body=json.dumps(body).encode(),
-                                         headers={**headers, "Content-Type": "application/json"})
-        except urllib3.exceptions.HTTPError as exc:
+                                         headers={**headers, "Content-Type": "application/json"},
+                                         preload_content=False)
+            answer = read_bounded(response, f"POST {self.endpoint.url}", self.endpoint.max_body,
+                                  self.endpoint.read_deadline)
+        except (urllib3.exceptions.HTTPError, PartnerAnswerInvalid) as exc:
+            # Whether the ERP took the document is unknown: it is sent again, and the ERP's
+            # messageId de-duplication makes that safe.
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
-        return response, version
+        return answer, version
 
     def _attempt(self, body: dict[str, Any], calls: list[int], refreshed: list[bool]) -> PostResult:
         calls[0] += 1
@@ -123,7 +140,7 @@ class ErpPoster:
         if response.status == 401 and self.endpoint.credential_url and not refreshed[0]:
             try:
                 self.refresh_headers(version)
-            except (urllib3.exceptions.HTTPError, ValueError) as exc:
+            except (urllib3.exceptions.HTTPError, ValueError, PartnerAnswerInvalid) as exc:
                 raise _RefreshFailed(f"HTTP 401, and the credential URL failed: {exc}") from exc
             refreshed[0] = True
             calls[0] += 1
@@ -155,8 +172,9 @@ class ErpPoster:
         if not url:
             return False, "nothing to check: set check_url or credential_url in the connection's extra"
         try:
-            response = self.http.request("GET", url, headers=self._headers)
-        except urllib3.exceptions.HTTPError as exc:
+            response = read_bounded(self.http.request("GET", url, headers=self._headers, preload_content=False),
+                                    url, self.endpoint.max_body, self.endpoint.read_deadline)
+        except (urllib3.exceptions.HTTPError, PartnerAnswerInvalid) as exc:
             return False, f"{url}: {exc}"
         if 200 <= response.status < 300:
             return True, f"{url} answered HTTP {response.status}"
@@ -195,6 +213,8 @@ class HttpErpHook(BaseHook):
             check_url=extra.get("check_url"), timeout=float(extra.get("timeout", 30)),
             max_attempts=int(extra.get("max_attempts", 5)), backoff=float(extra.get("backoff", 1)),
             max_backoff=float(extra.get("max_backoff", 60)),
+            max_body=int(extra.get("max_body", DEFAULT_MAX_BODY)),
+            read_deadline=float(extra.get("read_deadline", DEFAULT_READ_DEADLINE)),
         )
 
     def get_poster(self) -> ErpPoster:
