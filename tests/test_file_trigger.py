@@ -88,6 +88,13 @@ def test_a_file_that_settles_before_the_deadline_is_found(server):
     assert first_event(trigger(settle=3))["status"] == "found"
 
 
+def test_a_file_seen_while_being_written_is_looked_at_again_when_it_settles(server):
+    """Not a poke interval later: with a 10-minute poke and a 60 s deadline, only a look at the
+    moment the file settles can find it before the deadline."""
+    (inbox(server) / NAME).write_text("store\n")
+    assert first_event(trigger(seconds=60, settle=2, poke_interval=600))["status"] == "found"
+
+
 def test_no_file_by_the_deadline_fires_timeout(server):
     event = first_event(trigger(seconds=1))
     assert event == {"status": "timeout", "message": f"no {NAME} in irism-a/main"}

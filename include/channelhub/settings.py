@@ -29,6 +29,12 @@ def settings_connection(conn_id: str, path: Path = DEFAULT_SETTINGS) -> dict[str
     return next(c for c in _declared(path, "connections") if c["conn_id"] == conn_id)
 
 
+def settings_connections(overrides: dict[str, dict[str, Any]] | None = None,
+                         path: Path = DEFAULT_SETTINGS) -> list[dict[str, Any]]:
+    """Every connection of the settings file (Astro field names), ``overrides`` patched in by id."""
+    return [{**c, **(overrides or {}).get(c["conn_id"], {})} for c in _declared(path, "connections")]
+
+
 def connection_env(connection: dict[str, Any]) -> tuple[str, str]:
     body = {FIELDS[key]: value for key, value in connection.items() if key in FIELDS and value is not None}
     return f"AIRFLOW_CONN_{connection['conn_id'].upper()}", json.dumps(body)
@@ -37,11 +43,7 @@ def connection_env(connection: dict[str, Any]) -> tuple[str, str]:
 def settings_env(path: Path = DEFAULT_SETTINGS, overrides: dict[str, dict[str, Any]] | None = None,
                  ) -> dict[str, str]:
     """Environment variables for every connection and variable; ``overrides`` patch connections by id."""
-    env = {}
-    for connection in _declared(path, "connections"):
-        patched = {**connection, **(overrides or {}).get(connection["conn_id"], {})}
-        key, value = connection_env(patched)
-        env[key] = value
+    env = dict(connection_env(connection) for connection in settings_connections(overrides, path))
     for variable in _declared(path, "variables"):
         env[f"AIRFLOW_VAR_{variable['variable_name'].upper()}"] = str(variable["variable_value"])
     return env

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from channelhub import PROJECT_ROOT
 from channelhub.alerts.notifier import LOG_HINT_VARIABLE
@@ -24,7 +25,7 @@ DAG_ID = "sftp__demo__main"
 RUN_AT = "2026-11-20T09:00:00+05:30"
 
 
-def start_demo_stack(workdir: Path, **options: int) -> tuple[LocalStack, Path]:
+def start_demo_stack(workdir: Path, **options: Any) -> tuple[LocalStack, Path]:
     """The local servers (on the ports of ``airflow_settings.yaml`` unless another stack has them),
     the config of ``include/config/`` (or ``CHANNELHUB_CONFIG_DIR``/``CHANNELHUB_CLIENTS_DIR``) and
     the demo tenant's user with its sample files; returns the stack and the tenant's inbox.

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from channelhub import PROJECT_ROOT
-from channelhub.settings import connection_env, settings_connection, settings_env, settings_pools
+from channelhub.settings import (
+    FIELDS,
+    connection_env,
+    settings_connection,
+    settings_connections,
+    settings_env,
+    settings_pools,
+)
 from channelhub_dev.airflow_processes import AirflowProcesses
 from channelhub_dev.sftp_server import SftpServer
 from channelhub_dev.smtp_server import SmtpServer
@@ -56,6 +63,9 @@ class LocalStack:
     #: Connections beyond airflow_settings.yaml (Astro field names, with conn_id), e.g. a partner's.
     connections: list[dict] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: Keep the product and hub database connections of airflow_settings.yaml when they are not
+    #: its SQLite defaults (``make up``: a user's PostgreSQL is used, not replaced).
+    keep_settings_databases: bool = False
 
     def start(self) -> LocalStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -81,15 +91,22 @@ class LocalStack:
         self.sftp.add_user(tenant, password, root, allowed_networks)
         return root
 
-    def _environment(self) -> dict[str, str]:
-        overrides = {
+    def _overrides(self) -> dict[str, dict]:
+        """What the stack sets in the connections of airflow_settings.yaml: its servers' ports and,
+        where the file names the local SQLite default, its own databases (a PostgreSQL URL set
+        in the file is kept)."""
+        overrides: dict[str, dict] = {
             "channelhub_sftp": {"conn_port": self.sftp.port},
             "channelhub_smtp": {"conn_port": self.smtp.port},
-            "channelhub_product_db": {"conn_type": "generic", "conn_host": None,
-                                      "conn_extra": {"sqlalchemy_url": self.product_db_url}},
-            "channelhub_hub_db": {"conn_type": "generic", "conn_host": None,
-                                  "conn_extra": {"sqlalchemy_url": self.hub_db_url}},
         }
+        for conn_id, url in (("channelhub_product_db", self.product_db_url), ("channelhub_hub_db", self.hub_db_url)):
+            if self.keep_settings_databases and settings_connection(conn_id)["conn_type"] != "sqlite":
+                continue
+            overrides[conn_id] = {"conn_type": "generic", "conn_host": None, "conn_extra": {"sqlalchemy_url": url}}
+        return overrides
+
+    def _environment(self) -> dict[str, str]:
+        overrides = self._overrides()
         home = self.workdir / "airflow"
         home.mkdir(parents=True, exist_ok=True)
         passwords = home / "passwords.json"
@@ -108,6 +125,9 @@ class LocalStack:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            # The connection form's Test button (off by default in Airflow): a local stack's only
+            # user is its operator; production decides for itself (docs/running.md).
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             **SLOW_MACHINE_TIMEOUTS,
             # The workers' and triggerer's log servers on ports of their own, so two stacks
             # (another checkout's make up, a test) never collide on Airflow's 8793 and 8794.
@@ -145,6 +165,26 @@ class LocalStack:
         pools = self.workdir / "pools.json"
         pools.write_text(json.dumps(settings_pools()))
         self.airflow("pools", "import", str(pools))
+
+    def connections_to_metadata_db(self) -> list[str]:
+        """Puts the stack's connections into Airflow's metadata database instead of its environment,
+        so the UI lists them (Admin > Connections) and an edit there takes effect (a variable of
+        the environment would win over it). Those of airflow_settings.yaml are written again at
+        every start (the file is their source); any made in the UI stay. Call before :meth:`serve`."""
+        declared = settings_connections(self._overrides()) + self.connections
+        exported = {c["conn_id"]: {FIELDS[k]: v for k, v in c.items() if k in FIELDS and v is not None}
+                    for c in declared}
+        path = self.workdir / "connections.json"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(exported, handle)
+        try:
+            self.airflow("connections", "import", "--overwrite", str(path))
+        finally:
+            path.unlink(missing_ok=True)
+        for conn_id in exported:
+            self.env.pop(f"AIRFLOW_CONN_{conn_id.upper()}", None)
+        return sorted(exported)
 
     def serve(self, workers: int = 0) -> AirflowProcesses:
         """Starts api-server, scheduler, dag-processor and triggerer (and Celery workers); waits for health."""

@@ -73,10 +73,11 @@ def run() -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     # The demo tenant starts from its sample files again; onboarded tenants keep their users and files.
     shutil.rmtree(UP_DIR / "sftp" / "irism-demo", ignore_errors=True)
-    stack, _ = start_demo_stack(UP_DIR, api_port=UI_PORT)
+    stack, _ = start_demo_stack(UP_DIR, api_port=UI_PORT, keep_settings_databases=True)
     PID_FILE.write_text(str(os.getpid()))
     try:
         stack.migrate()
+        stack.connections_to_metadata_db()
         stack.serve()
         write_stack_env(stack.env, UP_DIR)
         READY_FILE.write_text(f"SFTP on 127.0.0.1:{stack.sftp.port}, SMTP on 127.0.0.1:{stack.smtp.port}; "

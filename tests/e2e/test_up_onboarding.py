@@ -125,7 +125,8 @@ def test_the_cli_beside_make_up_sees_its_connections_including_those_made_in_the
 
 
 def test_a_tenant_onboarded_with_one_command_runs_successfully(up):
-    """From nothing to the tenant's first successful run; the time it took is printed (issue 14 asks < 5 min)."""
+    """From nothing to the tenant's first successful run with the shipped wait settings; the time it
+    took is printed for the README (goal: under 90 s)."""
     began = time.monotonic()
     added = channelhub(up["up_dir"], "tenant", "add", "zeta", "--tables", "store", "--time", "09:00",
                        "--timezone", "Asia/Kolkata", "--email", "ops@zeta.example", "--ip", "127.0.0.1/32")
@@ -141,12 +142,12 @@ def test_a_tenant_onboarded_with_one_command_runs_successfully(up):
     assert bad.returncode == 2 and "'Mars/Olympus' is not an IANA timezone" in bad.stderr
     assert not (up["folder"] / "config" / "tenants" / "eta.yaml").exists(), "an invalid tenant leaves no file"
 
-    # The tenant uploads as it would with `sftp put -p` (keeping the file's time): older than the settle time.
+    # The tenant uploads right after the command, as a user does: the file is younger than the
+    # shipped settle (60 s), so the wait looks again the moment it settles, not a poke (5 min) later.
     transport = paramiko.Transport(("127.0.0.1", port))
     transport.connect(username="zeta", password=password)
     with paramiko.SFTPClient.from_transport(transport) as sftp:
         sftp.put(str(SAMPLE), f"/main/{SAMPLE.name}")
-        sftp.utime(f"/main/{SAMPLE.name}", (time.time() - 600, time.time() - 600))
     transport.close()
     api = up["api"]
     api.wait_for_dags({"sftp__zeta__main"}, timeout=300)

@@ -57,8 +57,12 @@ class TenantFileSensor(BaseSensorOperator):
         if found is not None and found.settled(self.settle.total_seconds()):
             self.log.info("Found %s (%d bytes)", found.path, found.size)
             return found.path
-        self.log.info("Waiting for %s/%s in the triggerer (every %ss, settle %ss, for %ss)", self.folder, name,
-                      self.poke_interval, self.settle.total_seconds(), self.timeout)
+        if found is not None:
+            self.log.info("%s seen, modified %.0fs ago: it settles %.0fs after its last change, when the "
+                          "triggerer looks again", found.path, found.age(), self.settle.total_seconds())
+        self.log.info("Waiting for %s/%s in the triggerer (a look every %ss, and when a file seen settles; "
+                      "settle %ss; deadline in %ss)", self.folder, name, self.poke_interval,
+                      self.settle.total_seconds(), self.timeout)
         # Imported only to defer: asyncssh and the async hook are the triggerer's, and a task
         # whose file is there (every backfill) need not pay for them at start-up.
         from channelhub.sftp.trigger import TenantFileTrigger, deadline_after

@@ -31,6 +31,8 @@ from channelhub.sftp.folder import Entry, RemoteFile, locate_plan
 
 #: Checks that may fail in a row (a restarting server, a dropped connection) before the wait fails.
 FAILURES_ALLOWED = 3
+#: Seconds past a file's settle time before it is looked at again (clocks of the server and the hub).
+SETTLE_MARGIN = 1.0
 # asyncssh logs every connection's opening and closing at INFO: with a check per poke of every
 # waiting table, that would be most of the triggerer's log. Its warnings and errors still show.
 logging.getLogger("asyncssh").setLevel(logging.WARNING)
@@ -89,8 +91,9 @@ class TenantFileTrigger(BaseTrigger):
             return await locate(sftp, self.folder, self.name)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        failures, young = 0, None
+        failures, young, said = 0, None, None
         while True:
+            wait = self.poke_interval
             try:
                 found = await self._check()
             except UnsafeTenantPath as exc:
@@ -108,13 +111,26 @@ class TenantFileTrigger(BaseTrigger):
                     yield TriggerEvent({"status": "found", "path": found.path, "size": found.size})
                     return
                 young = found
+                if found is not None:
+                    # Seen but still being written: look again the moment it would settle, not a
+                    # whole poke interval later (a fresh upload would otherwise wait minutes).
+                    wait = min(wait, max(self.settle - found.age(), 0.0) + SETTLE_MARGIN)
+                    if said != found.mtime:
+                        said = found.mtime
+                        self.log.info("%s seen, modified at %s; it settles at %s if unchanged; next look at %s",
+                                      found.path, _clock(found.mtime), _clock(found.mtime + self.settle),
+                                      _clock(time.time() + wait))
             left = self._seconds_left()
             if left <= 0:
                 still = (f"{young.path} was still being written (modified {young.age():.0f}s before the deadline)"
                          if young is not None else f"no {self.name} in {self.folder}")
                 yield TriggerEvent({"status": "timeout", "message": still})
                 return
-            await asyncio.sleep(min(self.poke_interval, left))
+            await asyncio.sleep(min(wait, left))
+
+
+def _clock(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%H:%M:%S UTC")
 
 
 def deadline_after(seconds: float) -> str:
