@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install demo demo-tryton up down test test-fast lint bench bench-airflow bench-waits bench-erp bench-api bench-sync lock clean
+.PHONY: install demo demo-tryton up down reset test test-fast lint bench bench-airflow bench-waits bench-erp bench-api bench-sync lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ down:  ## stops everything make up started
 # repeated paths when it collects tests/ after them).
 PYTEST_WORKERS ?= 2
 LONGEST_FIRST := tests/e2e/test_airflow_celery.py tests/e2e/test_airflow_local.py
+
+reset: down  ## a clean start: make down, then forget make up's runs, connections, mail and SFTP files (keeps .venv)
+	rm -rf .up .demo .demo-tryton
 
 test: install  ## lint, then every test (real SFTP/SMTP servers, Airflow, PostgreSQL when it answers)
 	$(BIN)/ruff check .

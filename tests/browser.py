@@ -76,3 +76,19 @@ class HubUi:
         before = switch.get_attribute("data-state")
         switch.click()
         self.wait.until(lambda _: switch.get_attribute("data-state") != before)
+
+
+def press_test_button(ui: HubUi, conn_id: str) -> str:
+    """Presses a connection's Test button under Admin > Connections; the result it shows a person:
+    the toast's title and text ("Connection ..." / "Test Connection Failed ...")."""
+    driver = ui.driver
+    driver.get(f"{ui.base_url}/connections")
+    row = (By.XPATH, f"//tr[.//*[normalize-space()='{conn_id}']]")
+    ui.wait.until(expected_conditions.presence_of_element_located(row))
+    driver.find_element(*row).find_element(By.CSS_SELECTOR, "button[aria-label='Test Connection']").click()
+
+    def shown(d: WebDriver) -> str | bool:
+        toasts = [t.text for t in d.find_elements(By.CSS_SELECTOR, "[data-scope=toast][data-part=root]") if t.text]
+        return toasts[-1] if toasts else False
+
+    return ui.wait.until(shown)

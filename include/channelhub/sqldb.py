@@ -32,7 +32,7 @@ class SqlDbHook(BaseHook):
     """A database named by an Airflow connection, as SQLAlchemy engines."""
 
     conn_name_attr = "sql_conn_id"
-    conn_type = "generic"
+    conn_type = "channelhub_database"
     hook_name = "Channel Hub database"
 
     def __init__(self, sql_conn_id: str, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ real DAG with ``airflow dags test``, and prints each table's status and where th
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -40,8 +41,18 @@ def start_demo_stack(workdir: Path, **options: Any) -> tuple[LocalStack, Path]:
     return stack, inbox
 
 
+def log_to_file(path: Path) -> None:
+    """This process's log lines (the local SFTP and SMTP servers': a few hundred per run) go to
+    ``path``, so the terminal shows the demo's own summary."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().handlers = [handler]
+
+
 def main() -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    DEMO_DIR.mkdir(parents=True)
+    log_to_file(DEMO_DIR / "servers.log")
     stack, inbox = start_demo_stack(DEMO_DIR)
     # `airflow dags test` serves no UI: the alerts say where the task logs are instead of linking them.
     hint = f"Task logs: {DEMO_DIR / 'dag-run.log'} (make demo has no UI)"
@@ -66,7 +77,7 @@ def main() -> int:
         print(f"Failed-task alerts to the operators: {alerts} (in {DEMO_DIR / 'mail'})")
         print(f"Archived files: {inbox / 'processed'} and {inbox / 'failed'}")
         print(f"Loaded rows: {stack.product_db_url}")
-        print(f"DAG run log: {DEMO_DIR / 'dag-run.log'}")
+        print(f"DAG run log: {DEMO_DIR / 'dag-run.log'}; the local servers' log: {DEMO_DIR / 'servers.log'}")
         return 0
     finally:
         stack.stop()

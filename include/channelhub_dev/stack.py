@@ -102,7 +102,10 @@ class LocalStack:
         for conn_id, url in (("channelhub_product_db", self.product_db_url), ("channelhub_hub_db", self.hub_db_url)):
             if self.keep_settings_databases and settings_connection(conn_id)["conn_type"] != "sqlite":
                 continue
-            overrides[conn_id] = {"conn_type": "generic", "conn_host": None, "conn_extra": {"sqlalchemy_url": url}}
+            # Port 0: Airflow's UI tests a connection with its hidden port as 0, and refuses a test
+            # whose port differs from the stored one (None), so the Test button would say "Bad Request".
+            overrides[conn_id] = {"conn_type": "channelhub_database", "conn_host": None, "conn_port": 0,
+                                  "conn_extra": {"sqlalchemy_url": url}}
         return overrides
 
     def _environment(self) -> dict[str, str]:

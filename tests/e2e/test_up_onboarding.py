@@ -28,6 +28,7 @@ from channelhub.settings import settings_connection
 from channelhub_dev.erp_server import ErpServer
 from channelhub_dev.rest import AirflowApi
 from channelhub_dev.stack import UI_PASSWORD, UI_USER, free_port
+from tests.browser import HubUi, browser, press_test_button
 
 pytestmark = pytest.mark.e2e
 SAMPLE = PROJECT_ROOT / "include" / "demo" / "files" / "store-2026-11-20.tsv"
@@ -108,6 +109,17 @@ def test_make_up_starts_beside_another_stack_with_no_run_nobody_asked_for(up):
     assert api.call("GET", "/importErrors")["total_entries"] == 0, "the shipped config is valid"
     runs = {dag_id: api.runs(dag_id) for dag_id in dags}
     assert not any(runs.values()), f"nothing ran that nobody asked for: {runs}"
+
+
+def test_the_connections_are_listed_in_the_ui_and_their_test_button_passes(up):
+    """Debian's chromium: Admin > Connections lists make up's connections (they are in the metadata
+    database) and each one's Test button shows success, as a person would press it."""
+    with browser() as page:
+        ui = HubUi(page, up["base"])
+        ui.log_in(UI_USER, UI_PASSWORD)
+        for conn_id in ("channelhub_sftp", "channelhub_hub_db", "channelhub_product_db"):
+            shown = press_test_button(ui, conn_id)
+            assert shown.startswith("Test Connection Successful"), f"{conn_id}: {shown}"
 
 
 def test_the_cli_beside_make_up_sees_its_connections_including_those_made_in_the_ui(up, erp):
