@@ -119,11 +119,19 @@ def post_due(ledger: Ledger, client: Client, job: ChannelJobName, poster: Docume
 
 def _outcome(delivery: Delivery, result: PostResult) -> DeliveryOutcome:
     status = STATUS_OF[result.outcome]
-    error = f"{delivery.message_id}: {result.error}" if result.error else None
+    error = f"{_document_name(delivery)} (messageId {delivery.message_id}): {result.error}" if result.error else None
     if status is not DeliveryStatus.SENT:
         log.warning("%s %s", status.value, error)
     return DeliveryOutcome(delivery.delivery_id, status, result.attempts, result.error, result.status_code,
                            result.body)
+
+
+def _document_name(delivery: Delivery) -> str:
+    """What an operator looks a document up by: its order (and gate entry) code and channel."""
+    payload = delivery.payload
+    code = payload.get("orderCode") or payload.get("returnOrderCode") or "?"
+    extra = f" gate entry {payload['gateEntryId']}" if payload.get("gateEntryId") else ""
+    return f"{delivery.kind} {code}{extra} of {delivery.channel}"
 
 
 def _record(ledger: Ledger, outcomes: list[DeliveryOutcome], summary: PostingSummary) -> None:
