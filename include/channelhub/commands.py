@@ -161,8 +161,11 @@ def tenant_add(args: argparse.Namespace) -> int:
     """The tenant's file, then its SFTP user: on the local server (``make up``) or as OpenSSH commands."""
     from airflow.sdk.bases.hook import BaseHook
 
+    wait = {key: value for key, value in (("deadline", args.deadline), ("poke_interval", args.poke_interval),
+                                          ("settle", args.settle)) if value}
     tenant = NewTenant(args.tenant, args.project or ["main"], args.tables, args.time, args.timezone, args.email,
-                       args.ip, args.frequency, args.weekday, args.sftp_conn_id, args.client, not args.paused)
+                       args.ip, args.frequency, args.weekday, args.sftp_conn_id, args.client, not args.paused,
+                       args.product_db_conn_id, wait)
     try:
         path, projects = add_tenant_file(tenant, config_dir(), schemas_dir())
     except OnboardingRefused as exc:
@@ -283,8 +286,16 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--ip", action="append", default=[], help="allowed IP or CIDR of the tenant (repeatable)")
     add.add_argument("--sftp-conn-id", default="channelhub_sftp")
     add.add_argument("--client", help="the client whose ERP gets this tenant's daily_sales")
+    add.add_argument("--product-db-conn-id", default="channelhub_product_db",
+                     help="the product database's connection (e.g. one of type postgres)")
+    add.add_argument("--deadline", help="how long a table's file is waited for (default 3h; s, m, h, d)")
+    add.add_argument("--poke-interval", help="how often the wait looks (default 5m)")
+    add.add_argument("--settle", help="a file modified more recently is still being written (default 60s)")
     add.add_argument("--paused", action="store_true", help="create the DAGs paused")
     add.set_defaults(handler=tenant_add)
+    groups.add_parser("airflow", add_help=False,
+                      help="Airflow's own CLI in the same environment, e.g. `channelhub airflow dags trigger "
+                           "sftp__demo__main --logical-date 2026-11-20T09:00:00+05:30` beside make up")
     client = groups.add_parser("client", help="onboard a client").add_subparsers(dest="command", required=True)
     add = client.add_parser("add", help="write the client's file; its partner pool and push credentials")
     add.add_argument("client")

@@ -13,7 +13,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,9 @@ class NewTenant:
     sftp_conn_id: str = "channelhub_sftp"
     client: str | None = None
     enabled: bool = True
+    product_db_conn_id: str = "channelhub_product_db"
+    #: ``deadline``, ``poke_interval``, ``settle`` given on the command line (the rest keep their defaults).
+    wait: dict[str, str] = field(default_factory=dict)
 
     def document(self) -> dict[str, Any]:
         schedule = {"time": self.time, "timezone": self.timezone, "frequency": self.frequency}
@@ -80,7 +83,9 @@ class NewTenant:
             schedule["weekday"] = self.weekday
         defaults: dict[str, Any] = {"sftp_conn_id": self.sftp_conn_id, "tables": self.tables, "schedule": schedule,
                                     "notify": {"emails": self.emails}, "allowed_ips": self.allowed_ips,
-                                    "enabled": self.enabled}
+                                    "enabled": self.enabled, "product_db_conn_id": self.product_db_conn_id}
+        if self.wait:
+            defaults["wait"] = dict(self.wait)
         if self.client:
             defaults["client"] = self.client
         return {"tenant": self.tenant, "defaults": defaults,

@@ -60,3 +60,12 @@ def test_a_name_with_a_path_in_it_is_refused_before_anything_is_written(tmp_path
                         tmp_path / "tenants", PROJECT_ROOT / "schemas")
     assert (tmp_path / "demo.yaml").read_text() == "kept: as it was\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.yaml"]
+
+
+def test_tenant_add_takes_the_product_database_and_the_wait():
+    tenant = NewTenant("zeta", ["main"], ["store"], "09:00", "UTC", ["ops@zeta.example"], [],
+                       product_db_conn_id="zeta_pg", wait={"deadline": "1h", "settle": "10s"})
+    document = tenant.document()
+    project = TenantProject.model_validate({**document["defaults"], **document["projects"][0], "tenant": "zeta"})
+    assert project.product_db_conn_id == "zeta_pg"
+    assert (project.wait.deadline.total_seconds(), project.wait.settle.total_seconds()) == (3600, 10)
