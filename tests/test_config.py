@@ -285,3 +285,13 @@ def test_a_client_file_too_big_or_with_aliases_spares_the_other_clients(tmp_path
     assert list(loaded.clients) == [good["client"]]
     problems = {Path(e.path).name: str(e) for e in loaded.errors}
     assert "larger than 1,048,576 bytes" in problems["big.yaml"] and "aliases" in problems["laughs.yaml"]
+
+
+def test_a_bad_default_is_named_where_the_file_holds_it(tmp_path):
+    write(tmp_path, "acme.yaml", GOOD.format(tenant="acme").replace(
+        "  notify:", "  schedule: {time: '09:00', timezone: Asia/Kolkatta}\n  notify:")
+        + "  - project: two\n    tables: [store]\n    schedule: {time: '25:00'}\n")
+    (error,) = load_tenant_config(tmp_path).errors
+    assert error.problems == [
+        "defaults.schedule.timezone: Value error, 'Asia/Kolkatta' is not an IANA timezone like Asia/Kolkata",
+        "projects[1].schedule.time: Value error, '25:00' is not a time of day HH:MM"]

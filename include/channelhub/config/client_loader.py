@@ -59,7 +59,7 @@ def load_client_config(clients_dir: Path = DEFAULT_CLIENTS_DIR) -> ClientConfig:
         except ConfigFileError as exc:
             result.errors.append(exc)
             continue
-        except Exception as exc:  # noqa: BLE001: one file, whatever it holds, never stops the others loading
+        except Exception as exc:  # one file, whatever it holds, never stops the others loading
             result.errors.append(unexpected_error(path, exc))
             continue
         if client.client in result.clients:

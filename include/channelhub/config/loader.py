@@ -83,6 +83,26 @@ def confined_override(tenant_file: Path, override: str) -> Path | str:
     return resolved
 
 
+def _where_written(problem: str, where: str, raw: dict[str, Any], defaults: dict[str, Any]) -> str:
+    """A project's problem named where the file holds the key: under ``defaults:`` when the
+    project itself does not set it (``defaults.schedule.timezone``, not ``projects[0]...``)."""
+    if not problem.startswith(where + "."):
+        return problem
+    path = problem[len(where) + 1:].split(":", 1)[0]
+    if _holds(raw, path) or not _holds(defaults, path):
+        return problem
+    return f"defaults.{problem[len(where) + 1:]}"
+
+
+def _holds(document: Any, path: str) -> bool:
+    """Whether a mapping sets the dotted key ``path`` (as far as it is a path of mappings)."""
+    for part in path.split("."):
+        if not isinstance(document, dict) or part.split("[", 1)[0] not in document:
+            return False
+        document = document[part.split("[", 1)[0]]
+    return True
+
+
 def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list[LoadedProject]:
     """All projects of one tenant file; raises ConfigFileError listing every problem in it."""
     document = read_yaml(path)
@@ -107,7 +127,8 @@ def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list
         try:
             project = TenantProject.model_validate(_merge(defaults, {**raw, "tenant": document["tenant"]}))
         except ValidationError as exc:
-            problems += describe_validation_error(exc, prefix=where)
+            problems += [_where_written(problem, where, raw, defaults)
+                         for problem in describe_validation_error(exc, prefix=where)]
             continue
         formats = {table: shipped_formats[table] for table in project.tables}
         for table, override in project.formats.items():
@@ -132,7 +153,7 @@ def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list
             problems.append(f"{where}: tenant and project names are too long for database table names")
         loaded.append(LoadedProject(project, formats, path))
     if problems:
-        raise ConfigFileError(path, problems)
+        raise ConfigFileError(path, list(dict.fromkeys(problems)))  # a bad default is named once
     return loaded
 
 
@@ -162,7 +183,7 @@ def load_tenant_config(config_dir: Path = DEFAULT_CONFIG_DIR,
             loaded.append((path, load_tenant_file(path, shipped)))
         except ConfigFileError as exc:
             result.errors.append(exc)
-        except Exception as exc:  # noqa: BLE001: one file, whatever it holds, never stops the others loading
+        except Exception as exc:  # one file, whatever it holds, never stops the others loading
             result.errors.append(unexpected_error(path, exc))
     seen: dict[str, Path] = {}
     for path, projects in sorted(loaded, key=lambda item: (item[0].stat().st_mtime_ns, item[0].name)):
