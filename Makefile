@@ -22,7 +22,7 @@ demo: install  ## the main job on embedded defaults
 demo-tryton: install  ## documents from the ledger into a real Tryton ERP through the channel-job DAGs
 	$(BIN)/python -m channelhub_dev.demo_tryton
 
-up: install  ## the full local Airflow (UI, scheduler, dag-processor, triggerer) with SFTP/SMTP, in the background
+up: install  ## the full local Airflow (UI, scheduler, dag-processor, triggerer) with SFTP/SMTP and the shipped clients' partners (ERP, Tryton, shop), in the background
 	$(BIN)/python -m channelhub_dev.up up
 
 down:  ## stops everything make up started

@@ -82,8 +82,14 @@ def _print_new_credential(client: str, channel: str, hub_db_conn_id: str, channe
 
 
 def credentials_test(args: argparse.Namespace) -> int:
+    from airflow.exceptions import AirflowNotFoundException
+
     client, channel = _pair(args.client, args.channel)
-    ok, message = connector_hook(client, channel).test_connection()
+    try:
+        ok, message = connector_hook(client, channel).test_connection()
+    except AirflowNotFoundException:
+        ok, message = False, (f"no connection {channel.conn_id!r}: make it in the UI (Admin > Connections) or "
+                              "in airflow_settings.yaml")
     print(f"{'PASS' if ok else 'FAIL'}: {client.client}/{channel.id} ({channel.connector}, "
           f"connection {channel.conn_id}): {message}")
     return 0 if ok else 1

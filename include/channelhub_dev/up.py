@@ -5,7 +5,9 @@ Airflow reports healthy. The supervisor runs the local SFTP and SMTP servers (po
 ``airflow_settings.yaml``, or free ones when another stack holds them), the config of
 ``include/config/`` (the same the CLI and ``make demo`` read), the demo tenant's SFTP user
 with its sample files, and Airflow's api-server, scheduler, dag-processor and triggerer on
-SQLite with the LocalExecutor. Its environment is kept for the ``channelhub`` CLI (see
+SQLite with the LocalExecutor, and the partners of the shipped clients
+(:mod:`channelhub_dev.partners`: a local ERP server, Tryton and a webshop, with their
+connections), so every shipped DAG can run. Its environment is kept for the ``channelhub`` CLI (see
 :mod:`channelhub.running_stack`). ``down`` signals that supervisor alone, which stops what
 it started and nothing else.
 """
@@ -23,6 +25,7 @@ import time
 from channelhub import PROJECT_ROOT
 from channelhub.running_stack import ENV_FILE_NAME, up_dir, write_stack_env
 from channelhub_dev.demo import DAG_ID, RUN_AT, start_demo_stack
+from channelhub_dev.partners import LocalPartners
 from channelhub_dev.stack import UI_PASSWORD, UI_USER
 
 UP_DIR = up_dir()
@@ -75,18 +78,23 @@ def run() -> int:
     shutil.rmtree(UP_DIR / "sftp" / "irism-demo", ignore_errors=True)
     stack, _ = start_demo_stack(UP_DIR, api_port=UI_PORT, keep_settings_databases=True)
     PID_FILE.write_text(str(os.getpid()))
+    partners = LocalPartners(UP_DIR / "partners")
     try:
+        partners.start()
+        stack.connections += partners.connections()
         stack.migrate()
         stack.connections_to_metadata_db()
         stack.serve()
         write_stack_env(stack.env, UP_DIR)
         READY_FILE.write_text(f"SFTP on 127.0.0.1:{stack.sftp.port}, SMTP on 127.0.0.1:{stack.smtp.port}; "
-                              f"tenants in {stack.config_dir}, clients in {stack.clients_dir}\n")
+                              f"tenants in {stack.config_dir}, clients in {stack.clients_dir}\n"
+                              f"{partners.describe()}\n")
         stop.wait()
         return 0
     finally:
         (UP_DIR / ENV_FILE_NAME).unlink(missing_ok=True)
         stack.stop()
+        partners.stop()
         READY_FILE.unlink(missing_ok=True)
         PID_FILE.unlink(missing_ok=True)
 

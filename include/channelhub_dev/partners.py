@@ -1,0 +1,69 @@
+"""The partners the shipped clients of ``include/config/clients/`` talk to, run locally for ``make up``.
+
+So every shipped DAG can run locally: ``acme``'s ERP is the local ``http_erp`` partner server
+(:mod:`channelhub_dev.erp_server`, connection ``acme_erp``); ``globex``'s ERP is a real Tryton
+(:mod:`channelhub_dev.tryton`, started from its template database, connection
+``globex_tryton``) and its webshop the local CIMcloud-style shop (:mod:`channelhub_dev.commerce_server`,
+connection ``globex_shop``), which holds two sample orders at location ``MAIN``. Each listens on
+its usual port (8089, 8000, 8090) unless another process has it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from channelhub_dev.commerce_server import CommerceServer
+from channelhub_dev.erp_server import ErpServer
+from channelhub_dev.stack import free_port
+from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
+
+
+def sample_orders(at: datetime) -> list[dict[str, Any]]:
+    """Two paid orders for the products the Tryton template sells, changed at ``at``."""
+    changed = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    base = {"location": "MAIN", "status": "paid", "order_date": at.date().isoformat(), "last_modified": changed,
+            "payment_method": "creditcard", "ship_address": {"street": "1 MG Road", "city": "Pune", "zip": "411001"}}
+    return [
+        {**base, "order_no": "WEB-1001", "email": "asha@example.com", "first_name": "Asha", "last_name": "Rao",
+         "lines": [{"item_no": "111", "qty": 2, "unit_price": "499.00"}]},
+        {**base, "order_no": "WEB-1002", "email": "buyer@globex.example", "first_name": "Ravi", "last_name": "K",
+         "company_name": "Globex Traders", "lines": [{"item_no": "221", "qty": 1, "unit_price": "1200.00"}]},
+    ]
+
+
+@dataclass
+class LocalPartners:
+    """The local ERP server, Tryton and the webshop; ``connections()`` once started."""
+
+    folder: Path
+
+    def start(self) -> LocalPartners:
+        self.erp = ErpServer(port=free_port(8089)).start()
+        self.shop = CommerceServer(port=free_port(8090)).start()
+        self.shop.add("orders", *sample_orders(datetime.now(UTC)))
+        self.tryton = TrytonProcess(self.folder / "tryton", port=free_port(8000)).start()
+        return self
+
+    def connections(self) -> list[dict[str, Any]]:
+        """The shipped clients' connections to these partners (Astro field names)."""
+        return [{"conn_id": "acme_erp", **self.erp.connection()},
+                {"conn_id": "globex_shop", **self.shop.connection()},
+                self.tryton.connection("globex_tryton")]
+
+    def describe(self) -> str:
+        state = self.shop.state
+        return "\n".join([
+            f"acme's ERP (http_erp, connection acme_erp): {self.erp.base_url}",
+            f"globex's Tryton (connection globex_tryton): {self.tryton.url}, database {DATABASE}, "
+            f"login admin / {ADMIN_PASSWORD} (Tryton's client or its JSON-RPC at /{DATABASE}/rpc/)",
+            f"globex's webshop (connection globex_shop): {self.shop.base_url}/{state.site}, user {state.username} / "
+            f"{state.password}, AuthKey {state.auth_key}; two sample orders at location MAIN",
+        ])
+
+    def stop(self) -> None:
+        for stop in (getattr(self, "tryton", None), getattr(self, "shop", None), getattr(self, "erp", None)):
+            if stop is not None:
+                stop.stop()
