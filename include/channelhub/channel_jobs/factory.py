@@ -37,7 +37,8 @@ def build_channel_job_dags(loaded: LoadedClient) -> list[DAG]:
         ledger = ledger_asset(client.client, job)
         dag = DAG(
             dag_id=job_dag_id(client.client, job),
-            description=f"{job.value} of {client.client} to ERP channel {erp.id} ({erp.connector})",
+            description=f"{job.value} of {client.client} to ERP channel {erp.id} ({erp.connector}): when documents "
+                        f"arrive" + ("" if timetable is None else f", and {settings.schedule.describe()}"),
             schedule=ledger if timetable is None else AssetOrTimeSchedule(timetable=timetable, assets=ledger),
             start_date=START_DATE,
             catchup=False,
