@@ -207,3 +207,11 @@ def test_a_killed_loads_download_is_removed_by_the_next_load(tmp_path, monkeypat
         with load_workdir("sftp__a__main", "daily_sales", "2026-11-22"):
             assert folder.exists(), "a live load's folder is never swept"
     assert not folder.exists()
+
+
+def test_two_loads_of_the_same_table_and_date_never_share_a_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHANNELHUB_WORK_DIR", str(tmp_path / "work"))
+    with load_workdir("sftp__a__main", "store", "2026-11-16") as first:
+        with load_workdir("sftp__a__main", "store", "2026-11-16") as second:
+            assert first != second
+        assert first.exists(), "the other load's end leaves this one's folder alone"

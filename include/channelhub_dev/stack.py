@@ -140,6 +140,9 @@ class LocalStack:
             "CHANNELHUB_CLIENTS_DIR": str(self.clients_dir or self.workdir / "clients"),
             "CHANNELHUB_SFTP_USERS_FILE": str(self.sftp_users_file),
             "CHANNELHUB_SFTP_ROOT": str(self.sftp_root),
+            # Downloads of this stack's loads: two stacks loading the same DAG and date at once (two
+            # test workers) must not share a folder that one of them removes when its load ends.
+            "CHANNELHUB_WORK_DIR": str(self.workdir / "work"),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         })
         env.update(self.extra_env)

@@ -2,7 +2,7 @@
 
 ``tempfile.TemporaryDirectory`` is removed on a normal exit only: a load killed with
 SIGKILL (an OOM kill, a lost worker) left its whole download in TMPDIR for good. Here each
-load works in ``<work root>/<dag id>/<table>/<run date>/`` and holds an exclusive lock on
+load works in its own ``<work root>/<dag id>/<table>/<run date>-<random>/`` and holds an exclusive lock on
 it; the kernel drops the lock when the process dies, however it dies. Every load first
 removes the folders beside its own that nobody holds, which is what a dead load left.
 
@@ -51,8 +51,9 @@ def load_workdir(dag_id: str, table: str, run_date: str) -> Iterator[Path]:
         for stale in parent.iterdir():
             if stale.is_dir() and not stale.is_symlink() and not _held(stale):
                 shutil.rmtree(stale, ignore_errors=True)
-        folder = parent / run_date
-        folder.mkdir(exist_ok=True)
+        # A folder of its own, even beside another load of the same table and date (a rerun
+        # racing a backfill, two stacks on one machine): the other's end never removes it.
+        folder = Path(tempfile.mkdtemp(prefix=f"{run_date}-", dir=parent))
         own_lock = (folder / LOCK_NAME).open("a")
         fcntl.flock(own_lock, fcntl.LOCK_EX)
     try:
