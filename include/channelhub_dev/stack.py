@@ -36,6 +36,9 @@ UI_USER, UI_PASSWORD = "admin", "admin"
 #: docker-compose.yaml sets the same.
 SLOW_MACHINE_TIMEOUTS = {"AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
                          "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "180"}
+#: A SQLite metadata database waits for locks (see channelhub_dev.sqlite_metadata).
+SQLITE_METADATA = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "channelhub_dev.sqlite_metadata.CONNECT_ARGS",
+                   "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "channelhub_dev.sqlite_metadata.CONNECT_ARGS"}
 
 
 def free_port(preferred: int = 0) -> int:
@@ -146,6 +149,8 @@ class LocalStack:
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         })
         env.update(self.extra_env)
+        if env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite").startswith("sqlite"):
+            env.update(SQLITE_METADATA)
         return env
 
     def airflow(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
