@@ -16,7 +16,7 @@ import pandas as pd
 
 from channelhub.formats import Column, FileFormat
 from channelhub.ingest.issues import IssueLog
-from channelhub.ingest.spellings import LIMITS, SPELLINGS, WRITTEN_AS, field_bounds, misspelled
+from channelhub.ingest.spellings import BYTE_CHECKED, LIMITS, SPELLINGS, WRITTEN_AS, field_bounds, misspelled
 from channelhub.ingest.tsv import Block
 
 NUMERIC_DTYPES = {"integer": "int64", "flag": "int64", "decimal": "float64"}
@@ -103,7 +103,8 @@ def _check_spellings(parsed: ParsedBlock, file_format: FileFormat, issues: Issue
         values = parsed.frame[column.name].to_numpy(dtype="float64", na_value=np.nan)
         present = ends[:, index] > starts[:, index]
         bad = np.zeros(len(values), dtype=bool)
-        bad[misspelled(parsed.data, starts[:, index], ends[:, index], column.type)] = True
+        if column.type in BYTE_CHECKED:
+            bad[misspelled(parsed.data, starts[:, index], ends[:, index], column.type)] = True
         bad |= present & ~np.isfinite(values)  # read as nothing, inf or nan though the field holds text
         bad |= np.abs(np.nan_to_num(values)) >= LIMITS[column.type]
         known = parsed.type_errors.setdefault(column.name, set())

@@ -4,8 +4,8 @@ The load hands PostgreSQL's ``COPY`` the file's own bytes, so a value must be wr
 the database reads it: pandas alone reads ``1.0``, ``1e3`` and ``inf`` as numbers, and the
 database refuses all three in a whole-number column. ``SPELLINGS`` is the rule (what both
 sides accept, and what the tests run through both); the block check below applies it to the
-raw bytes of every numeric field at numpy speed, and ``LIMITS`` keeps values inside the
-database's column types (``BIGINT``, ``SMALLINT``, ``NUMERIC(18, 4)``).
+raw bytes of every whole-number field at numpy speed (``BYTE_CHECKED``), and ``LIMITS`` keeps
+values finite and inside the database's column types (``BIGINT``, ``SMALLINT``, ``NUMERIC(18, 4)``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ WRITTEN_AS = {
 }
 #: The largest magnitude each type's database column holds.
 LIMITS = {"integer": 10.0**18, "flag": 10.0**4, "decimal": 10.0**14}
+#: The types whose bytes are checked. pandas reads a whole number from ``1.0``, ``1.`` and ``1e3``,
+#: which the database refuses for an integer column; for a decimal, everything pandas reads the
+#: database reads too, but for ``inf`` and out-of-range values, which the value checks catch
+#: (tests/test_spellings.py holds both to that), so decimals are spared the byte scan.
+BYTE_CHECKED = ("integer", "flag")
 #: No valid spelling is longer: a longer field is refused without looking at its bytes.
 LONGEST = 40
 TAB, NEWLINE = 9, 10
