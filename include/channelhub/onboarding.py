@@ -20,7 +20,7 @@ from typing import Any
 from channelhub.config.client_loader import load_client_config, load_client_file
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.loader import load_tenant_config, load_tenant_file
-from channelhub.config.tenants import TenantProject
+from channelhub.config.tenants import TenantProject, tenant_root
 from channelhub.exceptions import ConfigFileError, OnboardingRefused
 from channelhub.formats.registry import load_formats
 from channelhub.names import name_problem
@@ -139,7 +139,7 @@ def openssh_commands(tenant: str, projects: list[TenantProject], layout: OpenSsh
     """The production OpenSSH setup of docs/security.md for one new tenant, as commands to run as root:
     the tenant's user, the hub's user confined to the same chroot, the project folders, and the
     tenant's address allow list as an sshd drop-in file."""
-    chroot = f"{layout.root}/irism-{tenant}"
+    chroot = f"{layout.root}/{tenant_root(tenant)}"
     hub = layout.hub_login.format(tenant=tenant)
     folders = " ".join(f"{layout.root}/{project.folder}" for project in projects)
     networks = allowed_networks(projects)

@@ -28,11 +28,15 @@ def up_dir() -> Path:
 def write_stack_env(env: dict[str, str], folder: Path) -> Path:
     """Keeps the stack's environment for the CLI; readable by this user only (it holds secrets)."""
     path = folder / ENV_FILE_NAME
-    shared = {key: value for key, value in env.items() if key.startswith(SHARED_PREFIXES)}
+    write_private_json(path, {key: value for key, value in env.items() if key.startswith(SHARED_PREFIXES)})
+    return path
+
+
+def write_private_json(path: Path, data: object) -> None:
+    """``data`` as JSON in a file only this user can read (created so: never briefly readable)."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        json.dump(shared, handle)
-    return path
+        json.dump(data, handle)
 
 
 def adopt_running_stack(environ: dict[str, str] | os._Environ = os.environ) -> Path | None:

@@ -35,9 +35,13 @@ def settings_connections(overrides: dict[str, dict[str, Any]] | None = None,
     return [{**c, **(overrides or {}).get(c["conn_id"], {})} for c in _declared(path, "connections")]
 
 
+def airflow_fields(connection: dict[str, Any]) -> dict[str, Any]:
+    """A connection of Astro field names in Airflow's own (``conn_host`` -> ``host``), unset ones left out."""
+    return {FIELDS[key]: value for key, value in connection.items() if key in FIELDS and value is not None}
+
+
 def connection_env(connection: dict[str, Any]) -> tuple[str, str]:
-    body = {FIELDS[key]: value for key, value in connection.items() if key in FIELDS and value is not None}
-    return f"AIRFLOW_CONN_{connection['conn_id'].upper()}", json.dumps(body)
+    return f"AIRFLOW_CONN_{connection['conn_id'].upper()}", json.dumps(airflow_fields(connection))
 
 
 def settings_env(path: Path = DEFAULT_SETTINGS, overrides: dict[str, dict[str, Any]] | None = None,

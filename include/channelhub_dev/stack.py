@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from channelhub import PROJECT_ROOT
+from channelhub.running_stack import write_private_json
 from channelhub.settings import (
-    FIELDS,
+    airflow_fields,
     connection_env,
     settings_connection,
     settings_connections,
@@ -177,25 +178,20 @@ class LocalStack:
         pools.write_text(json.dumps(settings_pools()))
         self.airflow("pools", "import", str(pools))
 
-    def connections_to_metadata_db(self) -> list[str]:
+    def connections_to_metadata_db(self) -> None:
         """Puts the stack's connections into Airflow's metadata database instead of its environment,
         so the UI lists them (Admin > Connections) and an edit there takes effect (a variable of
         the environment would win over it). Those of airflow_settings.yaml are written again at
         every start (the file is their source); any made in the UI stay. Call before :meth:`serve`."""
         declared = settings_connections(self._overrides()) + self.connections
-        exported = {c["conn_id"]: {FIELDS[k]: v for k, v in c.items() if k in FIELDS and v is not None}
-                    for c in declared}
         path = self.workdir / "connections.json"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(exported, handle)
+        write_private_json(path, {connection["conn_id"]: airflow_fields(connection) for connection in declared})
         try:
             self.airflow("connections", "import", "--overwrite", str(path))
         finally:
             path.unlink(missing_ok=True)
-        for conn_id in exported:
-            self.env.pop(f"AIRFLOW_CONN_{conn_id.upper()}", None)
-        return sorted(exported)
+        for connection in declared:
+            self.env.pop(connection_env(connection)[0], None)
 
     def serve(self, workers: int = 0) -> AirflowProcesses:
         """Starts api-server, scheduler, dag-processor and triggerer (and Celery workers); waits for health."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from channelhub import PROJECT_ROOT
 from channelhub.config.clients import Client
-from channelhub.config.loader import unexpected_error, yaml_files
+from channelhub.config.loader import load_guarded, yaml_files
 from channelhub.exceptions import ConfigFileError, UnknownClient
 from channelhub.yamlfile import read_model
 
@@ -54,13 +54,9 @@ def load_client_config(clients_dir: Path = DEFAULT_CLIENTS_DIR) -> ClientConfig:
     if not clients_dir.is_dir():
         return result
     for path in yaml_files(clients_dir):
-        try:
-            client = load_client_file(path)
-        except ConfigFileError as exc:
-            result.errors.append(exc)
-            continue
-        except Exception as exc:  # one file, whatever it holds, never stops the others loading
-            result.errors.append(unexpected_error(path, exc))
+        client, error = load_guarded(path, load_client_file)
+        if error is not None:
+            result.errors.append(error)
             continue
         if client.client in result.clients:
             result.errors.append(ConfigFileError(path, [

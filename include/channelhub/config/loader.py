@@ -15,10 +15,10 @@ Each broken file is reported (file and key) and skipped; the other tenants still
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -30,6 +30,7 @@ from channelhub.formats.registry import DEFAULT_SCHEMAS_DIR
 from channelhub.productdb.tables import MAX_IDENTIFIER, longest_name
 from channelhub.yamlfile import describe_validation_error, read_yaml
 
+T = TypeVar("T")
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "include" / "config" / "tenants"
 FILE_KEYS = {"tenant", "defaults", "projects"}
 MAX_OVERRIDE_PATH = 1024
@@ -97,9 +98,10 @@ def _where_written(problem: str, where: str, raw: dict[str, Any], defaults: dict
 def _holds(document: Any, path: str) -> bool:
     """Whether a mapping sets the dotted key ``path`` (as far as it is a path of mappings)."""
     for part in path.split("."):
-        if not isinstance(document, dict) or part.split("[", 1)[0] not in document:
+        key = part.split("[", 1)[0]
+        if not isinstance(document, dict) or key not in document:
             return False
-        document = document[part.split("[", 1)[0]]
+        document = document[key]
     return True
 
 
@@ -157,9 +159,16 @@ def load_tenant_file(path: Path, shipped_formats: dict[str, FileFormat]) -> list
     return loaded
 
 
-def unexpected_error(path: Path, error: Exception) -> ConfigFileError:
-    """A file that broke the loader in a way no check foresaw: reported as that file's problem."""
-    return ConfigFileError(path, [f"the file could not be read ({type(error).__name__}: {str(error)[:300]})"])
+def load_guarded(path: Path, load: Callable[[Path], T]) -> tuple[T | None, ConfigFileError | None]:
+    """``load(path)`` and no error, or no value and the file's error. One file, whatever it holds,
+    never stops the others loading: what breaks the loader in a way no check foresaw is that
+    file's problem too."""
+    try:
+        return load(path), None
+    except ConfigFileError as exc:
+        return None, exc
+    except Exception as exc:
+        return None, ConfigFileError(path, [f"the file could not be read ({type(exc).__name__}: {str(exc)[:300]})"])
 
 
 def yaml_files(config_dir: Path) -> Iterable[Path]:
@@ -179,12 +188,11 @@ def load_tenant_config(config_dir: Path = DEFAULT_CONFIG_DIR,
     shipped = load_formats(schemas_dir)
     loaded: list[tuple[Path, list[LoadedProject]]] = []
     for path in yaml_files(config_dir):
-        try:
-            loaded.append((path, load_tenant_file(path, shipped)))
-        except ConfigFileError as exc:
-            result.errors.append(exc)
-        except Exception as exc:  # one file, whatever it holds, never stops the others loading
-            result.errors.append(unexpected_error(path, exc))
+        projects, error = load_guarded(path, lambda file: load_tenant_file(file, shipped))
+        if error is not None:
+            result.errors.append(error)
+        else:
+            loaded.append((path, projects))
     seen: dict[str, Path] = {}
     for path, projects in sorted(loaded, key=lambda item: (item[0].stat().st_mtime_ns, item[0].name)):
         duplicates = [p for p in projects if p.config.dag_id in seen]

@@ -49,9 +49,12 @@ def format_duration(value: timedelta) -> str:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, when_used="json")]
 
 
+TENANT_ROOT_PREFIX = "irism-"
+
+
 def tenant_root(tenant: str) -> str:
     """The folder a tenant's SFTP user is chrooted to, relative to the hub's SFTP root."""
-    return f"irism-{tenant}"
+    return f"{TENANT_ROOT_PREFIX}{tenant}"
 
 
 def folder_problem(folder: str, tenant: str) -> str | None:

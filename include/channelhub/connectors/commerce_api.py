@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import urllib3
@@ -50,7 +51,7 @@ from channelhub.connectors.http_common import (
     DEFAULT_MAX_BODY,
     DEFAULT_READ_DEADLINE,
     Answer,
-    read_bounded,
+    request_bounded,
     retry_after_seconds,
 )
 from channelhub.exceptions import (
@@ -210,10 +211,9 @@ class CommerceSession:
             self.gate.before_call()
             self.calls += 1
         try:
-            response = self.http.request(method, self.base + path, headers=headers, preload_content=False,
-                                         body=None if body is None else json.dumps(body).encode())
-            answer = read_bounded(response, f"{method} {_shown(path)}", self.settings.max_body,
-                                  self.settings.read_deadline)
+            answer = request_bounded(self.http, method, self.base + path, f"{method} {_shown(path)}",
+                                     self.settings.max_body, self.settings.read_deadline, headers=headers,
+                                     body=None if body is None else json.dumps(body).encode())
         except urllib3.exceptions.HTTPError as exc:
             raise _Transient(f"the shop at {self.settings.url} cannot be reached: {exc}") from exc
         self.gate.after_call(answer.headers)
@@ -365,7 +365,7 @@ class ImportStream:
 
     def _submit(self, chunk: list[dict[str, Any]]) -> None:
         _, raw = self.session.request(self.method, self.path, chunk)
-        answer = _import_answer(raw, f"{self.method} {self.path}")
+        answer = _validated(ImportAnswer, raw, f"{self.method} {self.path}")
         if answer.jobId is not None:
             settings, now = self.session.settings, time.monotonic()
             self.jobs.append(_Job(str(answer.jobId), now + settings.job_poll, settings.job_poll,
@@ -380,7 +380,7 @@ class ImportStream:
     def _poll_oldest(self) -> None:
         job = self.jobs[0]
         path = f"/jobs/{quote(job.job_id, safe='')}"
-        answer = _import_answer(self.session.request("GET", path)[1], f"GET {_shown(path)}")
+        answer = _validated(ImportAnswer, self.session.request("GET", path)[1], f"GET {_shown(path)}")
         if answer.status == "completed":
             self.jobs.popleft()
             self.on_results(_results(answer))
@@ -437,23 +437,24 @@ def _json_object(answer: Answer, what: str) -> dict[str, Any]:
     return parsed
 
 
-def _checked_page(answer: dict[str, Any], page: int, where: str) -> SearchPage:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], answer: dict[str, Any], what: str) -> M:
+    """``answer`` as ``model``, or :class:`PartnerAnswerInvalid` naming what and the first problems."""
     try:
-        checked = SearchPage.model_validate(answer)
+        return model.model_validate(answer)
     except ValidationError as exc:
-        raise PartnerAnswerInvalid(f"{where}: {'; '.join(describe_validation_error(exc)[:5])}") from None
+        raise PartnerAnswerInvalid(f"{what}: {'; '.join(describe_validation_error(exc)[:5])}") from None
+
+
+def _checked_page(answer: dict[str, Any], page: int, where: str) -> SearchPage:
+    checked = _validated(SearchPage, answer, where)
     if checked.page is not None and checked.page != page:
         raise PartnerAnswerInvalid(f"{where}: the shop answered page {checked.page} instead")
     if len(checked.records) > checked.pageSize:
         raise PartnerAnswerInvalid(f"{where}: {len(checked.records)} records on a page of {checked.pageSize}")
     return checked
-
-
-def _import_answer(answer: dict[str, Any], what: str) -> ImportAnswer:
-    try:
-        return ImportAnswer.model_validate(answer)
-    except ValidationError as exc:
-        raise PartnerAnswerInvalid(f"{what}: {'; '.join(describe_validation_error(exc)[:5])}") from None
 
 
 def _results(answer: ImportAnswer) -> list[WriteResult]:
@@ -509,11 +510,12 @@ def _numbers(conn_id: str, extra: dict[str, Any]) -> dict[str, Any]:
     for name, kind in SETTING_EXTRAS.items():
         if name not in extra:
             continue
+        raw = extra[name]
         try:
-            value = kind(extra[name])
+            value = kind(raw)
         except (TypeError, ValueError):
             value = None
-        if value is None or isinstance(extra[name], bool) or not value > 0 or value != value or value == float("inf"):
+        if isinstance(raw, bool) or value is None or not (math.isfinite(value) and value > 0):
             raise PartnerRefused(f"connection {conn_id}: extra {name} must be a number > 0 ({kind.__name__}), "
                                  f"not {str(extra[name])[:40]!r}")
         numbers[name] = value

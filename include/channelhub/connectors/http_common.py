@@ -62,6 +62,12 @@ def read_bounded(response: urllib3.BaseHTTPResponse, what: str, max_body: int = 
     return Answer(response.status, response.headers, b"".join(parts))
 
 
+def request_bounded(http: urllib3.PoolManager, method: str, url: str, what: str, max_body: int = DEFAULT_MAX_BODY,
+                    deadline: float = DEFAULT_READ_DEADLINE, **kwargs: Any) -> Answer:
+    """One request whose answer is read by :func:`read_bounded`; ``kwargs`` go to ``http.request``."""
+    return read_bounded(http.request(method, url, preload_content=False, **kwargs), what, max_body, deadline)
+
+
 def retry_after_seconds(response: Any) -> float | None:
     """``Retry-After`` in seconds: a number of seconds or an HTTP date."""
     value = response.headers.get("Retry-After")

@@ -41,7 +41,7 @@ from channelhub.connectors.http_common import (
     DEFAULT_MAX_BODY,
     DEFAULT_READ_DEADLINE,
     Answer,
-    read_bounded,
+    request_bounded,
     retry_after_seconds,
 )
 from channelhub.connectors.results import Outcome, PostResult
@@ -104,13 +104,16 @@ class ErpPoster:
             return min(error.retry_after, self.endpoint.max_backoff)
         return self._fallback_wait(state)
 
+    def _request(self, method: str, url: str, what: str, **kwargs: Any) -> Answer:
+        return request_bounded(self.http, method, url, what, self.endpoint.max_body, self.endpoint.read_deadline,
+                               **kwargs)
+
     def refresh_headers(self, seen_version: int) -> None:
         """New headers from the credential URL, once for all threads that saw the same 401."""
         with self._lock:
             if self._headers_version != seen_version:
                 return
-            response = read_bounded(self.http.request("GET", self.endpoint.credential_url, preload_content=False),
-                                    "the credential URL", self.endpoint.max_body, self.endpoint.read_deadline)
+            response = self._request("GET", self.endpoint.credential_url, "the credential URL")
             if response.status != 200:
                 raise ValueError(f"the credential URL answered HTTP {response.status}: {_kept(response)[:300]}")
             fresh = json.loads(response.data)
@@ -123,11 +126,9 @@ class ErpPoster:
         with self._lock:
             headers, version = dict(self._headers), self._headers_version
         try:
-            response = self.http.request("POST", self.endpoint.url, body=json.dumps(body).encode(),
-                                         headers={**headers, "Content-Type": "application/json"},
-                                         preload_content=False)
-            answer = read_bounded(response, f"POST {self.endpoint.url}", self.endpoint.max_body,
-                                  self.endpoint.read_deadline)
+            answer = self._request("POST", self.endpoint.url, f"POST {self.endpoint.url}",
+                                   body=json.dumps(body).encode(),
+                                   headers={**headers, "Content-Type": "application/json"})
         except (urllib3.exceptions.HTTPError, PartnerAnswerInvalid) as exc:
             # Whether the ERP took the document is unknown: it is sent again, and the ERP's
             # messageId de-duplication makes that safe.
@@ -172,8 +173,7 @@ class ErpPoster:
         if not url:
             return False, "nothing to check: set check_url or credential_url in the connection's extra"
         try:
-            response = read_bounded(self.http.request("GET", url, headers=self._headers, preload_content=False),
-                                    url, self.endpoint.max_body, self.endpoint.read_deadline)
+            response = self._request("GET", url, url, headers=self._headers)
         except (urllib3.exceptions.HTTPError, PartnerAnswerInvalid) as exc:
             return False, f"{url}: {exc}"
         if 200 <= response.status < 300:

@@ -87,7 +87,7 @@ def check_receipt(ledger: Ledger, client: str, channel: Channel, receipt: Receip
                   own_key: str) -> None:
     """422 when a gate entry or completion receives more than its inward order holds (with the
     channel's ``inward_tolerance_percent``); a repeat of the same call is not counted twice."""
-    ordered = ledger.payloads(client, order_key).get(order_key)
+    ordered = ledger.payload(client, order_key)
     if ordered is None:
         return
     prefix = receipt.earlier_receipts(channel.id)

@@ -109,12 +109,10 @@ class BlockChecker:
         except SchemaErrors as errors:
             cases = errors.failure_cases
             cases = cases[cases["index"].notna()].sort_values("index", kind="stable")
-            for case in cases.itertuples(index=False):
-                if case.check == "not_nullable" and parsed.was_type_error(case.column, int(case.index)):
-                    continue  # reported as a type error already
-                if self.issues.saturated:
-                    self.issues.skip(1)
-                    continue
+            # A required value that did not parse is reported as a type error already.
+            new = [case for case in cases.itertuples(index=False)
+                   if not (case.check == "not_nullable" and parsed.was_type_error(case.column, int(case.index)))]
+            for case in self.issues.each(new):
                 column = self.format.column(case.column)
                 self.issues.add(case.check, _describe(case.check, column),
                                 line=int(line_numbers[int(case.index)]), column=case.column,
@@ -134,10 +132,7 @@ def _check_partition(frame: pd.DataFrame, line_numbers: np.ndarray, file_format:
     if not len(wrong):
         return
     is_date = _is_date(values.iloc[wrong]).to_numpy()
-    for done, (position, valid) in enumerate(zip(wrong, is_date, strict=True)):
-        if issues.saturated:
-            issues.skip(len(wrong) - done)
-            break
+    for position, valid in issues.each(list(zip(wrong, is_date, strict=True))):
         if valid:
             message = f"{name} must be the run date {run_date.isoformat()}: the file replaces that day's rows"
         else:
@@ -153,11 +148,7 @@ def _check_references(frame: pd.DataFrame, line_numbers: np.ndarray, file_format
             continue
         values = frame[column.name]
         unknown = ~values.isin(masters.keys(column.references)) & values.notna()
-        positions = np.flatnonzero(unknown.to_numpy())
-        for done, position in enumerate(positions):
-            if issues.saturated:
-                issues.skip(len(positions) - done)
-                break
+        for position in issues.each(np.flatnonzero(unknown.to_numpy())):
             issues.add("reference", f"{column.name} {values.iloc[position]!r} is not in the "
                        f"{column.referenced_table} master", line=int(line_numbers[position]),
                        column=column.name, value=values.iloc[position])
@@ -175,11 +166,7 @@ def _check_rules(parsed: ParsedBlock, file_format: FileFormat, masters: MasterDa
         known = scope[names].notna().all(axis=1)
         passed = scope.eval(rule.expression).fillna(False).astype(bool)
         failed = known & ~passed
-        positions = np.flatnonzero(failed.to_numpy())
-        for done, position in enumerate(positions):
-            if issues.saturated:
-                issues.skip(len(positions) - done)
-                break
+        for position in issues.each(np.flatnonzero(failed.to_numpy())):
             row = scope.iloc[position]
             shown = ", ".join(f"{n}={parsed.text(n, position) if n in parsed.columns else row[n]}" for n in names)
             issues.add(rule.name, rule.message, line=int(line_numbers[position]), column=names[0],

@@ -104,7 +104,7 @@ def _check_spellings(parsed: ParsedBlock, file_format: FileFormat, issues: Issue
         present = ends[:, index] > starts[:, index]
         bad = np.zeros(len(values), dtype=bool)
         if column.type in BYTE_CHECKED:
-            bad[misspelled(parsed.data, starts[:, index], ends[:, index], column.type)] = True
+            bad[misspelled(parsed.data, starts[:, index], ends[:, index])] = True
         bad |= present & ~np.isfinite(values)  # read as nothing, inf or nan though the field holds text
         bad |= np.abs(np.nan_to_num(values)) >= LIMITS[column.type]
         known = parsed.type_errors.setdefault(column.name, set())
@@ -112,10 +112,7 @@ def _check_spellings(parsed: ParsedBlock, file_format: FileFormat, issues: Issue
         if not fresh:
             continue
         known.update(fresh)
-        for done, position in enumerate(fresh):
-            if issues.saturated:
-                issues.skip(len(fresh) - done)
-                break
+        for position in issues.each(fresh):
             text = parsed.text(column.name, position)
             issues.add("type", f"{column.name} must be {WRITTEN_AS[column.type]}"
                        + (f" below {LIMITS[column.type]:,.0f}" if SPELLINGS[column.type].fullmatch(text) else ""),
@@ -136,10 +133,7 @@ def _to_number(parsed: ParsedBlock, column: Column, issues: IssueLog) -> pd.Seri
     positions = np.flatnonzero(bad.to_numpy())
     parsed.type_errors[column.name] = set(positions.tolist())
     raw = values.to_numpy()
-    for done, position in enumerate(positions):
-        if issues.saturated:
-            issues.skip(len(positions) - done)
-            break
+    for position in issues.each(positions):
         issues.add("type", f"{column.name} must be {TYPE_NAMES[column.type]}",
                    line=int(parsed.line_numbers[position]), column=column.name, value=raw[position])
     return numbers.astype("float64")

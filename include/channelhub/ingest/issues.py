@@ -11,10 +11,12 @@ tenant's ``=HYPERLINK(...)``; the value stays readable.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 REPORT_COLUMNS = ("file", "line", "column", "value", "rule", "message")
 MAX_VALUE_CHARS = 120
 MAX_REPORTED = 10_000
@@ -69,13 +71,18 @@ class IssueLog:
     @property
     def saturated(self) -> bool:
         """Whether another issue would only be counted: the first few are kept and the report is
-        full (or there is none). Loops over many bad values check it and :meth:`skip` the rest, so
-        a file of 100,000 bad rows fails about as fast as a file of one."""
+        full (or there is none). Loops over many bad values go through :meth:`each`, so a file of
+        100,000 bad rows fails about as fast as a file of one."""
         return len(self.first) >= self.keep and (self.report_path is None or self.count >= MAX_REPORTED)
 
-    def skip(self, count: int) -> None:
-        """Counts ``count`` issues that are neither kept nor reported (see :attr:`saturated`)."""
-        self.count += count
+    def each(self, items: Sequence[T]) -> Iterator[T]:
+        """``items``, each to be described by one :meth:`add`, until the log is :attr:`saturated`;
+        the rest are only counted, without the work of describing them."""
+        for done, item in enumerate(items):
+            if self.saturated:
+                self.count += len(items) - done
+                return
+            yield item
 
     def add(self, rule: str, message: str, *, line: int | None = None, column: str | None = None,
             value: Any = None) -> None:

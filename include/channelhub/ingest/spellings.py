@@ -14,11 +14,16 @@ import re
 
 import numpy as np
 
-#: The accepted spelling of a value of each numeric type (surrounding spaces are allowed), at
-#: most ``LONGEST`` characters, and its value within ``LIMITS``.
+from channelhub.ingest.tsv import NEWLINE, TAB
+
+#: A whole number: digits, a sign, spaces around; a field of other bytes is not one.
+WHOLE_NUMBER_BYTES = b"0123456789+- "
+WHOLE_NUMBER = re.compile(r" *[+-]?[0-9]+ *")
+#: The accepted spelling of a value of each numeric type, at most ``LONGEST`` characters for a
+#: whole number, and its value within ``LIMITS``.
 SPELLINGS: dict[str, re.Pattern[str]] = {
-    "integer": re.compile(r" *[+-]?[0-9]+ *"),
-    "flag": re.compile(r" *[+-]?[0-9]+ *"),  # and 0 or 1, which the format's check enforces
+    "integer": WHOLE_NUMBER,
+    "flag": WHOLE_NUMBER,  # and 0 or 1, which the format's check enforces
     "decimal": re.compile(r" *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *"),
 }
 #: What each spelling means, for the message of a value that is not written so.
@@ -34,20 +39,10 @@ LIMITS = {"integer": 10.0**18, "flag": 10.0**4, "decimal": 10.0**14}
 #: database reads too, but for ``inf`` and out-of-range values, which the value checks catch
 #: (tests/test_spellings.py holds both to that), so decimals are spared the byte scan.
 BYTE_CHECKED = ("integer", "flag")
-#: No valid spelling is longer: a longer field is refused without looking at its bytes.
+#: A whole-number field longer than this is refused without looking at its bytes (18 digits fit).
 LONGEST = 40
-TAB, NEWLINE = 9, 10
-
-
-def _allowed_bytes(pattern: re.Pattern[str]) -> np.ndarray:
-    table = np.zeros(256, dtype=bool)
-    for byte in range(128):
-        table[byte] = any(pattern.fullmatch(text) for text in (chr(byte), f"1{chr(byte)}1", f"{chr(byte)}1",
-                                                                f"1{chr(byte)}", f"1{chr(byte)}1e1"))
-    return table
-
-
-ALLOWED_BYTES = {kind: _allowed_bytes(pattern) for kind, pattern in SPELLINGS.items()}
+_WHOLE_NUMBER_TABLE = np.zeros(256, dtype=bool)
+_WHOLE_NUMBER_TABLE[list(WHOLE_NUMBER_BYTES)] = True
 
 
 def field_bounds(data: bytes, columns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,9 +57,9 @@ def field_bounds(data: bytes, columns: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def misspelled(data: bytes, starts: np.ndarray, ends: np.ndarray, kind: str) -> np.ndarray:
-    """Positions (rows) of one column's fields that hold a byte its spelling never has, or are
-    longer than any spelling; empty fields are left to the required check."""
+def misspelled(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Positions (rows) of one whole-number column's fields that hold a byte no whole number has,
+    or are longer than ``LONGEST``; empty fields are left to the required check."""
     buffer = np.frombuffer(data, dtype=np.uint8)
     lengths = ends - starts
     too_long = lengths > LONGEST
@@ -74,5 +69,5 @@ def misspelled(data: bytes, starts: np.ndarray, ends: np.ndarray, kind: str) -> 
     offsets = np.arange(width)
     inside = offsets < np.minimum(lengths, LONGEST)[:, None]
     chars = buffer[np.minimum(starts[:, None] + offsets, len(buffer) - 1)]
-    wrong = (~ALLOWED_BYTES[kind][chars] & inside).any(axis=1)
+    wrong = (~_WHOLE_NUMBER_TABLE[chars] & inside).any(axis=1)
     return np.flatnonzero(wrong | too_long)

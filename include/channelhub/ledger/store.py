@@ -147,6 +147,13 @@ class Ledger:
         with self.engine.connect() as conn:
             return bool(self._existing(conn, client, [key]))
 
+    def payload(self, client: str, key: str) -> dict[str, Any] | None:
+        """The payload of the client's document ``key``, or None when there is none."""
+        query = sa.select(documents.c.payload).where(documents.c.client == client, documents.c.doc_key == key)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else json.loads(found)
+
     def payloads(self, client: str, key_prefix: str) -> dict[str, dict[str, Any]]:
         """doc key -> payload of the client's documents whose key starts with ``key_prefix``."""
         query = sa.select(documents.c.doc_key, documents.c.payload).where(

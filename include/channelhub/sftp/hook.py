@@ -27,10 +27,9 @@ from typing import Any
 from airflow.providers.sftp.hooks.sftp import SFTPHook
 from paramiko import SFTPClient
 
+from channelhub.config.tenants import TENANT_ROOT_PREFIX
+
 DEFAULT_IO_TIMEOUT = 60.0
-
-
-TENANT_ROOT_PREFIX = "irism-"
 
 
 @dataclass(frozen=True)

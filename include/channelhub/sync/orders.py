@@ -134,30 +134,29 @@ def order_number(record: dict[str, Any]) -> str | None:
 
 def _entered(record: dict[str, Any], number: str, prefix: str, mapping: FlowMapping, limits: OrderLimits,
              channel: Channel, location: Location) -> tuple[NewDocument | None, Activity]:
-    """The ledger document of one shop order and its activity entry; a problem holds it, never the page."""
+    """The ledger document of one shop order and its activity entry (None and SKIPPED when a rule
+    skips it); a problem holds the order, never the page."""
     size = len(json.dumps(record, default=str))
     if size > MAX_ORDER_BYTES:
-        problem = f"the order is {size:,} bytes of JSON; at most {MAX_ORDER_BYTES:,}"
-        source = _trimmed(record)
-        return (NewDocument(DocumentKind.SHOP_ORDER, prefix + key_part(number), channel.id,
-                            {"order": None, "hold": problem, "source": source}, f"shop:{channel.id}/{location.code}"),
-                Activity("in", number, "RECEIVED", problem, source))
-    verdict = mapping.verdict(record)
-    if verdict is not None and verdict[0] == "skip":
-        return None, Activity("in", number, "SKIPPED", verdict[1], record)
-    problem = verdict[1] if verdict is not None else None
-    try:
-        order = checked_order(mapping.map(record), limits)
-    except (MappingError, OrderOutOfBounds) as exc:
-        order, problem = None, problem or str(exc)
+        order, source = None, _trimmed(record)
+        problem: str | None = f"the order is {size:,} bytes of JSON; at most {MAX_ORDER_BYTES:,}"
+    else:
+        verdict = mapping.verdict(record)
+        if verdict is not None and verdict[0] == "skip":
+            return None, Activity("in", number, "SKIPPED", verdict[1], record)
+        source, problem = record, verdict[1] if verdict is not None else None
+        try:
+            order = checked_order(mapping.map(record), limits)
+        except (MappingError, OrderOutOfBounds) as exc:
+            order, problem = None, problem or str(exc)
     return (NewDocument(DocumentKind.SHOP_ORDER, prefix + key_part(number), channel.id,
-                        {"order": order, "hold": problem, "source": record}, f"shop:{channel.id}/{location.code}"),
-            Activity("in", number, "RECEIVED", problem, record))
+                        {"order": order, "hold": problem, "source": source}, f"shop:{channel.id}/{location.code}"),
+            Activity("in", number, "RECEIVED", problem, source))
 
 
-def _trimmed(record: Any) -> dict[str, Any]:
+def _trimmed(record: dict[str, Any]) -> dict[str, Any]:
     """What the ledger and the log keep of a record too big or too odd to keep whole."""
-    number = record.get("order_no") if isinstance(record, dict) else None
+    number = record.get("order_no")
     return {"order_no": str(number)[:MAX_ORDER_NUMBER] if number is not None else None,
             "kept": "only the order number: the record was not kept whole"}
 
