@@ -1,5 +1,6 @@
 """Shared fixtures: product databases (SQLite always, PostgreSQL when 127.0.0.1:5432 answers),
-the shipped formats, master data, and a local hub stack with real SFTP and SMTP servers."""
+a migrated hub database (SQLite), the shipped formats, master data, and a local hub stack with
+real SFTP and SMTP servers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from channelhub.formats import FileFormat, load_formats
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.productdb.tables import ProjectTables
 from channelhub.sqldb import create_engine
 from channelhub_dev.postgres import scratch_database
@@ -76,3 +78,12 @@ def tables(formats) -> ProjectTables:
 def write_tsv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     path.write_text("\t".join(header) + "\n" + "".join("\t".join(map(str, r)) + "\n" for r in rows))
     return path
+
+
+@pytest.fixture
+def hub_db(tmp_path) -> Iterator[sa.Engine]:
+    """A hub database (ledger, credentials, sync state) in a SQLite file, migrated to this code's revision."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    upgrade_hub_db(engine)
+    yield engine
+    engine.dispose()

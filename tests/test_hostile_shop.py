@@ -17,9 +17,7 @@ import pytest
 from channelhub.config.clients import Client
 from channelhub.connectors.commerce_api import CommerceSession, CommerceSettings
 from channelhub.exceptions import PartnerAnswerInvalid, PartnerLimitReached, PartnerRefused, PartnerUnavailable
-from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import Ledger
-from channelhub.sqldb import create_engine
 from channelhub.sync.orders import OrderSummary, cursor_of, pull_since_cursor
 from channelhub.sync.state import Scope, SyncState
 from channelhub_dev.commerce_server import CommerceServer
@@ -34,14 +32,6 @@ def shop():
     server = CommerceServer(per_second=1000, window_calls=1_000_000).start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def hub_db(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    upgrade_hub_db(engine)
-    yield engine
-    engine.dispose()
 
 
 def session(server: CommerceServer, **bounds) -> CommerceSession:

@@ -28,7 +28,7 @@ def sshd():
     server = openssh.OpenSshServer()
     tenants = (f"cht{server.tag}a", f"cht{server.tag}b")
     try:
-        server.start(list(tenants))
+        server.start([*tenants, limited_tenant(server)], {limited_tenant(server): ["127.0.0.2"]})
         yield server, tenants
     finally:
         server.stop()
@@ -131,29 +131,20 @@ def test_the_hubs_session_for_a_tenant_is_confined_to_that_tenant(sshd):
             sftp.listdir(f"/../irism-{b}/main")
 
 
-def test_the_tenants_allow_list_holds_on_openssh(sshd_allow_list):
-    server, tenant = sshd_allow_list
+def limited_tenant(server: openssh.OpenSshServer) -> str:
+    """A third tenant, added with `allowed_ips: [127.0.0.2]` through the commands `channelhub tenant add` prints."""
+    return f"cht{server.tag}c"
+
+
+def test_the_tenants_allow_list_holds_on_openssh(sshd):
+    server, _ = sshd
+    tenant = limited_tenant(server)
     with server.connect(tenant, source="127.0.0.2") as sftp:
         assert sftp.listdir("/") == ["main"]
     with pytest.raises(paramiko.AuthenticationException):
         server.connect(tenant, source="127.0.0.1")
     with server.connect(server.hub_user(tenant), key=server.hub_key, source="127.0.0.1") as sftp:
         assert sftp.listdir("/") == ["main"], "the hub's own user is not held by the tenant's list"
-
-
-@pytest.fixture(scope="module")
-def sshd_allow_list():
-    """A tenant added with `allowed_ips: [127.0.0.2]`, through the commands `channelhub tenant add` prints."""
-    reason = openssh.available()
-    if reason:
-        pytest.skip(reason)
-    server = openssh.OpenSshServer()
-    tenant = f"cht{server.tag}c"
-    try:
-        server.start([tenant], {tenant: ["127.0.0.2"]})
-        yield server, tenant
-    finally:
-        server.stop()
 
 
 RACES = 2000

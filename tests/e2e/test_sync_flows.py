@@ -18,10 +18,8 @@ from channelhub.config.clients import Client
 from channelhub.connectors.commerce_api import CommerceApiHook
 from channelhub.connectors.tryton import TrytonHook, TrytonPoster
 from channelhub.exceptions import PartnerUnavailable
-from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import Ledger
 from channelhub.settings import connection_env
-from channelhub.sqldb import create_engine
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_orders, report_shipments
 from channelhub.sync.products import sync_products
@@ -41,14 +39,6 @@ def shop(monkeypatch):
     monkeypatch.setenv(key, value)
     yield server
     server.stop()
-
-
-@pytest.fixture
-def hub_db(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    upgrade_hub_db(engine)
-    yield engine
-    engine.dispose()
 
 
 def make_client(buffer: int = 1, **flows) -> Client:
