@@ -17,6 +17,17 @@ FINISHED = {"success", "failed"}
 T = TypeVar("T")
 #: Methods safe to repeat when the server answers 5xx (SQLite metadata databases lock under load).
 RETRIED_METHODS = {"GET", "PATCH", "DELETE"}
+#: Longer than a local stack's SQLite lock wait (``channelhub_dev.sqlite_metadata``, 60 s), so the
+#: server answers (a 503 "database is locked" at worst) before the client gives up on it.
+REQUEST_TIMEOUT = 150
+
+
+class ApiError(RuntimeError):
+    """An error answer of the REST API, with its status code."""
+
+    def __init__(self, method: str, path: str, status: int, text: str):
+        super().__init__(f"{method} {path} answered {status}: {text[:2000]}")
+        self.status = status
 
 
 class AirflowApi:
@@ -26,7 +37,7 @@ class AirflowApi:
         token = httpx.post(f"{base_url}/auth/token", json={"username": username, "password": password},
                            timeout=30)
         token.raise_for_status()
-        self.client = httpx.Client(base_url=f"{base_url}/api/v2", timeout=60,
+        self.client = httpx.Client(base_url=f"{base_url}/api/v2", timeout=REQUEST_TIMEOUT,
                                    headers={"Authorization": f"Bearer {token.json()['access_token']}"})
 
     def call(self, method: str, path: str, retry: bool = False, **kwargs: Any) -> Any:
@@ -38,7 +49,7 @@ class AirflowApi:
                 break
             time.sleep(1 + attempt)
         if response.is_error:
-            raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.text[:2000]}")
+            raise ApiError(method, path, response.status_code, response.text)
         return response.json() if response.content else None
 
     def dags(self, **params: Any) -> list[dict]:
@@ -51,10 +62,18 @@ class AirflowApi:
         return self.call("PATCH", f"/pools/{pool}", json={"name": pool, "slots": slots, "include_deferred": False})
 
     def trigger(self, dag_id: str, logical_date: str, run_id: str | None = None) -> dict:
+        """With a ``run_id`` the trigger is safe to repeat: a 5xx is asked again, and a 409 for a
+        run an earlier attempt created (its answer lost) returns that run."""
         body: dict[str, Any] = {"logical_date": logical_date}
-        if run_id:
-            body["dag_run_id"] = run_id
-        return self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)
+        if not run_id:
+            return self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)
+        body["dag_run_id"] = run_id
+        try:
+            return self.call("POST", f"/dags/{dag_id}/dagRuns", retry=True, json=body)
+        except ApiError as error:
+            if error.status != 409:
+                raise
+            return self.run(dag_id, run_id)
 
     def runs(self, dag_id: str) -> list[dict]:
         return self.call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 1000,
