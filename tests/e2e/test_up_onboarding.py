@@ -226,9 +226,10 @@ def test_every_shipped_dag_runs_green_with_make_ups_partners(up):
     config = PROJECT_ROOT / "include" / "config"
     shipped = {f"tenant:{read_yaml(path)['tenant']}" for path in (config / "tenants").glob("*.yaml")}
     shipped |= {f"client:{read_yaml(path)['client']}" for path in (config / "clients").glob("*.yaml")}
-    dags = [dag["dag_id"] for dag in api.call("GET", "/dags", params={"limit": 100})["dags"]
+    listed = api.wait_for_dags({"loc__globex__webshop__main__order_sync", "erp__globex__sales_posting",
+                                "sftp__acme__iris1012"}, timeout=300)
+    dags = [dag["dag_id"] for dag in listed
             if shipped & {tag["name"] for tag in dag["tags"]}]  # not the tenants and clients other tests added
-    assert {"loc__globex__webshop__main__order_sync", "erp__globex__sales_posting", "sftp__acme__iris1012"} <= set(dags)
     now = datetime.now(UTC).isoformat()
     runs = {}
     for dag_id in dags:
