@@ -41,7 +41,7 @@ class PostChannelJobOperator(BaseOperator):
             require_current(engine)
             poster = connector_hook(client, client.erp).get_poster()
             # A failed credential refresh raises: Airflow retries the task.
-            summary = post_due(Ledger(engine), client, job, poster)
+            summary = post_due(Ledger(engine, context["run_id"]), client, job, poster)
         self.log.info("%s for %s: %s", job.value, client.client, summary.as_dict())
         first_errors = "; ".join(summary.errors[:3])
         if summary.left_pending:

@@ -24,8 +24,12 @@ from channelhub.config.sync_flows import LocationJobName
 from channelhub.exceptions import LedgerConflict
 from channelhub.hubdb.schema import deliveries, documents
 from channelhub.ledger.documents import NewDocument, message_id
+from channelhub.records.dags import delivery_dag_id, delivery_location
+from channelhub.records.errors import Failure, Source, Trace, record_failures, resolve_deliveries
 
 LOOKUP_CHUNK = 500
+#: What a delivery sends: a person's edit for a retry where there is one, else the original.
+SENT_PAYLOAD = sa.func.coalesce(documents.c.edited_payload, documents.c.payload).label("sent")
 RACE_RETRIES = 3
 
 
@@ -44,6 +48,9 @@ class DeliveryStatus(StrEnum):
 
 
 UNDELIVERED = (DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value)
+DELIVERED = (DeliveryStatus.SENT, DeliveryStatus.SKIPPED)
+#: Outcomes a person may need to act on: each opens (or adds to) the delivery's error.
+NOT_DELIVERED = (DeliveryStatus.FAILED, DeliveryStatus.HELD)
 
 
 @dataclass
@@ -80,10 +87,12 @@ class DeliveryOutcome:
 
 
 class Ledger:
-    """The ledger in the hub database named by an engine."""
+    """The ledger in the hub database named by an engine; ``run_id``: the DAG run that writes
+    outcomes, kept with each error's attempt."""
 
-    def __init__(self, engine: sa.Engine):
+    def __init__(self, engine: sa.Engine, run_id: str | None = None):
         self.engine = engine
+        self.run_id = run_id
 
     def record(self, client: Client, new: Sequence[NewDocument],
                on_change: Literal["reject", "replace_undelivered"] = "reject") -> RecordResult:
@@ -181,7 +190,7 @@ class Ledger:
         """PENDING (and, with ``held_too``, HELD) deliveries of one job, oldest first, whose document is
         old enough; ``key_prefix`` narrows them to documents whose key starts with it."""
         query = (sa.select(deliveries.c.id, deliveries.c.document_id, deliveries.c.attempts, documents.c.message_id,
-                           documents.c.channel, documents.c.kind, documents.c.payload)
+                           documents.c.channel, documents.c.kind, SENT_PAYLOAD)
                  .join(documents, documents.c.id == deliveries.c.document_id)
                  .where(deliveries.c.client == client, deliveries.c.job == job.value,
                         deliveries.c.target == target,
@@ -192,7 +201,7 @@ class Ledger:
             query = query.where(documents.c.doc_key.startswith(key_prefix, autoescape=True))
         with self.engine.connect() as conn:
             return [Delivery(row.id, row.document_id, row.message_id, row.channel, row.kind,
-                             json.loads(row.payload), row.attempts) for row in conn.execute(query)]
+                             json.loads(row.sent), row.attempts) for row in conn.execute(query)]
 
     def mark(self, outcomes: Sequence[DeliveryOutcome]) -> None:
         """Records outcomes in one transaction: a poster hands over every answer that has arrived
@@ -211,6 +220,28 @@ class Ledger:
                 "b_id": o.delivery_id, "b_status": o.status.value, "b_attempts": o.attempts, "b_error": o.error,
                 "b_response_status": o.response_status, "b_response_body": o.response_body,
             } for o in outcomes])
+            self._record_errors(conn, outcomes, now)
+
+    def _record_errors(self, conn: sa.Connection, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None:
+        """A failed or held delivery opens (or adds to) its error; a delivered one settles it."""
+        delivered = [o.delivery_id for o in outcomes if o.status in DELIVERED]
+        resolve_deliveries(conn, delivered, self.run_id, now)
+        failed = {o.delivery_id: o for o in outcomes if o.status in NOT_DELIVERED}
+        if not failed:
+            return
+        query = (sa.select(deliveries.c.id, deliveries.c.client, deliveries.c.job, documents.c.doc_key,
+                           documents.c.channel, documents.c.message_id,
+                           SENT_PAYLOAD)
+                 .join(documents, documents.c.id == deliveries.c.document_id))
+        rows = [row for start in range(0, len(failed), LOOKUP_CHUNK) for row in conn.execute(
+            query.where(deliveries.c.id.in_(list(failed)[start:start + LOOKUP_CHUNK])))]
+        record_failures(conn, [Failure(
+            Trace(Source.DELIVERY, row.client, row.doc_key, row.channel, delivery_location(row.job, row.doc_key),
+                  row.job),
+            delivery_dag_id(row.client, row.job, row.doc_key), failed[row.id].error or failed[row.id].status.value,
+            outcome=failed[row.id].status.value.lower(), response_status=failed[row.id].response_status,
+            request=row.sent, response=failed[row.id].response_body, ref_id=row.id, message_id=row.message_id,
+        ) for row in rows], self.run_id, now)
 
     def requeue(self, client: str, job: ChannelJobName) -> int:
         """FAILED deliveries of a job back to PENDING (same document, same messageId); how many."""

@@ -26,11 +26,10 @@ from channelhub.connectors import connector_hook
 from channelhub.exceptions import ChannelHubError, for_airflow
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
-from channelhub.ledger import Ledger
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_since_cursor, report_shipments
 from channelhub.sync.products import sync_products
-from channelhub.sync.state import Activity, Scope, SyncState
+from channelhub.sync.state import RUN_KEY, Activity, Scope, SyncState
 
 
 class _SyncOperator(BaseOperator):
@@ -67,8 +66,9 @@ class _SyncOperator(BaseOperator):
             try:
                 yield state
             except ChannelHubError as exc:
-                state.log([Activity("in", "(run)", "FAILED", f"{type(exc).__name__}: {exc}"[:2000])])
+                state.log([Activity("in", RUN_KEY, "FAILED", f"{type(exc).__name__}: {exc}"[:2000])])
                 raise for_airflow(exc) from exc
+            state.run_succeeded()
 
     def _shop(self, state: SyncState) -> Any:
         """The shop session; its waits on 429s and fresh logins go to the activity log."""
@@ -110,7 +110,7 @@ class PullOrdersOperator(_SyncOperator):
         end: datetime = context["data_interval_end"]
         summary = OrderSummary()
         with self._state(context) as state:
-            start = pull_since_cursor(self._shop(state), Ledger(state.engine), self.client, self.channel,
+            start = pull_since_cursor(self._shop(state), state.ledger, self.client, self.channel,
                                       self.location, state, start, end, summary)
         self.log.info("read orders changed from %s to %s", start, end)
         return self._finish(summary, 0, "")
@@ -125,7 +125,7 @@ class CreateOrdersOperator(_SyncOperator):
     def execute(self, context: Any) -> dict[str, int]:
         summary = OrderSummary()
         with self._state(context) as state:
-            create_orders(self._desk(), Ledger(state.engine), self.client, self.channel, self.location, state,
+            create_orders(self._desk(), state.ledger, self.client, self.channel, self.location, state,
                           summary)
         if summary.pending:
             raise AirflowException(f"{summary.pending} order(s) stay PENDING: the ERP could not take them now; "
@@ -144,7 +144,7 @@ class ReportShipmentsOperator(_SyncOperator):
     def execute(self, context: Any) -> dict[str, int]:
         summary = OrderSummary()
         with self._state(context) as state:
-            report_shipments(self._desk(), self._shop(state), Ledger(state.engine), self.client, self.channel,
+            report_shipments(self._desk(), self._shop(state), state.ledger, self.client, self.channel,
                              self.location, state, summary)
         return self._finish(summary, 0, "")
 

@@ -19,10 +19,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from channelhub.hubdb.schema import activity_log, sync_marks
-from channelhub.ledger.store import utcnow
+from channelhub.ledger.store import Ledger, utcnow
+from channelhub.records.dags import activity_dag_id
+from channelhub.records.errors import Failure, Source, Trace, record_failures, resolve_succeeded
 
 DETAIL_KEPT = 2000
 CHUNK = 500
+#: The record key of an error that stopped a whole run (a partner down, a refused login).
+RUN_KEY = "(run)"
+#: Statuses that open an error, and those that settle one of the same record.
+FAILING = {"FAILED", "HELD"}
+SUCCEEDING = {"RECEIVED", "CREATED", "UPDATED", "PUSHED", "UNCHANGED", "SHIPPED"}
+#: (flow, direction) whose records are ledger deliveries, with their errors kept there.
+LEDGER_TRACKED = {("order_sync", "out")}
 
 @dataclass(frozen=True)
 class Activity:
@@ -52,6 +61,11 @@ class SyncState:
     def __init__(self, engine: sa.Engine, scope: Scope, run_id: str | None = None):
         self.engine, self.scope, self.run_id = engine, scope, run_id
 
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger of the same database, its outcomes kept with this run."""
+        return Ledger(self.engine, self.run_id)
+
     def log(self, entries: Sequence[Activity]) -> None:
         if not entries:
             return
@@ -61,8 +75,31 @@ class SyncState:
                  "status": e.status, "message": e.message,
                  "detail": None if e.detail is None else json.dumps(e.detail, default=str)[:DETAIL_KEPT],
                  "run_id": self.run_id, "at": now} for e in entries]
+        failures, successes = self._outcomes(entries)
         with self.engine.begin() as conn:
             conn.execute(activity_log.insert(), rows)
+            resolve_succeeded(conn, successes, self.run_id, now)
+            record_failures(conn, failures, self.run_id, now)
+
+    def _trace(self, record_key: str) -> Trace:
+        return Trace(Source.ACTIVITY, self.scope.client, record_key[:200], self.scope.channel, self.scope.location,
+                     self.scope.flow)
+
+    def _outcomes(self, entries: Sequence[Activity]) -> tuple[list[Failure], list[Trace]]:
+        """The entries that open errors and those that settle them. A shop order's passage to the
+        ERP is a ledger delivery with its own error (:mod:`channelhub.ledger.store`), not a second one."""
+        dag_id = activity_dag_id(self.scope.client, self.scope.channel, self.scope.location, self.scope.flow)
+        own = [e for e in entries if (self.scope.flow, e.direction) not in LEDGER_TRACKED]
+        failures = [Failure(self._trace(e.record_key), dag_id, e.message or e.status, outcome=e.status.lower(),
+                            request=None if e.detail is None else json.dumps(e.detail, default=str))
+                    for e in own if e.status in FAILING]
+        successes = [self._trace(e.record_key) for e in own if e.status in SUCCEEDING]
+        return failures, successes
+
+    def run_succeeded(self) -> None:
+        """The flow's run ended well: an error about an earlier run that stopped settles."""
+        with self.engine.begin() as conn:
+            resolve_succeeded(conn, [self._trace(RUN_KEY)], self.run_id, utcnow())
 
     def activity(self, flow: str | None = None) -> list[dict[str, Any]]:
         """This channel-location's log (all flows, or one), oldest first."""
