@@ -123,3 +123,12 @@ class OnboardingRefused(ChannelHubError):
 
 class HubDbNotMigrated(ChannelHubError):
     """The hub database is not at the code's schema revision; ``channelhub db upgrade`` brings it there."""
+
+
+class ConsoleRefused(ChannelHubError, ValueError):
+    """A console request or action refused: an HTTP status, the field at fault, and why.
+    Nothing was changed."""
+
+    def __init__(self, status: int, field: str, message: str):
+        self.status, self.field = status, field
+        super().__init__(message)

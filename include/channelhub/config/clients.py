@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from channelhub.config.retention import Retention
 from channelhub.config.sync_flows import Flows, LocationsMixin, needed_abilities
 from channelhub.config.tenants import Duration, Schedule
 from channelhub.connectors.contract import CONNECTORS, unfit_connector
@@ -106,6 +107,7 @@ class Client(StrictModel):
     channels: list[Channel] = Field(min_length=1)
     hub_db_conn_id: str = Field(default="channelhub_hub_db", description="Where the ledger lives.")
     owner: str = "channelhub"
+    retention: Retention = Retention()
 
     @model_validator(mode="after")
     def _pairs(self) -> Client:

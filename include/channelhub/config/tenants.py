@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
 
+from channelhub.config.retention import Retention
 from channelhub.names import NAME
 from channelhub.strict import StrictModel
 
@@ -193,6 +194,8 @@ class TenantProject(StrictModel):
     notify: Notify
     allowed_ips: list[str] = Field(default_factory=list)
     product_db_conn_id: str = "channelhub_product_db"
+    hub_db_conn_id: str = Field(default="channelhub_hub_db", description="Where the console's records live.")
+    retention: Retention = Retention()
     formats: dict[str, str] = Field(default_factory=dict,
                                     description="table -> format file overriding schemas/<table>.yaml")
     enabled: bool = True

@@ -109,8 +109,8 @@ def record_failures(conn: sa.Connection, failures: Sequence[Failure], run_id: st
         return
     latest = {f.trace.identity: f for f in failures}  # a record failing twice in one call: its last word
     existing = _existing(conn, (f.trace for f in latest.values()))
-    new_keys = {key for key in latest if key not in existing}
-    new = [latest[key] for key in new_keys]
+    new = [f for key, f in latest.items() if key not in existing]  # in the writer's order
+    new_keys = {f.trace.identity for f in new}
     if new:
         conn.execute(record_errors.insert(), [{
             "source": f.trace.source.value, "owner": f.trace.owner, "channel": f.trace.channel,

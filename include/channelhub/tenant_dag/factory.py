@@ -98,7 +98,7 @@ def build_tenant_dag(loaded: LoadedProject, client: Client | None = None) -> DAG
             deadline=str(config.wait.deadline), smtp_conn_id=config.notify.smtp_conn_id, emails=config.notify.emails,
             wait_task_ids={t: op.task_id for t, op in waits.items()},
             load_task_ids={t: op.task_id for t, op in loads.items()},
-            archive_task_ids={t: op.task_id for t, op in archives.items()},
+            archive_task_ids={t: op.task_id for t, op in archives.items()}, hub_db_conn_id=config.hub_db_conn_id,
         )
         check = PythonOperator(task_id="check_run", python_callable=fail_unless_all_loaded,
                                op_kwargs={"report_task_id": report.task_id}, retries=0)

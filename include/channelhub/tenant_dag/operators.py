@@ -33,6 +33,7 @@ from channelhub.ledger.from_sales import sales_documents
 from channelhub.notify.report import RunReport
 from channelhub.productdb.hook import ProductDbHook
 from channelhub.productdb.tables import ProjectTables
+from channelhub.records.loads import record_loads
 from channelhub.run_date import run_date_of
 from channelhub.sftp.folder import ERRORS_SUFFIX, TenantFolder, file_name
 from channelhub.sftp.hook import TenantSftpHook
@@ -201,7 +202,7 @@ class RunReportOperator(_TenantFolderOperator):
 
     def __init__(self, *, tenant: str, project: str, tables: list[str], deadline: str, smtp_conn_id: str,
                  emails: list[str], wait_task_ids: dict[str, str], load_task_ids: dict[str, str],
-                 archive_task_ids: dict[str, str], **kwargs: Any):
+                 archive_task_ids: dict[str, str], hub_db_conn_id: str = HubDbHook.default_conn_name, **kwargs: Any):
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.tenant = tenant
@@ -213,6 +214,7 @@ class RunReportOperator(_TenantFolderOperator):
         self.wait_task_ids = wait_task_ids
         self.load_task_ids = load_task_ids
         self.archive_task_ids = archive_task_ids
+        self.hub_db_conn_id = hub_db_conn_id
 
     def collect(self, context: Any) -> list[IngestResult]:
         ti = context["ti"]
@@ -242,24 +244,30 @@ class RunReportOperator(_TenantFolderOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         run_date = self.run_date(context)
         report = RunReport(self.tenant, self.project, run_date, self.collect(context))
+        reports = self._error_reports(report)
+        # Kept before the email goes: a hub database that is down fails this task before anyone
+        # was mailed, and its retry sends the one email.
+        with HubDbHook(self.hub_db_conn_id).engine() as hub_db:
+            require_current(hub_db)
+            record_loads(hub_db, tenant=self.tenant, project=self.project, dag_id=self.dag_id, run_date=run_date,
+                         run_id=context["run_id"], results=report.results, reports=reports)
         with tempfile.TemporaryDirectory(prefix="channelhub-report-") as workdir:
-            attachments = self._error_reports(report, Path(workdir))
+            attachments = self._combined(report, reports, Path(workdir))
             with SmtpHook(smtp_conn_id=self.smtp_conn_id) as smtp:
-                message = report.message(smtp.from_email or "channelhub@localhost", self.emails,
-                                         [Path(a) for a in attachments])
+                message = report.message(smtp.from_email or "channelhub@localhost", self.emails, attachments)
                 # The hook's send_email_smtp sends an HTML-only body; the report is text and HTML
                 # alternatives, so it goes through the hook's own connected client.
                 smtp._smtp_client.send_message(message)
         self.log.info("%s\n%s", report.subject, report.text_table())
         return {"overall": report.overall, "tables": {r.table: r.status.value for r in report.results}}
 
-    def _error_reports(self, report: RunReport, workdir: Path) -> list[str]:
+    def _error_reports(self, report: RunReport) -> dict[str, bytes]:
+        """table -> its error report as it lies beside the file on SFTP, for the tables with errors."""
         failed = [r for r in report.results if r.error_count]
         if not failed:
-            return []
-        combined = workdir / f"errors-{report.tenant}-{report.project}-{report.run_date.isoformat()}.tsv"
-        with self.open_folder() as folder, combined.open("wb") as out:
-            out.write(("\t".join(REPORT_COLUMNS) + "\n").encode())
+            return {}
+        found = {}
+        with self.open_folder() as folder:
             for result in failed:
                 try:
                     content = folder.read_error_report(file_name(result.table, report.run_date))
@@ -267,8 +275,20 @@ class RunReportOperator(_TenantFolderOperator):
                     self.log.error("%s", exc)
                     continue
                 if content:
-                    out.write(content.split(b"\n", 1)[1] if b"\n" in content else b"")
-        return [str(combined)]
+                    found[result.table] = content
+        return found
+
+    @staticmethod
+    def _combined(report: RunReport, reports: dict[str, bytes], workdir: Path) -> list[Path]:
+        """The run's error reports as one attachment (one header, each table's lines)."""
+        if not reports:
+            return []
+        combined = workdir / f"errors-{report.tenant}-{report.project}-{report.run_date.isoformat()}.tsv"
+        with combined.open("wb") as out:
+            out.write(("\t".join(REPORT_COLUMNS) + "\n").encode())
+            for content in reports.values():
+                out.write(content.split(b"\n", 1)[1] if b"\n" in content else b"")
+        return [combined]
 
 
 def fail_unless_all_loaded(ti: Any, report_task_id: str) -> None:
