@@ -20,6 +20,7 @@ where Airflow runs, with the same environment; beside ``make up`` it takes that 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -31,7 +32,7 @@ from channelhub.config.tenants import TABLES
 from channelhub.connectors import connector_hook
 from channelhub.credentials import CredentialStore
 from channelhub.dagbuilder import load_config
-from channelhub.exceptions import OnboardingRefused, PushNotAllowed, UnknownChannel, UnknownClient
+from channelhub.exceptions import ConsoleRefused, OnboardingRefused, PushNotAllowed, UnknownChannel, UnknownClient
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current, upgrade
 from channelhub.ledger import DeliveryStatus, Ledger
@@ -44,6 +45,8 @@ from channelhub.onboarding import (
     new_sftp_password,
     openssh_commands,
 )
+from channelhub.records.erasure import erase
+from channelhub.records.retention import purge
 from channelhub.sftp.users_file import SftpUser, append_user
 
 
@@ -243,6 +246,34 @@ def db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def records_erase(args: argparse.Namespace) -> int:
+    """Masks one person's data in the hub database (see :mod:`channelhub.records.erasure`)."""
+    with HubDbHook(args.hub_db_conn_id).engine() as engine:
+        require_current(engine)
+        receipt = erase(engine, f"cli:{getpass.getuser()}", email=args.email, customer_id=args.customer_id,
+                        note=args.note)
+    changed = ", ".join(f"{table} {rows}" for table, rows in receipt["counts"].items() if rows) or "nothing found"
+    print(f"Erase receipt {receipt['id']} ({receipt['subject_kind']}): {changed}")
+    return 0
+
+
+def records_purge(args: argparse.Namespace) -> int:
+    """What the maintenance DAG does daily, now: every owner's retention from the config."""
+    from channelhub.dagbuilder import load_config
+
+    loaded = load_config()
+    owners = {p.config.tenant: p.config.retention for p in loaded.tenants.projects
+              if p.config.hub_db_conn_id == args.hub_db_conn_id}
+    owners |= {c.config.client: c.config.retention for c in loaded.clients.clients.values()
+               if c.config.hub_db_conn_id == args.hub_db_conn_id}
+    with HubDbHook(args.hub_db_conn_id).engine() as engine:
+        require_current(engine)
+        removed = purge(engine, owners).as_dict()
+    for what, rows in removed.items():
+        print(f"{what:<32} {rows} row(s)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="channelhub", description="Channel Hub command line")
     groups = root.add_subparsers(dest="group", required=True)
@@ -274,6 +305,18 @@ def parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="command", required=True)
     config_commands.add_parser("check", help="every problem by file and key; exit 1 if any").set_defaults(
         handler=config_check)
+    records = groups.add_parser("records", help="retention and erasure of what the hub keeps").add_subparsers(
+        dest="command", required=True)
+    erase_command = records.add_parser("erase", help="mask one person's data everywhere; keep a receipt")
+    subject = erase_command.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--email")
+    subject.add_argument("--customer-id")
+    erase_command.add_argument("--note", required=True, help="why: e.g. the request's reference")
+    erase_command.add_argument("--hub-db-conn-id", default=HubDbHook.default_conn_name)
+    erase_command.set_defaults(handler=records_erase)
+    purge_command = records.add_parser("purge", help="remove what is past retention now (the maintenance DAG's job)")
+    purge_command.add_argument("--hub-db-conn-id", default=HubDbHook.default_conn_name)
+    purge_command.set_defaults(handler=records_purge)
     db = groups.add_parser("db", help="the hub database's schema").add_subparsers(dest="command", required=True)
     db_command = db.add_parser("upgrade", help="create or migrate the hub database to this code's revision")
     db_command.add_argument("--hub-db-conn-id", default=HubDbHook.default_conn_name)
@@ -319,7 +362,7 @@ def run(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except CliError as exc:
+    except (CliError, ConsoleRefused) as exc:
         print(f"channelhub: {exc}", file=sys.stderr)
         return 2
 

@@ -13,6 +13,8 @@ from channelhub.config.loader import TenantConfig, load_tenant_config
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
 from channelhub.exceptions import ConfigFileError, ConfigProblems
 from channelhub.location_jobs.factory import build_location_dags
+from channelhub.records.maintenance_dag import DAG_ID as MAINTENANCE_DAG_ID
+from channelhub.records.maintenance_dag import build_maintenance_dag
 from channelhub.tenant_dag.factory import build_tenant_dag
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ def build_dags() -> dict[str, DAG]:
                                                     if project.config.client else None)
             for project in loaded.tenants.projects
             if project.config.dag_id not in loaded.skipped and (wanted is None or project.config.dag_id == wanted)}
+    if wanted in (None, MAINTENANCE_DAG_ID):
+        dags[MAINTENANCE_DAG_ID] = build_maintenance_dag(loaded.tenants, loaded.clients)
     for client in clients.values():
         name = client.config.client
         if wanted is None or wanted.startswith(f"erp__{name}__"):

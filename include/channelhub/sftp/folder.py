@@ -18,6 +18,7 @@ each answer its questions with their own ``lstat``, so both apply exactly the sa
 from __future__ import annotations
 
 import posixpath
+import re
 import stat
 import time
 from collections.abc import Generator
@@ -30,6 +31,8 @@ from channelhub.exceptions import UnsafeTenantPath
 
 PROCESSED, FAILED = "processed", "failed"
 ERRORS_SUFFIX = ".errors.tsv"
+#: An archived file or its error report, as :func:`file_name` names them.
+ARCHIVED_NAME = re.compile(r"(?P<file>(?P<table>[a-z_]+)-(?P<day>\d{4}-\d{2}-\d{2})\.tsv)(\.errors\.tsv)?")
 #: The most of an error report read back for an email (10,000 issues of a few hundred bytes fit).
 MAX_REPORT_BYTES = 8 * 1024 * 1024
 
@@ -168,6 +171,30 @@ class TenantFolder:
             # checked folder for a link in the instant before this call, no file there is lost.
             self.sftp.rename(found.path, target)
         return target
+
+    def expire_archived(self, table: str, before: date, keep: str) -> list[str]:
+        """Removes the table's archived files (and their error reports) dated before ``before``,
+        except ``keep`` (the file this run just archived); the paths removed.
+
+        Only regular files named as the hub names them are touched; a link is removed as a link,
+        never what it points at."""
+        removed = []
+        for subfolder in (PROCESSED, FAILED):
+            if not self._folders_exist(subfolder):
+                continue
+            path = posixpath.join(self.folder, subfolder)
+            for entry in self.sftp.listdir_attr(path):
+                named = ARCHIVED_NAME.fullmatch(entry.filename)
+                if named is None or named["table"] != table or not stat.S_ISREG(entry.st_mode or 0):
+                    continue
+                try:
+                    day = date.fromisoformat(named["day"])
+                except ValueError:
+                    continue
+                if day < before and named["file"] != keep:
+                    self.sftp.remove(posixpath.join(path, entry.filename))
+                    removed.append(posixpath.join(path, entry.filename))
+        return removed
 
     def write_error_report(self, name: str, report: bytes | None) -> None:
         """Put ``failed/<name>.errors.tsv`` for the tenant to read, or remove a stale one."""

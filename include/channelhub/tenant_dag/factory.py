@@ -78,7 +78,8 @@ def build_tenant_dag(loaded: LoadedProject, client: Client | None = None) -> DAG
                     task_id="load", **where, table=table, formats=formats,
                     product_db_conn_id=config.product_db_conn_id, table_prefix=config.table_prefix, pool=pool)
                 archives[table] = ArchiveFileOperator(task_id="archive", **where, table=table,
-                                                      load_task_id=loads[table].task_id, pool=pool)
+                                                      load_task_id=loads[table].task_id, pool=pool,
+                                                      archive_days=config.retention.archive_days)
                 waits[table] >> loads[table] >> archives[table]
         for table in config.tables:
             masters = [t for t in loaded.formats[table].referenced_tables if t in loads and t != table]

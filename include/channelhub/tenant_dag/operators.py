@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +135,12 @@ class ArchiveFileOperator(_TenantFolderOperator):
 
     ui_color = "#fff8e1"
 
-    def __init__(self, *, table: str, load_task_id: str, **kwargs: Any) -> None:
+    def __init__(self, *, table: str, load_task_id: str, archive_days: int = 90, **kwargs: Any) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.table = table
         self.load_task_id = load_task_id
+        self.archive_days = archive_days
 
     def execute(self, context: Any) -> None:
         result = context["ti"].xcom_pull(task_ids=self.load_task_id, key=RESULT_KEY)
@@ -150,10 +151,14 @@ class ArchiveFileOperator(_TenantFolderOperator):
         try:
             with self.open_folder() as folder:
                 target = folder.archive(name, succeeded)
+                expired = folder.expire_archived(self.table, date.today() - timedelta(days=self.archive_days), name)
         except UnsafeTenantPath as exc:
             context["ti"].xcom_push(key=ARCHIVE_PROBLEM_KEY, value=str(exc))
             raise for_airflow(exc) from None
         self.log.info("Archived %s to %s", name, target)
+        if expired:
+            self.log.info("Removed %d archived file(s) older than %d days (retention.archive_days): %s",
+                          len(expired), self.archive_days, ", ".join(expired))
 
 
 class SalesToLedgerOperator(BaseOperator):
