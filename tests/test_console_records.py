@@ -97,7 +97,8 @@ def test_a_flow_record_and_a_tenant_file_open_errors_and_settle_on_success(hub):
     record_loads(hub, tenant="acme", project="main", dag_id="sftp__acme__main", run_date=date(2026, 11, 20),
                  run_id="r1", results=results, reports={"daily_sales": b"file\tline\nx\t3\n"})
     by_key = {e["trace_key"]: e for e in errors(hub)}
-    assert by_key["SKU-9"]["status"] == "auto_resolved" and by_key["SKU-9"]["dag_id"] == "loc__globex__webshop__main__invex"
+    assert by_key["SKU-9"]["status"] == "auto_resolved"
+    assert by_key["SKU-9"]["dag_id"] == "loc__globex__webshop__main__invex"
     assert by_key["daily_sales-2026-11-20.tsv"]["error_class"] == "file_format"
     assert by_key["store-2026-11-20.tsv"]["error_class"] == "missing_file"
     record_loads(hub, tenant="acme", project="main", dag_id="sftp__acme__main", run_date=date(2026, 11, 20),
@@ -113,7 +114,7 @@ def test_a_flow_record_and_a_tenant_file_open_errors_and_settle_on_success(hub):
 
 
 def test_retry_requeues_the_delivery_and_a_second_resolve_is_refused(hub):
-    client, ledger, delivery = failed_delivery(hub)
+    client, ledger, _ = failed_delivery(hub)
     (error,) = errors(hub)
     done = actions.retry(hub, ADMIN, ids=[error["id"]], note="product created")
     assert done.count == 1 and done.dag_ids == [error["dag_id"]]
@@ -130,7 +131,7 @@ def test_retry_requeues_the_delivery_and_a_second_resolve_is_refused(hub):
 
 
 def test_readers_and_editors_of_other_dags_are_refused_and_nothing_changes(hub):
-    _, _, _ = failed_delivery(hub)
+    failed_delivery(hub)
     (error,) = errors(hub)
     stranger = Actor("viewer", {"erp__other__sales_posting"}, set())
     reader = Actor("viewer", {error["dag_id"]}, set())
@@ -187,7 +188,8 @@ def test_retention_purges_old_rows_and_keeps_pending_ones(hub):
     ledger.mark([DeliveryOutcome(i, DeliveryStatus.SENT, 1, None, 200, "ok") for i in sent])
     long_ago = utcnow() - timedelta(days=40)
     with hub.begin() as conn:
-        conn.execute(sa.text("UPDATE ledger_documents SET received_at = :t WHERE doc_key LIKE '%OLD%'"), {"t": long_ago})
+        conn.execute(sa.text("UPDATE ledger_documents SET received_at = :t WHERE doc_key LIKE '%OLD%'"),
+                     {"t": long_ago})
         conn.execute(sa.text("UPDATE ledger_deliveries SET updated_at = :t"), {"t": long_ago})
     report = retention.purge(hub, {})
     documents = {d["doc_key"]: d for d in ledger.documents_of(client.client)}

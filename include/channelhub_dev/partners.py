@@ -4,8 +4,8 @@ So every shipped DAG can run locally: ``acme``'s ERP is the local ``http_erp`` p
 (:mod:`channelhub_dev.erp_server`, connection ``acme_erp``); ``globex``'s ERP is a real Tryton
 (:mod:`channelhub_dev.tryton`, started from its template database, connection
 ``globex_tryton``) and its webshop the local CIMcloud-style shop (:mod:`channelhub_dev.commerce_server`,
-connection ``globex_shop``), which holds two sample orders at location ``MAIN``. Each listens on
-its usual port (8089, 8000, 8090) unless another process has it.
+connection ``globex_shop``), which holds three sample orders at location ``MAIN`` (one for a
+product Tryton lacks). Each listens on its usual port (8089, 8000, 8090) unless another process has it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 
 
 def sample_orders(at: datetime) -> list[dict[str, Any]]:
-    """Two paid orders for the products the Tryton template sells, changed at ``at``."""
+    """Three paid orders changed at ``at``: two for products the Tryton template sells, one for a
+    product it lacks (held by the order sync, an open error in the console)."""
     changed = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     base = {"location": "MAIN", "status": "paid", "order_date": at.date().isoformat(), "last_modified": changed,
             "payment_method": "creditcard", "ship_address": {"street": "1 MG Road", "city": "Pune", "zip": "411001"}}
@@ -31,6 +32,9 @@ def sample_orders(at: datetime) -> list[dict[str, Any]]:
          "lines": [{"item_no": "111", "qty": 2, "unit_price": "499.00"}]},
         {**base, "order_no": "WEB-1002", "email": "buyer@globex.example", "first_name": "Ravi", "last_name": "K",
          "company_name": "Globex Traders", "lines": [{"item_no": "221", "qty": 1, "unit_price": "1200.00"}]},
+        # A product Tryton does not sell: held with the reason, an error to see in the console.
+        {**base, "order_no": "WEB-1003", "email": "meera@example.com", "first_name": "Meera", "last_name": "N",
+         "lines": [{"item_no": "999", "qty": 1, "unit_price": "150.00"}]},
     ]
 
 
@@ -60,7 +64,7 @@ class LocalPartners:
             f"globex's Tryton (connection globex_tryton): {self.tryton.url}, database {DATABASE}, "
             f"login admin / {ADMIN_PASSWORD} (Tryton's client or its JSON-RPC at /{DATABASE}/rpc/)",
             f"globex's webshop (connection globex_shop): {self.shop.base_url}/{state.site}, user {state.username} / "
-            f"{state.password}, AuthKey {state.auth_key}; two sample orders at location MAIN",
+            f"{state.password}, AuthKey {state.auth_key}; three sample orders at location MAIN",
         ])
 
     def stop(self) -> None:

@@ -32,6 +32,8 @@ from channelhub_dev.smtp_server import SmtpServer
 HUB_USER = "hub"
 #: The UI and API login of a local stack (Airflow's simple auth manager); never used beyond 127.0.0.1.
 UI_USER, UI_PASSWORD = "admin", "admin"
+#: A read-only user of the local stack: sees the DAGs and the console's records, changes nothing.
+VIEWER_USER, VIEWER_PASSWORD = "viewer", "viewer"
 #: Airflow's 30 s DAG-file import limit was hit at task start-up on a loaded 2-core machine
 #: (importing pandas and pandera is most of it): allow 2 minutes, and the dag-processor 3.
 #: docker-compose.yaml sets the same.
@@ -117,7 +119,7 @@ class LocalStack:
         home = self.workdir / "airflow"
         home.mkdir(parents=True, exist_ok=True)
         passwords = home / "passwords.json"
-        passwords.write_text(json.dumps({UI_USER: UI_PASSWORD}))
+        passwords.write_text(json.dumps({UI_USER: UI_PASSWORD, VIEWER_USER: VIEWER_PASSWORD}))
         env = dict(os.environ)
         env.update(settings_env(overrides=overrides))
         env.update(dict(connection_env(connection) for connection in self.connections))
@@ -125,7 +127,7 @@ class LocalStack:
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.api_port}",
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin,{VIEWER_USER}:viewer",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "channelhub_dev.worker_name.hostname",
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
