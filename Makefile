@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install demo demo-tryton up down reset test test-fast lint bench bench-airflow bench-waits bench-erp bench-api bench-sync lock clean
+.PHONY: install demo demo-tryton up down reset test test-fast lint bench bench-airflow bench-waits bench-erp bench-api bench-sync bench-console lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ bench-erp: install  ## 10,000 sales documents to a local ERP answering in 20 ms 
 
 bench-api: install  ## the push API: a verified partner's call vs its first (scrypt) call, and under a login flood
 	$(BIN)/python -m bench.inbound_api
+
+bench-console: install  ## the operations console at 1M deliveries and 1M activity rows on PostgreSQL: pages, retry, purge, recording cost
+	$(BIN)/python -m bench.console
 
 bench-sync: install  ## INVEX of 10,000 SKUs vs the shop's rate-limit floor; order sync into Tryton vs Tryton's ceiling
 	$(BIN)/python -m bench.sync_flows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from selenium import webdriver
@@ -92,3 +92,95 @@ def press_test_button(ui: HubUi, conn_id: str) -> str:
         return toasts[-1] if toasts else False
 
     return ui.wait.until(shown)
+
+
+class ConsolePage:
+    """The Channel Hub console as a person uses it: the UI's "Channel Hub" page (an iframe of the
+    console), its filters, rows, detail, actions and tabs."""
+
+    def __init__(self, ui: HubUi):
+        self.ui, self.driver, self.wait = ui, ui.driver, ui.wait
+
+    def open(self) -> None:
+        """The navigation entry's page, then into its frame once the console says who is logged in."""
+        self.driver.get(f"{self.ui.base_url}/plugin/channelhub")
+        frame = self.wait.until(expected_conditions.presence_of_element_located((By.TAG_NAME, "iframe")))
+        self.driver.switch_to.frame(frame)
+        self.wait.until(lambda d: d.find_element(By.ID, "who").text)
+
+    def _reloaded(self, action: Callable[[], None]) -> None:
+        """Runs ``action`` and waits until the list was drawn again (its count line is rewritten)."""
+        self.driver.execute_script("document.getElementById('count').textContent = ''")
+        action()
+        self.wait.until(lambda d: d.find_element(By.ID, "count").text)
+
+    def filter(self, **values: str) -> None:
+        for name, value in values.items():
+            field = self.driver.find_element(By.CSS_SELECTOR, f"#filters [name={name}]")
+            field.clear()
+            field.send_keys(value)
+        self._reloaded(lambda: self.driver.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click())
+
+    def rows(self) -> list[dict[str, str]]:
+        found = []
+        for row in self.driver.find_elements(By.CSS_SELECTOR, "#errors tr"):
+            cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+            found.append({"id": row.get_attribute("data-id"), "trace": row.get_attribute("data-trace"),
+                          "owner": cells[2], "status": cells[8], "class": cells[7]})
+        return found
+
+    def show(self, error_id: str) -> str:
+        """Opens an error's detail; the request it shows."""
+        self.driver.find_element(By.CSS_SELECTOR, f"#errors tr[data-id='{error_id}'] td:nth-child(7)").click()
+        return self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#detail pre[data-part=request]").text)
+
+    def _said(self, action: Callable[[], None]) -> None:
+        self.driver.execute_script("document.getElementById('message').textContent = ''")
+        action()
+        self.wait.until(lambda d: d.find_element(By.ID, "message").text)
+
+    def message(self) -> str:
+        return self.driver.find_element(By.ID, "message").text
+
+    def retry_edited(self, payload: str, note: str, run_now: bool) -> None:
+        area = self.driver.find_element(By.CSS_SELECTOR, "#detail textarea[name=payload]")
+        self.driver.execute_script("arguments[0].value = arguments[1]", area, payload)
+        self.driver.find_element(By.CSS_SELECTOR, "#detail [name=edit_note]").send_keys(note)
+        box = self.driver.find_element(By.CSS_SELECTOR, "[name=run_now]")
+        if box.is_selected() != run_now:
+            box.click()
+        self._said(lambda: self.driver.find_element(By.CSS_SELECTOR, "#detail [data-action=edit]").click())
+
+    def select(self, error_id: str) -> None:
+        self.driver.find_element(By.CSS_SELECTOR, f"[data-select='{error_id}']").click()
+
+    def act(self, action: str, note: str) -> None:
+        note_field = self.driver.find_element(By.CSS_SELECTOR, "#actions [name=note]")
+        note_field.clear()
+        note_field.send_keys(note)
+        self._said(lambda: self.driver.find_element(By.CSS_SELECTOR, f"[data-action={action}]").click())
+
+    def tab(self, name: str) -> None:
+        button = self.driver.find_element(By.XPATH, f"//div[@class='tabs']/button[normalize-space()='{name}']")
+        self._reloaded(button.click)
+
+    def actions_shown(self) -> bool:
+        return self.driver.find_element(By.ID, "actions").is_displayed()
+
+    def _view(self, name: str, body_id: str) -> None:
+        self.driver.find_element(By.XPATH, f"//nav/button[normalize-space()='{name}']").click()
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"#{body_id} tr"))
+
+    def download_report(self, dag_id: str, table: str) -> str:
+        """The error report of the newest failed load of ``table``, fetched through its link."""
+        self._view("File loads", "loads")
+        row = self.driver.find_element(By.XPATH, f"//tbody[@id='loads']/tr[td[2][normalize-space()='{dag_id}'] and "
+                                                 f"td[3][normalize-space()='{table}'] and .//a[@data-report]]")
+        href = row.find_element(By.CSS_SELECTOR, "a[data-report]").get_attribute("href")
+        return self.driver.execute_async_script(
+            "const done = arguments[1]; fetch(arguments[0], {credentials: 'same-origin'})"
+            ".then(r => r.text()).then(done)", href)
+
+    def audit(self) -> str:
+        self._view("Audit trail", "audit")
+        return self.driver.find_element(By.ID, "audit").text

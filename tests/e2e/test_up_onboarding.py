@@ -20,17 +20,22 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 import paramiko
 import pytest
 import requests
 
 from channelhub import PROJECT_ROOT
-from channelhub.settings import settings_connection
+from channelhub.connectors.tryton import TrytonHook, TrytonSession
+from channelhub.console.app import ACTION_HEADER, ACTION_HEADER_VALUE
+from channelhub.settings import connection_env, settings_connection
 from channelhub.yamlfile import read_yaml
 from channelhub_dev.erp_server import ErpServer
 from channelhub_dev.rest import AirflowApi
-from channelhub_dev.stack import UI_PASSWORD, UI_USER, free_port
-from tests.browser import HubUi, browser, press_test_button
+from channelhub_dev.stack import UI_PASSWORD, UI_USER, VIEWER_PASSWORD, VIEWER_USER, free_port
+from channelhub_dev.tryton import ADMIN_PASSWORD as TRYTON_PASSWORD
+from channelhub_dev.tryton import DATABASE as TRYTON_DATABASE
+from tests.browser import ConsolePage, HubUi, browser, press_test_button
 from tests.factories import write_file
 
 pytestmark = pytest.mark.e2e
@@ -245,3 +250,99 @@ def test_every_shipped_dag_runs_green_with_make_ups_partners(up):
     failed = {dag_id: [(t["task_id"], t["state"]) for t in api.task_instances(dag_id, runs[dag_id])]
               for dag_id, state in states.items() if state != "success"}
     assert not failed, failed
+
+
+def console_api(base: str, username: str, password: str) -> httpx.Client:
+    """The console's backend as an API user reaches it: a bearer token from Airflow's /auth/token."""
+    token = httpx.post(f"{base}/auth/token", json={"username": username, "password": password}, timeout=60)
+    token.raise_for_status()
+    return httpx.Client(base_url=f"{base}/channelhub-console/api", timeout=150, headers={
+        "Authorization": f"Bearer {token.json()['access_token']}", ACTION_HEADER: ACTION_HEADER_VALUE})
+
+
+def wait_for(check, what: str, timeout: float = 600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(2)
+    raise TimeoutError(what)
+
+
+def tryton_sales(up: dict, order: str) -> list[dict]:
+    """The sales make up's Tryton holds for an order of the AMAZON_INDIA channel (read over JSON-RPC)."""
+    url = next(line for line in up["output"].splitlines() if "globex's Tryton" in line).split(": ", 1)[1].split(",")[0]
+    key, value = connection_env({"conn_id": "console_check_tryton", "conn_type": "channelhub_tryton", "conn_host": url,
+                                 "conn_schema": TRYTON_DATABASE, "conn_login": "admin",
+                                 "conn_password": TRYTON_PASSWORD, "conn_extra": {"warehouse": "WH"}})
+    os.environ[key] = value
+    session = TrytonSession(TrytonHook("console_check_tryton").get_server())
+    return session.call("sale.sale", "search_read", [("reference", "like", f"AMAZON_INDIA:{order}:%")],
+                        0, None, None, ["reference", "state"])
+
+
+def test_the_console_shows_retries_and_resolves_records_to_whom_it_may(up):
+    """Debian's chromium in the Airflow UI's Channel Hub page: two documents Tryton refused (unknown
+    products); one retried with an edited SKU and posted to Tryton (auto-resolved by that success),
+    one resolved with a note; the demo's failed file load with its error report to download; a
+    read-only user sees the records but no action, and the backend answers them 403."""
+    added = channelhub(up["up_dir"], "client", "add", "consoleco", "--erp", "tryton:globex_tryton",
+                       "--channel", "amazon-in=AMAZON_INDIA")
+    assert added.returncode == 0, added.stdout + added.stderr
+    headers = {line.split(":")[0].strip(): line.split()[-1] for line in added.stdout.splitlines()
+               if line.strip().startswith("auth")}
+    up["api"].wait_for_dags({"erp__consoleco__sales_posting"}, timeout=300)
+    for code, sku in (("C-1", "NOPE-1"), ("C-2", "NOPE-2")):
+        order = {"orderCode": code, "locationCode": "WH1", "orderTime": "2026-11-22T10:00:00Z", "orderItems": [
+            {"orderItemCode": f"{code}-1", "channelSkuCode": sku, "orderedQuantity": 1, "sellingPricePerUnit": 499}]}
+        answer = requests.post(f"{up['base']}/channelhub/v1/outward-orders", json=order, headers=headers, timeout=60)
+        assert answer.status_code == 200, answer.text
+    admin = console_api(up["base"], UI_USER, UI_PASSWORD)
+    opened = wait_for(lambda: (page := admin.get("/errors", params={"owner": "consoleco", "status": "open"}).json())
+                      and len(page["errors"]) == 2 and page["errors"], "Tryton's refusals as open errors")
+    assert {e["error_class"] for e in opened} <= {"missing_reference", "refused_by_partner"}, opened
+    viewer = console_api(up["base"], VIEWER_USER, VIEWER_PASSWORD)
+    assert len(viewer.get("/errors", params={"owner": "consoleco"}).json()["errors"]) == 2, "a viewer reads them"
+    refused = viewer.post("/errors/retry", json={"ids": [opened[0]["id"]]})
+    assert refused.status_code == 403 and refused.json()["field"] == "ids", refused.text
+    assert admin.get("/errors", params={"owner": "consoleco", "colour": "red"}).status_code == 400
+    assert admin.post("/errors/retry", json={"ids": [10**12]}).status_code == 404
+    wait_for(lambda: [load for load in admin.get("/loads", params={"dag_id": "sftp__demo__main"}).json()["loads"]
+                      if load["table_name"] == "daily_sales" and load["has_report"]], "make up's demo run's load")
+
+    with browser() as driver:
+        ui = HubUi(driver, up["base"])
+        ui.log_in(UI_USER, UI_PASSWORD)
+        console = ConsolePage(ui)
+        console.open()
+        console.filter(owner="consoleco")
+        rows = console.rows()
+        assert {r["trace"].split(":")[3] for r in rows} == {"C-1", "C-2"}, rows
+        c1 = next(r for r in rows if ":C-1:" in r["trace"])
+        c2 = next(r for r in rows if ":C-2:" in r["trace"])
+        request = console.show(c1["id"])
+        assert "NOPE-1" in request and "authPassword" not in request
+        console.retry_edited(request.replace("NOPE-1", "111"), "SKU renamed to the ERP's 111", run_now=True)
+        assert "started 1 run" in console.message()
+        wait_for(lambda: tryton_sales(up, "C-1"), "the edited C-1 posted to Tryton")
+        console.select(c2["id"])
+        console.act("resolved", "NOPE-2 is a test product; nothing to post")
+        assert "1 resolved" in console.message()
+        console.tab("Resolved")
+        settled = wait_for(lambda: {r["trace"].split(":")[3]: r["status"] for r in console.rows()
+                                    if r["owner"] == "consoleco"} or None, "resolved rows")
+        assert settled == {"C-1": "auto_resolved", "C-2": "resolved"}, settled
+        report = console.download_report("sftp__demo__main", "daily_sales")
+        assert report.startswith("file\tline\tcolumn") and "daily_sales-2026-11-20.tsv" in report
+        audit = console.audit()
+        assert "resolved" in audit and "NOPE-2 is a test product" in audit and "edit" in audit
+
+    with browser() as driver:
+        ui = HubUi(driver, up["base"])
+        ui.log_in(VIEWER_USER, VIEWER_PASSWORD)
+        console = ConsolePage(ui)
+        console.open()
+        console.filter(owner="consoleco")
+        console.tab("Resolved")
+        assert len(console.rows()) == 2
+        assert not console.actions_shown(), "a read-only user sees no action buttons"

@@ -161,6 +161,11 @@ def create_app(engine_factory: Callable[[], sa.Engine], gate: Gate) -> FastAPI:
                                 before=_int(request, "before", 1, 2**62), after=_int(request, "after", 0, 2**62),
                                 last=request.query_params.get("last") == "true")
 
+    @app.get("/api/errors/count")
+    def count(request: Request, actor: Reader) -> dict[str, Any]:
+        _known_only(request, set(query.ErrorFilter.model_fields))
+        return query.error_count(engine(), error_filter(request), actor.readable)
+
     @app.get("/api/errors/{error_id}")
     def error(error_id: int, actor: Reader) -> dict[str, Any]:
         found = query.error_detail(engine(), error_id, actor.readable)

@@ -25,6 +25,7 @@ from channelhub.records.masking import mask_secrets
 from channelhub.strict import StrictModel
 
 COUNT_CAP = 10_000
+TIME_COLUMNS = {"first_at", "last_at", "resolved_at", "at"}
 MAX_PAGE = 200
 SEARCH_MAX = 200
 #: The listed columns of an error (its request and answer only in :func:`error_detail`).
@@ -86,9 +87,21 @@ def _row(row: Any) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime | date) else v for k, v in row._asdict().items()}
 
 
+def _rows(result: sa.CursorResult) -> list[dict[str, Any]]:
+    """A page's rows as JSON-ready dicts: only the time columns need a conversion."""
+    keys = list(result.keys())
+    times = [k for k in keys if k in TIME_COLUMNS]
+    rows = [dict(zip(keys, row, strict=True)) for row in result]
+    for row in rows:
+        for key in times:
+            if row[key] is not None:
+                row[key] = row[key].isoformat()
+    return rows
+
+
 def error_page(engine: sa.Engine, where: ErrorFilter, dags: Collection[str] | None, *, page_size: int = 50,
                before: int | None = None, after: int | None = None, last: bool = False) -> dict[str, Any]:
-    """One page of errors, newest first, with the cursors of the pages beside it."""
+    """One page of errors, newest first, with the cursors of the pages beside it: one query."""
     clauses = where.where(dags)
     c = record_errors.c
     query = sa.select(*LISTED).where(*clauses)
@@ -101,11 +114,8 @@ def error_page(engine: sa.Engine, where: ErrorFilter, dags: Collection[str] | No
         query = query.order_by(c.id.asc()).limit(page_size + 1)
     else:
         query = query.order_by(c.id.desc()).limit(page_size + 1)
-    counted = sa.select(sa.func.count()).select_from(
-        sa.select(c.id).where(*clauses).limit(COUNT_CAP + 1).subquery())
     with engine.connect() as conn:
-        rows = [_row(r) for r in conn.execute(query)]
-        total = conn.execute(counted).scalar_one()
+        rows = _rows(conn.execute(query))
     upward = after is not None or last
     more = len(rows) > page_size
     rows = rows[:page_size]
@@ -113,8 +123,17 @@ def error_page(engine: sa.Engine, where: ErrorFilter, dags: Collection[str] | No
         rows.reverse()
     newer = (more if upward else before is not None) and bool(rows)
     older = (not last and (after is not None or more)) and bool(rows)
-    return {"errors": rows, "total": min(total, COUNT_CAP), "total_capped": total > COUNT_CAP,
-            "newer": rows[0]["id"] if newer else None, "older": rows[-1]["id"] if older else None}
+    return {"errors": rows, "newer": rows[0]["id"] if newer else None, "older": rows[-1]["id"] if older else None}
+
+
+def error_count(engine: sa.Engine, where: ErrorFilter, dags: Collection[str] | None) -> dict[str, Any]:
+    """How many errors match, counted up to :data:`COUNT_CAP` (a page is read without it, so a
+    list shows at once and its count follows)."""
+    counted = sa.select(sa.func.count()).select_from(
+        sa.select(record_errors.c.id).where(*where.where(dags)).limit(COUNT_CAP + 1).subquery())
+    with engine.connect() as conn:
+        total = conn.execute(counted).scalar_one()
+    return {"total": min(total, COUNT_CAP), "capped": total > COUNT_CAP}
 
 
 def error_detail(engine: sa.Engine, error_id: int, dags: Collection[str] | None) -> dict[str, Any] | None:

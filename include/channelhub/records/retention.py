@@ -12,6 +12,7 @@ rows never holds a long lock and an interrupted one resumes where it stopped.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,42 +44,48 @@ class PurgeReport:
     """What a purge removed: rows per table and step."""
 
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def add(self, what: str, rows: int) -> None:
         self.counts[what] += rows
+
+    def step(self, what: str, engine: sa.Engine, table: sa.Table, where: Any, change: Change) -> None:
+        """One purge step, its rows and time kept under ``what``."""
+        start = time.perf_counter()
+        self.add(what, _in_batches(engine, table, where, change))
+        self.seconds[what] += time.perf_counter() - start
 
     def as_dict(self) -> dict[str, int]:
         return dict(sorted(self.counts.items()))
 
 
-Change = Callable[[sa.Connection, list[int]], Any]
+Change = Callable[[sa.Connection, Any], int]
 
 
 def _in_batches(engine: sa.Engine, table: sa.Table, where: Any, change: Change) -> int:
-    """Applies ``change`` (an update or delete by ids) to the rows of ``table`` that ``where`` picks, a
-    batch per transaction, until none is left; how many rows."""
+    """Applies ``change`` (an update or delete of the rows whose id is in the given subquery) to the
+    rows of ``table`` that ``where`` picks, a batch per transaction, until none is left; how many."""
     total = 0
     while True:
+        batch = sa.select(table.c.id).where(where).order_by(table.c.id).limit(BATCH).scalar_subquery()
         with engine.begin() as conn:
-            ids = conn.execute(sa.select(table.c.id).where(where).limit(BATCH)).scalars().all()
-            if not ids:
-                return total
-            change(conn, ids)
-        total += len(ids)
-        if len(ids) < BATCH:
+            done = change(conn, batch)
+        total += done
+        if done < BATCH:
             return total
 
 
 def _update(table: sa.Table, **values: Any) -> Change:
-    return lambda conn, ids: conn.execute(table.update().where(table.c.id.in_(ids)).values(**values))
+    return lambda conn, batch: conn.execute(table.update().where(table.c.id.in_(batch)).values(**values)).rowcount
 
 
 def _delete(table: sa.Table, *children: sa.Column) -> Change:
-    """Deletes rows by id, their children first (SQLite enforces no ON DELETE CASCADE without a pragma)."""
-    def change(conn: sa.Connection, ids: list[int]) -> None:
+    """Deletes a batch of rows, their children first (SQLite enforces no ON DELETE CASCADE without a
+    pragma); the batch's subquery picks the same rows for both, the parents being untouched between."""
+    def change(conn: sa.Connection, batch: Any) -> int:
         for child in children:
-            conn.execute(child.table.delete().where(child.in_(ids)))
-        conn.execute(table.delete().where(table.c.id.in_(ids)))
+            conn.execute(child.table.delete().where(child.in_(batch)))
+        return conn.execute(table.delete().where(table.c.id.in_(batch))).rowcount
     return change
 
 
@@ -114,43 +121,38 @@ def purge(engine: sa.Engine, owners: Mapping[str, Retention], default: Retention
         _purge_payloads(engine, owned, payloads, now, report)
         _purge_metadata(engine, owned, metadata, report)
     longest = max([default.metadata_days, *(r.metadata_days for r in owners.values())])
-    report.add("console_audit", _in_batches(engine, console_audit, console_audit.c.at < now - timedelta(days=longest),
-                                            _delete(console_audit)))
+    report.step("console_audit", engine, console_audit, console_audit.c.at < now - timedelta(days=longest),
+                _delete(console_audit))
     return report
 
 
 def _purge_payloads(engine: sa.Engine, owned: Callable[[Any], Any], before: datetime, now: datetime,
                     report: PurgeReport) -> None:
     d, a, e, t, dl = documents.c, activity_log.c, record_errors.c, tenant_loads.c, deliveries.c
-    report.add("ledger_documents.payload", _in_batches(
-        engine, documents, sa.and_(owned(d.client), d.received_at < before, d.payload_purged_at.is_(None),
-                                   ~_undelivered()),
-        _update(documents, payload=PURGED_PAYLOAD, edited_payload=None, payload_purged_at=now)))
-    report.add("ledger_deliveries.response_body", _in_batches(
-        engine, deliveries, sa.and_(owned(dl.client), dl.updated_at < before, dl.response_body.is_not(None),
-                                    dl.status.not_in(UNDELIVERED)),
-        _update(deliveries, response_body=None)))
-    report.add("activity_log.detail", _in_batches(
-        engine, activity_log, sa.and_(owned(a.client), a.at < before, a.detail.is_not(None)),
-        _update(activity_log, detail=None)))
-    report.add("record_errors.request", _in_batches(
-        engine, record_errors, sa.and_(owned(e.owner), e.last_at < before, e.status.not_in(UNSETTLED),
-                                       sa.or_(e.request.is_not(None), e.response.is_not(None))),
-        _update(record_errors, request=None, response=None)))
-    report.add("tenant_loads.report", _in_batches(
-        engine, tenant_loads, sa.and_(owned(t.tenant), t.at < before, t.report.is_not(None)),
-        _update(tenant_loads, report=None)))
+    report.step("ledger_documents.payload", engine, documents,
+                sa.and_(owned(d.client), d.received_at < before, d.payload_purged_at.is_(None), ~_undelivered()),
+                _update(documents, payload=PURGED_PAYLOAD, edited_payload=None, payload_purged_at=now))
+    report.step("ledger_deliveries.response_body", engine, deliveries,
+                sa.and_(owned(dl.client), dl.updated_at < before, dl.response_body.is_not(None),
+                        dl.status.not_in(UNDELIVERED)),
+                _update(deliveries, response_body=None))
+    report.step("activity_log.detail", engine, activity_log,
+                sa.and_(owned(a.client), a.at < before, a.detail.is_not(None)), _update(activity_log, detail=None))
+    report.step("record_errors.request", engine, record_errors,
+                sa.and_(owned(e.owner), e.last_at < before, e.status.not_in(UNSETTLED),
+                        sa.or_(e.request.is_not(None), e.response.is_not(None))),
+                _update(record_errors, request=None, response=None))
+    report.step("tenant_loads.report", engine, tenant_loads,
+                sa.and_(owned(t.tenant), t.at < before, t.report.is_not(None)), _update(tenant_loads, report=None))
 
 
 def _purge_metadata(engine: sa.Engine, owned: Callable[[Any], Any], before: datetime, report: PurgeReport) -> None:
     d, a, e, t = documents.c, activity_log.c, record_errors.c, tenant_loads.c
-    report.add("ledger_documents", _in_batches(
-        engine, documents, sa.and_(owned(d.client), d.received_at < before, ~_undelivered()),
-        _delete(documents, deliveries.c.document_id)))
-    report.add("activity_log", _in_batches(engine, activity_log, sa.and_(owned(a.client), a.at < before),
-                                           _delete(activity_log)))
-    report.add("record_errors", _in_batches(
-        engine, record_errors, sa.and_(owned(e.owner), e.last_at < before, e.status.not_in(UNSETTLED)),
-        _delete(record_errors, record_attempts.c.error_id)))
-    report.add("tenant_loads", _in_batches(engine, tenant_loads, sa.and_(owned(t.tenant), t.at < before),
-                                           _delete(tenant_loads)))
+    report.step("ledger_documents", engine, documents,
+                sa.and_(owned(d.client), d.received_at < before, ~_undelivered()),
+                _delete(documents, deliveries.c.document_id))
+    report.step("activity_log", engine, activity_log, sa.and_(owned(a.client), a.at < before), _delete(activity_log))
+    report.step("record_errors", engine, record_errors,
+                sa.and_(owned(e.owner), e.last_at < before, e.status.not_in(UNSETTLED)),
+                _delete(record_errors, record_attempts.c.error_id))
+    report.step("tenant_loads", engine, tenant_loads, sa.and_(owned(t.tenant), t.at < before), _delete(tenant_loads))
