@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import paramiko
@@ -169,6 +170,28 @@ def test_a_regular_folder_still_archives_and_reports(server, hub_folder):
     assert hub_folder.read_error_report(NAME) == b"report\n"
     assert hub_folder.archive(NAME, succeeded=False) == f"irism-a/main/failed/{NAME}"
     assert hub_folder.locate(NAME).archived is True
+
+
+def test_archived_files_past_retention_go_and_a_link_goes_as_a_link(server, hub_folder):
+    """retention.archive_days: the table's archived files dated before the cutoff go (with their
+    reports), the one just archived and other tables' stay; a link is removed, never its target."""
+    inbox = root_of(server) / "irism-a" / "main"
+    victim = root_of(server) / "irism-victim" / "main" / NAME
+    for sub in ("processed", "failed"):
+        (inbox / sub).mkdir()
+    for name in ("store-2026-01-01.tsv", "store-2026-11-19.tsv", "sku-2026-01-01.tsv", "notes.txt"):
+        (inbox / "processed" / name).write_text("old\n")
+    (inbox / "failed" / "store-2026-01-02.tsv").write_text("bad\n")
+    (inbox / "failed" / "store-2026-01-02.tsv.errors.tsv").write_text("report\n")
+    (inbox / "failed" / "store-2026-01-03.tsv").symlink_to(victim)
+    (inbox / "processed" / "store-2026-01-04.tsv").write_text("just archived\n")
+    removed = hub_folder.expire_archived("store", date(2026, 6, 1), keep="store-2026-01-04.tsv")
+    assert sorted(Path(path).name for path in removed) == [
+        "store-2026-01-01.tsv", "store-2026-01-02.tsv", "store-2026-01-02.tsv.errors.tsv"]
+    left = sorted(p.name for sub in ("processed", "failed") for p in (inbox / sub).iterdir())
+    assert left == ["notes.txt", "sku-2026-01-01.tsv", "store-2026-01-03.tsv", "store-2026-01-04.tsv",
+                    "store-2026-11-19.tsv"], "a link is not a regular file: left alone"
+    assert victim.read_text() == "the victim's file\n"
 
 
 def test_a_stalled_sftp_server_times_out_instead_of_hanging(server, tmp_path, monkeypatch):

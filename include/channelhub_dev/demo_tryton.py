@@ -2,10 +2,11 @@
 
 Starts Tryton on 127.0.0.1 from the template database (built on first use, about a minute),
 enters a few documents of the demo client (``include/demo/clients/demo.yaml``) into the
-ledger as the push API would (two orders, one completed; a supplier receipt; a return),
+ledger as the push API would (three orders, one completed, one for a product Tryton lacks; a
+supplier receipt; a return),
 runs the DAGs ``erp__demo__sales_posting``, ``erp__demo__inwards_posting`` and
-``erp__demo__returns_posting`` with ``airflow dags test``, and prints what Tryton now holds
-and how to look at it.
+``erp__demo__returns_posting`` with ``airflow dags test``, and prints what Tryton now holds,
+the open errors (the refused order) and how to look at it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from channelhub.config.paths import config_dir
 from channelhub.connectors.tryton import TrytonHook, TrytonSession
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
+from channelhub.records.query import ErrorFilter, error_page
 from channelhub.settings import connection_env
 from channelhub.sqldb import create_engine
 from channelhub_dev.stack import LocalStack
@@ -47,6 +49,8 @@ def documents() -> list[NewDocument]:
     return [
         order("DEMO-1", "OUTWARD_ORDER_CREATE", [item("111", 2, 499.0), item("221", 1, 1200.0)]),
         order("DEMO-2", "OUTWARD_ORDER_COMPLETE", [item("112", 1, 499.0)]),
+        # A product Tryton does not sell: refused, an open error for the operations console.
+        order("DEMO-3", "OUTWARD_ORDER_CREATE", [item("999", 1, 150.0)]),
         NewDocument(DocumentKind.INWARD_COMPLETE, "inward-complete:amazon-in:WH1:PO-DEMO", "amazon-in", {
             "orderCode": "PO-DEMO", "orderType": "PO", "locationCode": "WH1", "partnerCode": "SUP1",
             "completedTime": "2026-11-20T09:00:00Z", "eventType": "INWARD_ORDER_COMPLETE",
@@ -90,6 +94,11 @@ def main() -> int:
         print("\nLedger deliveries:")
         for row in Ledger(create_engine(stack.hub_db_url)).deliveries_of("demo"):
             print(f"  {row['job']:24} {row['doc_key']:48} {row['status']:8} {row['last_error'] or ''}")
+        print("\nOpen errors (what the operations console lists; see docs/operations-console.md):")
+        hub = create_engine(stack.hub_db_url)
+        for error in error_page(hub, ErrorFilter(status=["open"]), None)["errors"]:
+            print(f"  {error['flow']:24} {error['trace_key']:48} {error['error_class']:18} {error['message'][:80]}")
+        hub.dispose()
         print(f"\nTryton: {tryton.url}, database {DATABASE}, login admin / {ADMIN_PASSWORD} (JSON-RPC at "
               f"{tryton.url}/{DATABASE}/rpc/; stopped when this demo ends). DAG run logs: {DEMO_DIR}/*.log")
         return 0
