@@ -34,7 +34,7 @@ from channelhub.hubdb.schema import (
 from channelhub.ledger.store import UNDELIVERED, utcnow
 from channelhub.records.errors import UNSETTLED
 
-BATCH = 20_000
+BATCH = 50_000
 DEFAULT = Retention()
 PURGED_PAYLOAD = "{}"
 
@@ -59,33 +59,38 @@ class PurgeReport:
         return dict(sorted(self.counts.items()))
 
 
-Change = Callable[[sa.Connection, Any], int]
+Change = Callable[[sa.Connection, Any], list[int]]
 
 
 def _in_batches(engine: sa.Engine, table: sa.Table, where: Any, change: Change) -> int:
-    """Applies ``change`` (an update or delete of the rows whose id is in the given subquery) to the
-    rows of ``table`` that ``where`` picks, a batch per transaction, until none is left; how many."""
-    total = 0
+    """Applies ``change`` (an update or delete of the rows whose id is in the given subquery; the ids
+    it changed) to the rows of ``table`` that ``where`` picks, a batch per transaction, walking the
+    ids upwards so no batch reads again what an earlier one passed; how many rows."""
+    total, after = 0, 0
     while True:
-        batch = sa.select(table.c.id).where(where).order_by(table.c.id).limit(BATCH).scalar_subquery()
+        batch = (sa.select(table.c.id).where(where, table.c.id > after).order_by(table.c.id).limit(BATCH)
+                 .scalar_subquery())
         with engine.begin() as conn:
-            done = change(conn, batch)
-        total += done
-        if done < BATCH:
+            changed = change(conn, batch)
+        if not changed:
+            return total
+        total, after = total + len(changed), max(changed)
+        if len(changed) < BATCH:
             return total
 
 
 def _update(table: sa.Table, **values: Any) -> Change:
-    return lambda conn, batch: conn.execute(table.update().where(table.c.id.in_(batch)).values(**values)).rowcount
+    return lambda conn, batch: conn.execute(
+        table.update().where(table.c.id.in_(batch)).values(**values).returning(table.c.id)).scalars().all()
 
 
 def _delete(table: sa.Table, *children: sa.Column) -> Change:
     """Deletes a batch of rows, their children first (SQLite enforces no ON DELETE CASCADE without a
     pragma); the batch's subquery picks the same rows for both, the parents being untouched between."""
-    def change(conn: sa.Connection, batch: Any) -> int:
+    def change(conn: sa.Connection, batch: Any) -> list[int]:
         for child in children:
             conn.execute(child.table.delete().where(child.in_(batch)))
-        return conn.execute(table.delete().where(table.c.id.in_(batch))).rowcount
+        return conn.execute(table.delete().where(table.c.id.in_(batch)).returning(table.c.id)).scalars().all()
     return change
 
 
