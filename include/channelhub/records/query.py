@@ -91,7 +91,7 @@ def _rows(result: sa.CursorResult) -> list[dict[str, Any]]:
     """A page's rows as JSON-ready dicts: only the time columns need a conversion."""
     keys = list(result.keys())
     times = [k for k in keys if k in TIME_COLUMNS]
-    rows = [dict(zip(keys, row, strict=True)) for row in result]
+    rows = [dict(zip(keys, row, strict=True)) for row in result.all()]  # one fetch, not a fetch a row
     for row in rows:
         for key in times:
             if row[key] is not None:
