@@ -101,9 +101,11 @@ class ConsolePage:
     def __init__(self, ui: HubUi):
         self.ui, self.driver, self.wait = ui, ui.driver, ui.wait
 
-    def open(self) -> None:
-        """The navigation entry's page, then into its frame once the console says who is logged in."""
-        self.driver.get(f"{self.ui.base_url}/plugin/channelhub")
+    def open(self, dag_id: str | None = None) -> None:
+        """The navigation entry's page (or a DAG's Records tab), then into its frame once the console
+        says who is logged in."""
+        route = f"dags/{dag_id}/plugin/channelhub_records" if dag_id else "plugin/channelhub"
+        self.driver.get(f"{self.ui.base_url}/{route}")
         frame = self.wait.until(expected_conditions.presence_of_element_located((By.TAG_NAME, "iframe")))
         self.driver.switch_to.frame(frame)
         self.wait.until(lambda d: d.find_element(By.ID, "who").text)

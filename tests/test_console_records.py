@@ -95,7 +95,7 @@ def test_a_flow_record_and_a_tenant_file_open_errors_and_settle_on_success(hub):
                             first_errors=[Issue("daily_sales-2026-11-20.tsv", 3, "qty", "x", "int", "not a number")]),
                IngestResult("store", TableStatus.MISSING, detail="not received")]
     record_loads(hub, tenant="acme", project="main", dag_id="sftp__acme__main", run_date=date(2026, 11, 20),
-                 run_id="r1", results=results, reports={"daily_sales": b"file\tline\nx\t3\n"})
+                 run_id="r1", results=results, reports={"daily_sales": b"file\tline\nx\t3\n"}, folder="irism-acme/main")
     by_key = {e["trace_key"]: e for e in errors(hub)}
     assert by_key["SKU-9"]["status"] == "auto_resolved"
     assert by_key["SKU-9"]["dag_id"] == "loc__globex__webshop__main__invex"
@@ -109,6 +109,8 @@ def test_a_flow_record_and_a_tenant_file_open_errors_and_settle_on_success(hub):
     assert [(load["table_name"], load["status"]) for load in loads][-2:] == [("store", "MISSING"),
                                                                             ("daily_sales", "FAILED")]
     failed = next(load for load in loads if load["status"] == "FAILED")
+    assert failed["report_path"] == "irism-acme/main/failed/daily_sales-2026-11-20.tsv.errors.tsv"
+    assert (failed["rows_read"], failed["rows_loaded"], failed["rows_rejected"], failed["error_count"]) == (10, 0, 10, 2)
     assert query.tenant_load_report(hub, failed["id"], {"sftp__acme__main"})[1].startswith("file\tline")
     assert query.tenant_load_report(hub, failed["id"], {"sftp__other__main"}) is None
 
@@ -155,6 +157,9 @@ def test_an_edited_payload_is_kept_beside_the_original_and_sent_next(hub):
     assert json.loads(document["edited_payload"])["orderCode"] == "SO-1-FIXED" and document["edited_by"] == "admin"
     (due,) = ledger.due(client.client, delivery_job(delivery), "erp", utcnow(), 10)
     assert due.payload["orderCode"] == "SO-1-FIXED"
+    detail = query.error_detail(hub, error["id"], None)
+    assert json.loads(detail["original"])["orderCode"] == "SO-1" and detail["edited_by"] == "admin"
+    assert json.loads(detail["request"])["orderCode"] == "SO-1-FIXED"
 
 
 def delivery_job(delivery):

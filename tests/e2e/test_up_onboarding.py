@@ -24,6 +24,7 @@ import httpx
 import paramiko
 import pytest
 import requests
+from selenium.webdriver.common.by import By
 
 from channelhub import PROJECT_ROOT
 from channelhub.connectors.tryton import TrytonHook, TrytonSession
@@ -337,6 +338,11 @@ def test_the_console_shows_retries_and_resolves_records_to_whom_it_may(up):
         assert report.startswith("file\tline\tcolumn") and "daily_sales-2026-11-20.tsv" in report
         audit = console.audit()
         assert "resolved" in audit and "NOPE-2 is a test product" in audit and "edit" in audit
+        driver.switch_to.default_content()
+        console.open(dag_id="sftp__demo__main")  # the DAG's Records tab: that DAG's records only
+        assert "sftp__demo__main" in driver.find_element(By.ID, "who").text
+        rows = console.rows()
+        assert rows and {r["owner"] for r in rows} == {"demo"}, rows
 
     with browser() as driver:
         ui = HubUi(driver, up["base"])

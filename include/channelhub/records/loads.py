@@ -5,6 +5,7 @@ error of its own that the next good load of the same file settles."""
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Sequence
 from datetime import date
 
@@ -15,7 +16,7 @@ from channelhub.ingest.result import IngestResult, TableStatus
 from channelhub.ledger.store import utcnow
 from channelhub.records.classes import ErrorClass
 from channelhub.records.errors import Failure, Source, Trace, record_failures, resolve_succeeded
-from channelhub.sftp.folder import ERRORS_SUFFIX, file_name
+from channelhub.sftp.folder import ERRORS_SUFFIX, FAILED, file_name
 
 #: An error report larger than this is kept cut (the whole one stays beside the file on SFTP).
 REPORT_KEPT = 5 * 1024 * 1024
@@ -30,9 +31,11 @@ def _message(result: IngestResult) -> str:
 
 
 def record_loads(engine: sa.Engine, *, tenant: str, project: str, dag_id: str, run_date: date,
-                 run_id: str | None, results: Sequence[IngestResult], reports: dict[str, bytes]) -> None:
+                 run_id: str | None, results: Sequence[IngestResult], reports: dict[str, bytes],
+                 folder: str = "") -> None:
     """One row per table of the run, in one transaction with the errors they open or settle;
-    ``reports``: table -> its error report (TSV), for the tables that have one."""
+    ``reports``: table -> its error report (TSV), for the tables that have one; ``folder``: the
+    project's folder on the SFTP server, where the reports lie in ``failed/``."""
     now = utcnow()
     with engine.begin() as conn:
         failures, successes = [], []
@@ -48,7 +51,9 @@ def record_loads(engine: sa.Engine, *, tenant: str, project: str, dag_id: str, r
                 "error_count": result.error_count, "detail": result.detail or None,
                 "first_errors": json.dumps([issue.as_dict() for issue in result.first_errors]) or None,
                 "report": None if report is None else report[:REPORT_KEPT].decode("utf-8", "replace"),
-                "report_name": None if report is None else name + ERRORS_SUFFIX, "run_id": run_id, "at": now,
+                "report_name": None if report is None else name + ERRORS_SUFFIX,
+                "report_path": None if report is None else posixpath.join(folder, FAILED, name + ERRORS_SUFFIX),
+                "run_id": run_id, "at": now,
             }).scalar_one()
             trace = Trace(Source.FILE, tenant, name, "", project, result.table)
             if loaded:

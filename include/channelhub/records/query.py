@@ -16,7 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import Field, field_validator
 
-from channelhub.hubdb.schema import activity_log, console_audit, record_attempts, record_errors, tenant_loads
+from channelhub.hubdb.schema import (
+    activity_log,
+    console_audit,
+    deliveries,
+    documents,
+    record_attempts,
+    record_errors,
+    tenant_loads,
+)
 from channelhub.ledger.store import utcnow
 from channelhub.records.classes import ErrorClass
 from channelhub.records.dags import activity_dag_id
@@ -148,9 +156,16 @@ def error_detail(engine: sa.Engine, error_id: int, dags: Collection[str] | None)
             return None
         attempts = [_row(a) for a in conn.execute(sa.select(record_attempts).where(
             record_attempts.c.error_id == error_id).order_by(record_attempts.c.id.desc()).limit(500))]
+        document = None if row.source != Source.DELIVERY.value or row.ref_id is None else conn.execute(
+            sa.select(documents.c.payload, documents.c.edited_payload, documents.c.edited_by, documents.c.edited_at,
+                      documents.c.payload_purged_at)
+            .join(deliveries, deliveries.c.document_id == documents.c.id).where(deliveries.c.id == row.ref_id)).first()
     detail = _row(row)
     detail["request"], detail["response"] = mask_secrets(row.request), mask_secrets(row.response)
     detail["attempt_list"] = attempts
+    if document is not None and document.edited_payload is not None:  # the original, kept beside the edit
+        detail["original"] = mask_secrets(document.payload)
+        detail["edited_by"], detail["edited_at"] = document.edited_by, document.edited_at.isoformat()
     return detail
 
 

@@ -255,7 +255,7 @@ class RunReportOperator(_TenantFolderOperator):
         with HubDbHook(self.hub_db_conn_id).engine() as hub_db:
             require_current(hub_db)
             record_loads(hub_db, tenant=self.tenant, project=self.project, dag_id=self.dag_id, run_date=run_date,
-                         run_id=context["run_id"], results=report.results, reports=reports)
+                         run_id=context["run_id"], results=report.results, reports=reports, folder=self.folder)
         with tempfile.TemporaryDirectory(prefix="channelhub-report-") as workdir:
             attachments = self._combined(report, reports, Path(workdir))
             with SmtpHook(smtp_conn_id=self.smtp_conn_id) as smtp:
