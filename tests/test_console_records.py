@@ -110,7 +110,8 @@ def test_a_flow_record_and_a_tenant_file_open_errors_and_settle_on_success(hub):
                                                                             ("daily_sales", "FAILED")]
     failed = next(load for load in loads if load["status"] == "FAILED")
     assert failed["report_path"] == "irism-acme/main/failed/daily_sales-2026-11-20.tsv.errors.tsv"
-    assert (failed["rows_read"], failed["rows_loaded"], failed["rows_rejected"], failed["error_count"]) == (10, 0, 10, 2)
+    counts = (failed["rows_read"], failed["rows_loaded"], failed["rows_rejected"], failed["error_count"])
+    assert counts == (10, 0, 10, 2)
     assert query.tenant_load_report(hub, failed["id"], {"sftp__acme__main"})[1].startswith("file\tline")
     assert query.tenant_load_report(hub, failed["id"], {"sftp__other__main"}) is None
 
