@@ -119,7 +119,7 @@ def test_broken_file_does_not_take_other_tenants_down(tmp_path, monkeypatch):
     write(tmp_path, "broken.yaml", GOOD.format(tenant="zeta").replace("tables", "tabels"))
     write(tmp_path, "globex.yaml", GOOD.format(tenant="globex"))
     monkeypatch.setenv("CHANNELHUB_CONFIG_DIR", str(tmp_path))
-    assert sorted(build_dags()) == ["sftp__acme__main", "sftp__globex__main"]
+    assert sorted(build_dags()) == ["channelhub_maintenance", "sftp__acme__main", "sftp__globex__main"]
     with pytest.raises(ConfigProblems) as problems:
         raise_config_problems()
     assert "1 configuration file(s) skipped" in str(problems.value)
@@ -224,7 +224,7 @@ def test_a_task_builds_only_its_own_dag(tmp_path, monkeypatch):
     write(tmp_path, "acme.yaml", GOOD.format(tenant="acme"))
     write(tmp_path, "beta.yaml", GOOD.format(tenant="beta"))
     monkeypatch.setenv("CHANNELHUB_CONFIG_DIR", str(tmp_path))
-    assert set(build_dags()) == {"sftp__acme__main", "sftp__beta__main"}
+    assert set(build_dags()) == {"channelhub_maintenance", "sftp__acme__main", "sftp__beta__main"}
     monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "sftp__beta__main")  # what the task runner sets
     assert set(build_dags()) == {"sftp__beta__main"}
 

@@ -93,7 +93,7 @@ def erase(engine: sa.Engine, username: str, *, email: str | None = None, custome
         changed = {table.name: _erase_in(conn, table, columns, subject) for table, columns in SEARCHED.items()}
         counts = {name: len(ids) for name, ids in changed.items()}
         counts["sync_marks"] = _erase_marks(conn, subject)
-        counts["documents_undelivered"] = len(conn.execute(sa.select(deliveries.c.document_id.distinct()).where(
+        counts["documents_undelivered"] = len(conn.execute(sa.select(deliveries.c.document_id).distinct().where(
             deliveries.c.document_id.in_(changed[documents.name]), deliveries.c.status.in_(UNDELIVERED))).all())
         receipt = {"at": utcnow(), "username": username, "subject_kind": "email" if email else "customer id",
                    "counts": json.dumps(counts), "note": _mask_text(note or "", subject)}

@@ -98,7 +98,7 @@ def test_every_job_becomes_a_dag_paused_unless_enabled(folders):
                                 "RETURNS_POSTING": {"enabled": False}}
     (clients / "acme.yaml").write_text(yaml.safe_dump(document))
     dags = build_dags()
-    assert set(dags) == JOB_DAGS
+    assert set(dags) == JOB_DAGS | {"channelhub_maintenance"}
     assert not dags["erp__acme__sales_posting"].is_paused_upon_creation
     assert all(dags[d].is_paused_upon_creation for d in JOB_DAGS - {"erp__acme__sales_posting"})
     sales = dags["erp__acme__sales_posting"]
@@ -126,7 +126,7 @@ projects:
     (tenants / "acme.yaml").write_text(tenant.format(name="acme", client="acme"))
     (tenants / "beta.yaml").write_text(tenant.format(name="beta", client="beta"))
     dags = build_dags()
-    assert set(dags) == JOB_DAGS | {"sftp__acme__main"}
+    assert set(dags) == JOB_DAGS | {"sftp__acme__main", "channelhub_maintenance"}
     messages = [str(error) for error in load_config().errors]
     assert any("beta.yaml" in m and "at most one ERP channel" in m for m in messages)
     assert any("client 'beta' is not configured" in m for m in messages)
