@@ -46,6 +46,7 @@ class AirflowProcesses:
     components: tuple[str, ...] = CORE_COMPONENTS
     workers: int = 0
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    launched: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -71,6 +72,7 @@ class AirflowProcesses:
         return self
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.launched[name] = (args, env)
         log = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(["airflow", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
                                                 start_new_session=True)
@@ -112,6 +114,15 @@ class AirflowProcesses:
             if process.poll() is not None:
                 tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"airflow {name} exited with {process.returncode}:\n{tail}")
+
+    def restart_exited(self) -> list[str]:
+        """Starts again each component that has exited, as a service manager does (systemd's
+        ``Restart=always``, a pod's restart policy): on a SQLite metadata database a scheduler can
+        exit on "database is locked" while several processes write. The names restarted."""
+        exited = [name for name, process in self.processes.items() if process.poll() is not None]
+        for name in exited:
+            self._spawn(name, *self.launched[name])
+        return exited
 
     def api(self, username: str, password: str) -> AirflowApi:
         return AirflowApi(self.base_url, username, password)
