@@ -59,38 +59,38 @@ class PurgeReport:
         return dict(sorted(self.counts.items()))
 
 
-Change = Callable[[sa.Connection, Any], list[int]]
+Change = Callable[[sa.Connection, Any], int]
 
 
 def _in_batches(engine: sa.Engine, table: sa.Table, where: Any, change: Change) -> int:
-    """Applies ``change`` (an update or delete of the rows whose id is in the given subquery; the ids
-    it changed) to the rows of ``table`` that ``where`` picks, a batch per transaction, walking the
-    ids upwards so no batch reads again what an earlier one passed; how many rows."""
+    """Applies ``change`` (an update or delete of the rows a condition picks; how many it changed) to
+    the rows of ``table`` that ``where`` picks, a batch per transaction. Each batch is an id range
+    (the next ``BATCH`` matching ids), so a batch reads its range by the primary key, never the
+    whole table, and none reads again what an earlier one passed. How many rows in all."""
     total, after = 0, 0
     while True:
-        batch = (sa.select(table.c.id).where(where, table.c.id > after).order_by(table.c.id).limit(BATCH)
-                 .scalar_subquery())
+        ids = sa.select(table.c.id).where(where, table.c.id > after).order_by(table.c.id).limit(BATCH).subquery()
         with engine.begin() as conn:
-            changed = change(conn, batch)
-        if not changed:
-            return total
-        total, after = total + len(changed), max(changed)
-        if len(changed) < BATCH:
+            found, upper = conn.execute(sa.select(sa.func.count(), sa.func.max(ids.c.id))).one()
+            if not found:
+                return total
+            total += change(conn, sa.and_(where, table.c.id > after, table.c.id <= upper))
+        after = upper
+        if found < BATCH:
             return total
 
 
 def _update(table: sa.Table, **values: Any) -> Change:
-    return lambda conn, batch: conn.execute(
-        table.update().where(table.c.id.in_(batch)).values(**values).returning(table.c.id)).scalars().all()
+    return lambda conn, chosen: conn.execute(table.update().where(chosen).values(**values)).rowcount
 
 
 def _delete(table: sa.Table, *children: sa.Column) -> Change:
     """Deletes a batch of rows, their children first (SQLite enforces no ON DELETE CASCADE without a
-    pragma); the batch's subquery picks the same rows for both, the parents being untouched between."""
-    def change(conn: sa.Connection, batch: Any) -> list[int]:
+    pragma)."""
+    def change(conn: sa.Connection, chosen: Any) -> int:
         for child in children:
-            conn.execute(child.table.delete().where(child.in_(batch)))
-        return conn.execute(table.delete().where(table.c.id.in_(batch)).returning(table.c.id)).scalars().all()
+            conn.execute(child.table.delete().where(child.in_(sa.select(table.c.id).where(chosen))))
+        return conn.execute(table.delete().where(chosen)).rowcount
     return change
 
 
