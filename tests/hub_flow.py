@@ -82,6 +82,19 @@ def states(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, tuple[str, in
     return {ti["task_id"]: (ti["state"], ti["try_number"]) for ti in api.task_instances(dag_id, run_id)}
 
 
+def why_failed(api: AirflowApi, dag_id: str, runs: list[dict]) -> str:
+    """Each failed run's failed tasks with the end of their logs: what a failing test says."""
+    told = []
+    for run in runs:
+        if run["state"] == "success":
+            continue
+        for ti in api.task_instances(dag_id, run["dag_run_id"]):
+            if ti["state"] not in ("success", "skipped"):
+                told.append(f"{run['dag_run_id']} {ti['task_id']} {ti['state']} try {ti['try_number']}:\n"
+                            + api.task_log(dag_id, run["dag_run_id"], ti["task_id"], max(ti["try_number"], 1)))
+    return "\n".join(told)
+
+
 def most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
     events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals],
                     key=lambda e: (e[0], e[1]))
@@ -149,7 +162,8 @@ def check_backfill_under_pool(stack: LocalStack, api: AirflowApi) -> None:
     # No fixed deadline for three whole runs: only 5 minutes in which no task changes state fail it.
     runs = wait_with_progress(backfill_runs, progress, 300, "the backfill did not finish")
     deadline = time.monotonic() + 300
-    assert [(r["logical_date"][:10], r["state"]) for r in runs] == [(d.isoformat(), "success") for d in days]
+    assert [(r["logical_date"][:10], r["state"]) for r in runs] == [(d.isoformat(), "success") for d in days], \
+        why_failed(api, MAIN, runs)
     assert all(sales_rows(stack, day) == 3 for day in days), "each date loads its own files"
     intervals = [
         (datetime.fromisoformat(ti["start_date"]), datetime.fromisoformat(ti["end_date"]))

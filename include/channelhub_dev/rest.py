@@ -86,6 +86,14 @@ class AirflowApi:
         return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
                          params={"limit": 1000})["task_instances"]
 
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        """A task try's log as text (the last 4,000 characters), for a failing test's message."""
+        answer = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+                           params={"full_content": True})
+        content = answer.get("content") if isinstance(answer, dict) else answer
+        lines = [line.get("event", str(line)) if isinstance(line, dict) else str(line) for line in content or []]
+        return "\n".join(lines)[-4000:]
+
     def clear(self, dag_id: str, run_id: str, task_ids: list[str]) -> list[dict]:
         body = {"dry_run": False, "dag_run_id": run_id, "task_ids": task_ids, "only_failed": False,
                 "include_downstream": True}
