@@ -25,9 +25,8 @@ from pathlib import Path
 
 from bench.tryton_posting import measured, server_of
 from channelhub.config.clients import Client
-from channelhub.connectors.commerce_api import CommerceSession, CommerceSettings
-from channelhub.connectors.tryton import TrytonSession
-from channelhub.connectors.tryton_sync import TrytonSyncDesk
+from channelhub.connectors.commerce_api import CommerceSession, CommerceSettings, CommerceShopSide
+from channelhub.connectors.tryton import TrytonErpSide, TrytonSession
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import Ledger
 from channelhub.sqldb import create_engine
@@ -73,7 +72,7 @@ def invex(work: Path) -> None:
     shop = CommerceServer(window_calls=10_000).start()
     engine = create_engine(f"sqlite:///{work / 'invex.db'}")
     try:
-        desk = TrytonSyncDesk(TrytonSession(server_of(tryton)))
+        desk = TrytonErpSide(TrytonSession(server_of(tryton)))
         started = time.perf_counter()
         add_products(desk.session, SKUS - 5)  # the template holds 5
         print(f"  (setup: {SKUS - 5} products created in Tryton in {time.perf_counter() - started:.0f} s)", flush=True)
@@ -83,7 +82,7 @@ def invex(work: Path) -> None:
         session = shop_session(shop)
         state = SyncState(engine, Scope("bench", "web", "MAIN", "invex"))
         start = time.perf_counter()
-        summary = run_invex(desk, session, state, channel.locations[0], channel.flows.stock)
+        summary = run_invex(desk, CommerceShopSide(session), state, channel.locations[0], channel.flows.stock)
         seconds = time.perf_counter() - start
     finally:
         engine.dispose()
@@ -137,9 +136,9 @@ def hub_orders(tryton: TrytonProcess, work: Path) -> float:
         state = SyncState(engine, Scope("bench", "web", "MAIN", "order_sync"))
         summary = OrderSummary()
         start = time.perf_counter()
-        pull_orders(shop_session(shop), ledger, client, channel, channel.locations[0], state,
+        pull_orders(CommerceShopSide(shop_session(shop)), ledger, client, channel, channel.locations[0], state,
                     datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC), summary)
-        create_orders(TrytonSyncDesk(TrytonSession(server_of(tryton))), ledger, client, channel,
+        create_orders(TrytonErpSide(TrytonSession(server_of(tryton))), ledger, client, channel,
                       channel.locations[0], state, summary)
         seconds = time.perf_counter() - start
     finally:

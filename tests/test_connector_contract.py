@@ -1,10 +1,15 @@
-"""The connector contract: what each connector can do, checked at config load; the hub as an
-Airflow provider whose connection types run the hub's own credential tests (the UI's Test
-button calls ``Connection.test_connection``, here on a real local ERP and ledger)."""
+"""The connector contract: what each connector can do, checked at config load; connectors found
+through the ``channelhub.connectors`` entry points, a distribution of its own included; the hub
+as an Airflow provider whose connection types run the hub's own credential tests (the UI's
+Test button calls ``Connection.test_connection``, here on a real local ERP and ledger)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,8 +17,10 @@ from airflow.models.connection import Connection
 from airflow.providers_manager import ProvidersManager
 from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-from channelhub.connectors.contract import CONNECTORS, NEEDED_BY_CHANNEL_TYPE, Ability, unfit_connector
+from channelhub.connectors.contract import NEEDED_BY_CHANNEL_TYPE, Ability
+from channelhub.connectors.registry import connectors, hook_class, unfit_connector
 from channelhub.credentials import CredentialStore
+from channelhub.exceptions import ConnectionInvalid
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.sqldb import create_engine
 from channelhub_dev.erp_server import ErpServer
@@ -22,18 +29,73 @@ from tests.channels import client_document
 
 def test_each_channel_type_has_a_connector_that_serves_it_and_push_api_cannot_post():
     for channel_type in NEEDED_BY_CHANNEL_TYPE:
-        assert any(unfit_connector(name, channel_type) is None for name in CONNECTORS), channel_type
-    assert Ability.POST_DOCUMENTS not in CONNECTORS["push_api"].abilities
+        assert any(unfit_connector(name, channel_type) is None for name in connectors()), channel_type
+    assert Ability.POST_DOCUMENTS not in connectors()["push_api"].abilities
     assert unfit_connector("push_api", "ERP") == ("connector 'push_api' cannot post documents, which an ERP "
                                                   "channel needs; connectors that can: http_erp, tryton")
     assert unfit_connector("http_erp", "ERP") is None
 
 
-def test_the_hub_registers_a_connection_type_per_connector():
+def test_the_hub_registers_a_connection_type_per_connector_from_its_hook_class():
     assert "channelhub" in ProvidersManager().providers
     hooks = ProvidersManagerTaskRuntime().hooks
-    for spec in CONNECTORS.values():
+    for name, spec in connectors().items():
         assert hooks[spec.connection_type].hook_class_name == spec.hook_class
+        hook = hook_class(name)
+        assert hook.connector is spec and hook.conn_type == spec.connection_type, name
+
+
+def test_a_misspelt_connection_extra_is_refused_naming_it(monkeypatch):
+    from channelhub.connectors.tryton import TrytonHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_TYPO_TRYTON", json.dumps({
+        "conn_type": "channelhub_tryton", "host": "http://127.0.0.1:1", "schema": "db", "login": "admin",
+        "extra": {"warehouse": "WH", "timout": 5}}))
+    with pytest.raises(ConnectionInvalid, match=r"connection typo_tryton: extra timout: .*not a setting of this "
+                                                r"connection \(known: warehouse, timeout\)"):
+        TrytonHook("typo_tryton").get_server()
+    ok, message = TrytonHook("typo_tryton").test_connection()
+    assert not ok and "timout" in message
+
+
+TINY_SHOP = Path(__file__).parent / "connectors" / "tiny_shop"
+
+
+def test_a_connector_of_its_own_distribution_is_installed_and_a_client_uses_it(tmp_path):
+    """``tiny_shop`` is built and installed from its folder like any distribution (into a folder
+    of its own on the path, so the project's environment stays as it was), then a client file
+    names it: the config check accepts it, its channel's credentials test runs its hook, and
+    Airflow's provider info offers its connection type."""
+    site = tmp_path / "site"
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run([str(uv), "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(TINY_SHOP)],
+                   check=True, timeout=300)
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    (clients / "tiny.yaml").write_text(yaml.safe_dump({"client": "tiny", "channels": [
+        {"id": "shop", "type": "MARKETPLACE", "connector": "tiny_shop", "conn_id": "tiny_conn"}]}))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+           "CHANNELHUB_CLIENTS_DIR": str(clients),
+           "AIRFLOW_CONN_TINY_CONN": json.dumps({"conn_type": "tiny_shop", "host": "shop.example",
+                                                 "extra": {"greeting": "namaste"}})}
+    channelhub = [sys.executable, "-m", "channelhub.cli"]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*channelhub, *args], env=env, capture_output=True, text=True, timeout=300)
+
+    checked = run("config", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = run("credentials", "test", "tiny", "shop")
+    assert tested.returncode == 0 and "namaste from shop.example" in tested.stdout, tested.stdout + tested.stderr
+    listed = subprocess.run([sys.executable, "-c", "from channelhub.provider import get_provider_info; "
+                             "print([t['connection-type'] for t in get_provider_info()['connection-types']])"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert "'tiny_shop'" in listed.stdout, listed.stdout + listed.stderr
+
+    without = {**env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    refused = subprocess.run([*channelhub, "config", "check"], env=without, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode != 0 and "unknown connector 'tiny_shop'" in refused.stdout + refused.stderr
 
 
 @pytest.fixture

@@ -15,8 +15,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from channelhub.config.clients import Client
-from channelhub.connectors.commerce_api import CommerceSession, CommerceSettings
-from channelhub.exceptions import PartnerAnswerInvalid, PartnerLimitReached, PartnerRefused, PartnerUnavailable
+from channelhub.connectors.commerce_api import CommerceSession, CommerceSettings, CommerceShopSide
+from channelhub.exceptions import (
+    ConnectionInvalid,
+    PartnerAnswerInvalid,
+    PartnerLimitReached,
+    PartnerUnavailable,
+)
 from channelhub.ledger import Ledger
 from channelhub.sync.orders import OrderSummary, cursor_of, pull_since_cursor
 from channelhub.sync.state import Scope, SyncState
@@ -60,8 +65,8 @@ def order(number: str, at: datetime, **changes) -> dict:
 def pull(server: CommerceServer, engine, start: datetime, end: datetime, **bounds) -> OrderSummary:
     summary = OrderSummary()
     flow_state = SyncState(engine, Scope("acme", "web", "MAIN", "order_sync"), "test")
-    pull_since_cursor(session(server, **bounds), Ledger(engine), CLIENT, CHANNEL, LOCATION, flow_state, start, end,
-                      summary)
+    pull_since_cursor(CommerceShopSide(session(server, **bounds)), Ledger(engine), CLIENT, CHANNEL, LOCATION,
+                      flow_state, start, end, summary)
     return summary
 
 
@@ -139,7 +144,7 @@ def test_a_connection_with_a_wrong_bound_is_refused_naming_it(monkeypatch):
     server = CommerceServer()  # not started: the settings are refused before any call
     key, value = connection_env({"conn_id": "bad_shop", **server.connection(max_pages="many")})
     monkeypatch.setenv(key, value)
-    with pytest.raises(PartnerRefused, match="max_pages"):
+    with pytest.raises(ConnectionInvalid, match="connection bad_shop: extra max_pages"):
         CommerceApiHook("bad_shop").get_settings()
     server._server.server_close()
 

@@ -29,7 +29,7 @@ from channelhub.config.client_loader import load_client_config
 from channelhub.config.clients import Channel, ChannelJobName, Client, job_dag_id
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
 from channelhub.config.tenants import TABLES
-from channelhub.connectors import connector_hook
+from channelhub.connectors.registry import connector_hook
 from channelhub.credentials import CredentialStore
 from channelhub.dagbuilder import load_config
 from channelhub.exceptions import ConsoleRefused, OnboardingRefused, PushNotAllowed, UnknownChannel, UnknownClient

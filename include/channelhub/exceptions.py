@@ -1,26 +1,20 @@
-"""The hub's own errors, in one place, so callers can tell a refusal from a passing fault.
+"""The hub's errors, so callers can tell a refusal from a passing fault.
 
 A :class:`ChannelHubError` that is ``transient`` is worth another try of the whole task
-(Airflow's retries); any other is final for the input that caused it. :func:`for_airflow`
-is the one place that turns one into the exception Airflow acts on.
+(Airflow's retries); any other is final for the input that caused it. Nothing here knows
+Airflow: :mod:`channelhub.operators` turns a hub error into the exception Airflow acts on,
+once, for every operator. (A connector's own errors subclass these in its package.)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
 
 class ChannelHubError(Exception):
     """Base of every error the hub raises on purpose."""
 
     transient = False
-
-
-def for_airflow(error: ChannelHubError) -> AirflowException:
-    """What a task raises for ``error``: retried when it is transient, failed at once when final."""
-    return (AirflowException if error.transient else AirflowFailException)(str(error))
 
 
 class ConfigFileError(ChannelHubError, ValueError):
@@ -73,6 +67,10 @@ class UnsafeTenantPath(ChannelHubError):
                          "Remove it (or replace it with a real folder or file) and rerun")
 
 
+class TenantFileGone(ChannelHubError):
+    """A tenant file the wait saw is no longer in its folder (nor archived) when the load looks."""
+
+
 class PartnerAuthFailed(ChannelHubError):
     """The partner refused the hub's own credentials (or gave none): every posting would fail
     alike and no document is to blame, so the task fails (and Airflow retries it, then alerts
@@ -109,6 +107,28 @@ class PartnerLimitReached(ChannelHubError):
     """A run reached a bound the connection sets (``max_pages``, ``job_deadline``): what it read
     or wrote before is kept, the cursor stays where it was, and the message names the bound to
     raise if the partner really has that much."""
+
+
+class ConnectionInvalid(ChannelHubError):
+    """A partner connection that cannot be used as configured (a missing field, an unknown or
+    malformed extra); the message names the connection and the key."""
+
+
+class ConnectorCannot(ChannelHubError):
+    """A connector asked for an ability it does not declare."""
+
+
+class RecordsRefused(ChannelHubError):
+    """The partner refused some records for good; every other record went through, and each
+    refusal is in the activity log or the ledger with its reason. Final: the task fails without
+    a retry, so the operators are alerted."""
+
+
+class RecordsPending(ChannelHubError):
+    """Some records could not go now (the partner could not take them) and stay pending; the
+    task fails so Airflow retries it."""
+
+    transient = True
 
 
 class MappingError(ChannelHubError):

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from channelhub.connectors.contract import CONNECTORS, Ability, DocumentPoster
+from channelhub.connectors.contract import Ability, DocumentPoster, Outcome
 from channelhub.connectors.http_erp import ErpEndpoint, ErpPoster
-from channelhub.connectors.results import Outcome
+from channelhub.connectors.registry import connectors
 from channelhub.connectors.tryton import TrytonPoster, TrytonServer, TrytonSession
 from channelhub_dev.erp_server import POSTINGS, ErpServer
 from channelhub_dev.stack import free_port
@@ -36,7 +36,7 @@ def tryton_process(tmp_path_factory) -> Iterator[TrytonProcess]:
     process.stop()
 
 
-@pytest.fixture(params=sorted(name for name, spec in CONNECTORS.items() if Ability.POST_DOCUMENTS in spec.abilities))
+@pytest.fixture(params=sorted(name for name, spec in connectors().items() if Ability.POST_DOCUMENTS in spec.abilities))
 def partner(request) -> Iterator[Partner]:
     nowhere = f"http://127.0.0.1:{free_port()}"
     if request.param == "http_erp":

@@ -80,11 +80,12 @@ def sold(sku: str, quantity: int) -> None:
 
 
 def shop_session():
-    return CommerceApiHook(SHOP_CONN).get_session()
+    """The shop side the flows get (its session at ``.session``)."""
+    return CommerceApiHook(SHOP_CONN).get_shop_side()
 
 
 def desk():
-    return TrytonHook(TRYTON_CONN_ID).get_sync_desk()
+    return TrytonHook(TRYTON_CONN_ID).get_erp_side()
 
 
 def pushed_stock(shop: CommerceServer) -> dict[str, int]:
@@ -147,9 +148,9 @@ def test_invex_survives_refusals_partial_async_jobs_a_429_and_an_expired_token(t
 
         shop.state.failing_keys.clear()
         shop.expire_tokens()
-        session = shop_session()
-        session.token = next(iter(shop.state.tokens))  # a token that expired mid-run
-        retry = run_invex(desk(), session, flow_state, location, flow)
+        side = shop_session()
+        side.session.token = next(iter(shop.state.tokens))  # a token that expired mid-run
+        retry = run_invex(desk(), side, flow_state, location, flow)
         assert retry.pushed == 1 and [k for k, _ in shop.writes_of("inventory")].count("111|MAIN") == 1
         assert [k for k, _ in shop.writes_of("inventory")].count("221|MAIN") == 1  # nothing sent twice
     finally:
@@ -271,10 +272,10 @@ def test_a_page_failing_mid_pagination_loses_nothing_and_the_rerun_reads_it_agai
     channel, location = client.channel("web"), client.channel("web").locations[0]
     flow_state, ledger = state(hub_db, "order_sync"), Ledger(hub_db)
     shop.fail_page("orders", 2)
-    session = shop_session()
-    session.settings = dataclasses.replace(session.settings, max_attempts=1)  # the task's attempt fails
+    side = shop_session()
+    side.session.settings = dataclasses.replace(side.session.settings, max_attempts=1)  # the task's attempt fails
     with pytest.raises(PartnerUnavailable):
-        pull_orders(session, ledger, client, channel, location, flow_state, *INTERVAL, OrderSummary())
+        pull_orders(side, ledger, client, channel, location, flow_state, *INTERVAL, OrderSummary())
     assert len(ledger.documents_of("acme")) == 50  # page 1 is kept
     summary = OrderSummary()
     pull_orders(shop_session(), ledger, client, channel, location, flow_state, *INTERVAL, summary)

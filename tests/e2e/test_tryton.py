@@ -17,7 +17,7 @@ from airflow.models.connection import Connection
 from channelhub import PROJECT_ROOT
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName, Client
-from channelhub.connectors.results import Outcome
+from channelhub.connectors.contract import Outcome
 from channelhub.connectors.tryton import TrytonHook, TrytonPoster, TrytonServer, TrytonSession
 from channelhub.exceptions import PartnerAuthFailed
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db

@@ -1,4 +1,4 @@
-"""The one place hub errors become what Airflow acts on."""
+"""Hub errors, and the one place (the operator base) they become what Airflow acts on."""
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
@@ -8,8 +8,8 @@ from channelhub.exceptions import (
     PartnerUnavailable,
     UnknownClient,
     UnsafeTenantPath,
-    for_airflow,
 )
+from channelhub.operators import for_airflow
 
 
 def test_a_transient_error_is_retried_and_a_final_one_fails_at_once():

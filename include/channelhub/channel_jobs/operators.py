@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName, Client
-from channelhub.connectors import connector_hook
+from channelhub.connectors.registry import connector_hook
+from channelhub.exceptions import RecordsPending, RecordsRefused
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
 from channelhub.ledger import Ledger
+from channelhub.operators import HubOperator
 
 
-class PostChannelJobOperator(BaseOperator):
+class PostChannelJobOperator(HubOperator):
     """Posts the job's due ledger documents to the client's ERP and records every outcome.
 
     Documents the partner could not take now (429, 5xx, timeouts after the retries) stay
@@ -35,7 +34,7 @@ class PostChannelJobOperator(BaseOperator):
         self.client = client  # the client's config (JSON) as the DAG file read it
         self.job = job
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def run(self, context: Any) -> dict[str, int]:
         client, job = Client.model_validate(self.client), ChannelJobName(self.job)
         with HubDbHook(client.hub_db_conn_id).engine() as engine:
             require_current(engine)
@@ -45,9 +44,9 @@ class PostChannelJobOperator(BaseOperator):
         self.log.info("%s for %s: %s", job.value, client.client, summary.as_dict())
         first_errors = "; ".join(summary.errors[:3])
         if summary.left_pending:
-            raise AirflowException(f"{summary.left_pending} document(s) could not be posted now and stay PENDING "
-                                   f"for the next try; first errors: {first_errors}")
+            raise RecordsPending(f"{summary.left_pending} document(s) could not be posted now and stay PENDING "
+                                 f"for the next try; first errors: {first_errors}")
         if summary.rejected:
-            raise AirflowFailException(f"the ERP rejected {summary.rejected} document(s), now FAILED with its "
-                                       f"answer in the ledger; first errors: {first_errors}")
+            raise RecordsRefused(f"the ERP rejected {summary.rejected} document(s), now FAILED with its "
+                                 f"answer in the ledger; first errors: {first_errors}")
         return summary.as_dict()

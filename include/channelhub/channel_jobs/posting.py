@@ -22,8 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from channelhub.config.clients import ChannelJobName, Client
-from channelhub.connectors.contract import DocumentPoster
-from channelhub.connectors.results import Outcome, PostResult
+from channelhub.connectors.contract import DocumentPoster, Outcome, PostResult
 from channelhub.exceptions import PartnerAuthFailed
 from channelhub.ledger import Delivery, DeliveryOutcome, DeliveryStatus, Ledger
 from channelhub.ledger.store import utcnow

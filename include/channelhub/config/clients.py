@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 from channelhub.config.retention import Retention
 from channelhub.config.sync_flows import Flows, LocationsMixin, needed_abilities
 from channelhub.config.tenants import Duration, Schedule
-from channelhub.connectors.contract import CONNECTORS, unfit_connector
+from channelhub.connectors.registry import abilities_of, unable, unfit_connector
 from channelhub.exceptions import UnknownChannel
 from channelhub.names import NAME
 from channelhub.strict import StrictModel
@@ -84,11 +84,8 @@ class Channel(LocationsMixin):
         if self.type == "ERP" and (self.locations or self.flows != Flows()):
             raise ValueError("locations and flows belong to MARKETPLACE channels, not the ERP channel")
         needed, _ = needed_abilities(self.type, self.locations, self.flows)
-        missing = sorted(needed - CONNECTORS[self.connector].abilities)
-        if missing:
-            able = sorted(name for name, spec in CONNECTORS.items() if needed <= spec.abilities)
-            raise ValueError(f"connector {self.connector!r} cannot {' or '.join(missing)}, which the locations "
-                             f"and flows of this channel need; connectors that can: {', '.join(able) or 'none'}")
+        if problem := unable(self.connector, needed, "the locations and flows of this channel"):
+            raise ValueError(problem)
         return self
 
     def job(self, name: ChannelJobName) -> ChannelJob:
@@ -135,7 +132,7 @@ class Client(StrictModel):
                 continue
             if not erps:
                 raise ValueError(f"channel {channel.id}: its locations and flows need an ERP channel to sync with")
-            missing = sorted(needed - CONNECTORS[self.erp.connector].abilities)
+            missing = sorted(needed - abilities_of(self.erp.connector))
             if missing:
                 raise ValueError(f"channel {channel.id}: its locations and flows need an ERP connector that can "
                                  f"{' and '.join(sorted(needed))}; {self.erp.connector!r} cannot "

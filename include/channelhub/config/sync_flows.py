@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from channelhub.config.tenants import Schedule
+from channelhub.connectors.contract import Ability
 from channelhub.names import LOCATION_CODE
 from channelhub.strict import StrictModel
 from channelhub.sync.mapper import FlowMapping, Rule, build_mapping
@@ -132,16 +133,16 @@ def product_sync_dag_id(client: str, channel: str) -> str:
     return f"flow__{client}__{channel}__product_sync".lower()
 
 
-def needed_abilities(channel_type: str, locations: list[Location], flows: Flows) -> tuple[set[str], set[str]]:
+def needed_abilities(channel_type: str, locations: list[Location],
+                     flows: Flows) -> tuple[frozenset[Ability], frozenset[Ability]]:
     """(abilities the channel's connector needs, abilities the ERP's connector needs) for its sync jobs."""
-    if channel_type != "MARKETPLACE" or not (locations or flows.products.enabled):
-        return set(), set()
-    channel, erp = set(), set()
-    if locations:
-        channel |= {"push stock", "pull orders"}
-        erp |= {"read stock", "create orders"}
-    if flows.products.enabled:
-        channel.add("push products")
-        erp.add("read products")
-    return channel, erp
+    channel: set[Ability] = set()
+    erp: set[Ability] = set()
+    if channel_type == "MARKETPLACE" and locations:
+        channel |= {Ability.PUSH_STOCK, Ability.PULL_ORDERS, Ability.REPORT_SHIPMENTS}
+        erp |= {Ability.READ_STOCK, Ability.CREATE_ORDERS}
+    if channel_type == "MARKETPLACE" and flows.products.enabled:
+        channel.add(Ability.PUSH_PRODUCTS)
+        erp.add(Ability.READ_PRODUCTS)
+    return frozenset(channel), frozenset(erp)
 

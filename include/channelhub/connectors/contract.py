@@ -1,31 +1,38 @@
-"""What a connector is: the partner-facing abilities a channel can rely on.
+"""What the flows and channel jobs may ask of a connector: one typed contract per side.
 
-A connector is named in client YAML (``connector: http_erp``) and implemented by a hook
-that owns the channel's Airflow connection. This module says what each connector can do
-without importing any hook, so loading config stays cheap and a client file whose channel
-needs an ability its connector lacks is refused at load, naming file and key, instead of
-failing in a task at run time.
+A connector is named in client YAML (``connector: tryton``) and is one package: its
+:class:`Connector` declaration (name, connection type and form, extras, abilities; no Airflow
+import, so the config check and Airflow's provider discovery read it cheaply), registered in
+the ``channelhub.connectors`` entry point group, and its hook class
+(:class:`channelhub.connectors.base.ConnectorHook`), which carries that declaration. Each
+ability is one method of the hook, returning one side of this contract:
 
-Abilities, and what a connector's hook then offers:
-
-- ``post documents``: ``get_poster()`` returns a :class:`DocumentPoster`;
-- ``read stock``: ``get_stock_reader()`` returns a :class:`StockReader`;
-- ``pull orders``, ``push stock``, ``push products`` (a shop's side of the location jobs
-  and product sync): ``get_session()`` returns the shop API session;
-- ``create orders``, ``read products`` (an ERP's side of order and product sync):
-  ``get_sync_desk()`` returns an :class:`ErpSyncDesk`;
+- ``post documents``: ``get_poster()`` -> :class:`DocumentPoster` (the channel jobs);
+- ``read stock``: ``get_stock_reader()`` -> :class:`StockReader`;
+- ``read stock`` (sellable), ``create orders``, ``read products``: ``get_erp_side()`` ->
+  :class:`ErpSide` (the ERP's side of the sync flows);
+- ``pull orders``, ``push stock``, ``push products``, ``report shipments``:
+  ``get_shop_side()`` -> :class:`ShopSide` (a webshop's side of the sync flows);
 - ``test credentials``: ``test_connection() -> (ok, message)``, what Airflow's connection
   Test button and ``channelhub credentials test`` call.
+
+Only plain data crosses the seam: the dataclasses below, and records as dicts in the shapes
+the flows' default mappings name (``schemas/mappings/``). No partner's own states or JSON
+strings; a connector translates its partner's answers into these. Final refusals raise
+:class:`channelhub.exceptions.PartnerRefused` (or a subclass), passing faults
+:class:`channelhub.exceptions.PartnerUnavailable`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-from channelhub.connectors.results import PostResult
+from pydantic import BaseModel, ConfigDict
 
 
 class Ability(StrEnum):
@@ -34,60 +41,66 @@ class Ability(StrEnum):
     PULL_ORDERS = "pull orders"
     PUSH_STOCK = "push stock"
     PUSH_PRODUCTS = "push products"
+    REPORT_SHIPMENTS = "report shipments"
     CREATE_ORDERS = "create orders"
     READ_PRODUCTS = "read products"
     TEST_CREDENTIALS = "test credentials"
 
 
+class ConnectionExtras(BaseModel):
+    """A connector's connection extras; subclasses list the keys (anything else is refused)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 @dataclass(frozen=True)
-class ConnectorSpec:
-    name: str
-    hook_class: str  # import path, imported only when the connector is used
+class Connector:
+    """What a connector is, declared once in its package and carried by its hook class."""
+
+    name: str  # as client files name it
+    hook_class: str  # import path, imported only when a task or the CLI uses the connector
     connection_type: str  # its own type in the Airflow UI's connection form
+    hook_name: str  # the type's label in that form
     abilities: frozenset[Ability]
     description: str
+    extras: type[ConnectionExtras] = ConnectionExtras
+    #: Airflow's ``ui-field-behaviour``: fields hidden and relabelled in the connection form.
+    ui_fields: dict[str, Any] | None = None
+
+    def provider_entry(self) -> dict[str, Any]:
+        """The connection type as Airflow's provider info lists it."""
+        return {"connection-type": self.connection_type, "hook-class-name": self.hook_class,
+                "hook-name": self.hook_name,
+                "ui-field-behaviour": self.ui_fields or {"hidden-fields": [], "relabeling": {}}}
 
 
-CONNECTORS = {spec.name: spec for spec in (
-    ConnectorSpec("http_erp", "channelhub.connectors.http_erp.HttpErpHook", "channelhub_http_erp",
-                  frozenset({Ability.POST_DOCUMENTS, Ability.TEST_CREDENTIALS}),
-                  "JSON postings to a client's ERP endpoint"),
-    ConnectorSpec("tryton", "channelhub.connectors.tryton.TrytonHook", "channelhub_tryton",
-                  frozenset({Ability.POST_DOCUMENTS, Ability.READ_STOCK, Ability.CREATE_ORDERS,
-                             Ability.READ_PRODUCTS, Ability.TEST_CREDENTIALS}),
-                  "documents into a Tryton ERP over its JSON-RPC API"),
-    ConnectorSpec("push_api", "channelhub.connectors.push_api.PushApiHook", "channelhub_push_api",
-                  frozenset({Ability.TEST_CREDENTIALS}),
-                  "a partner that pushes documents to the hub's inbound API"),
-    ConnectorSpec("commerce_api", "channelhub.connectors.commerce_api.CommerceApiHook", "channelhub_commerce_api",
-                  frozenset({Ability.PULL_ORDERS, Ability.PUSH_STOCK, Ability.PUSH_PRODUCTS,
-                             Ability.TEST_CREDENTIALS}),
-                  "a webshop API with CIMcloud semantics (token auth, searchstrings, batches, rate limits)"),
-)}
-
-#: What a channel of each type needs from its connector.
+#: What a channel of each type needs from its connector whatever its flows.
 NEEDED_BY_CHANNEL_TYPE = {
     "ERP": frozenset({Ability.POST_DOCUMENTS, Ability.TEST_CREDENTIALS}),
     "MARKETPLACE": frozenset({Ability.TEST_CREDENTIALS}),
 }
 
 
-def unfit_connector(connector: str, channel_type: str) -> str | None:
-    """Why ``connector`` cannot serve a channel of ``channel_type``, or None when it can."""
-    spec = CONNECTORS.get(connector)
-    if spec is None:
-        return f"unknown connector {connector!r}; known: {', '.join(sorted(CONNECTORS))}"
-    missing = sorted(NEEDED_BY_CHANNEL_TYPE[channel_type] - spec.abilities)
-    if not missing:
-        return None
-    able = sorted(name for name, other in CONNECTORS.items()
-                  if NEEDED_BY_CHANNEL_TYPE[channel_type] <= other.abilities)
-    return (f"connector {connector!r} cannot {' or '.join(missing)}, which an {channel_type} channel needs; "
-            f"connectors that can: {', '.join(able) or 'none'}")
+class Outcome(StrEnum):
+    SENT = "SENT"          # the partner has the document
+    REJECTED = "REJECTED"  # the partner refused this document; retrying cannot help
+    RETRY = "RETRY"        # not now (429, 5xx, timeout): the document stays PENDING
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What posting one document came to, whatever the connector."""
+
+    outcome: Outcome
+    attempts: int
+    status_code: int | None = None
+    body: str | None = None
+    error: str | None = None
 
 
 class DocumentPoster(Protocol):
-    """Posts one ledger document (its body, with messageId and channelName) to the partner."""
+    """Posts one ledger document (its body, with messageId and channelName) to the partner;
+    safe to call from several threads at once."""
 
     def post(self, body: dict[str, Any]) -> PostResult: ...
 
@@ -117,19 +130,116 @@ class SellableStock:
     forecast: Decimal
 
 
-class ErpSyncDesk(Protocol):
-    """An ERP's side of the sync flows (abilities ``read stock``, ``create orders``, ``read products``).
+@dataclass(frozen=True)
+class SaleInErp:
+    """A sale the ERP holds for an order, found by its reference."""
 
-    Refusals (a missing product, an unknown payment term) raise the connector's final error,
-    an ERP that cannot answer its transient one; ``create_order`` finds an order already made
-    by ``reference`` instead of making it twice.
+    reference: str
+    number: str
+    shipped: bool
+
+
+@dataclass(frozen=True)
+class CreatedSale:
+    """What ``create_order`` did: the sale's number, and what it did about the customer
+    (``already_there``: the sale existed, nothing was made)."""
+
+    number: str
+    customer: str = ""
+    already_there: bool = False
+
+
+@dataclass(frozen=True)
+class ErpProduct:
+    """A salable product of the ERP, as product sync maps it (``schemas/mappings/products.yaml``)."""
+
+    code: str
+    name: str
+    list_price: Decimal
+    description: str = ""
+    active: bool = True
+
+    def as_record(self) -> dict[str, Any]:
+        """The mapper's source record (prices as text, so no float creeps in)."""
+        return {"code": self.code, "name": self.name, "list_price": str(self.list_price),
+                "description": self.description, "active": self.active}
+
+
+class ErpSide(Protocol):
+    """An ERP's side of the sync flows; one thread at a time.
+
+    ``create_order`` finds an order already made by ``reference`` instead of making it twice;
+    a refusal (a missing product, an unknown payment term) raises ``PartnerRefused``.
     """
 
     def sellable_stock(self, warehouse: str, offset: int, limit: int) -> list[SellableStock]: ...
 
-    def sales(self, references: list[str]) -> dict[str, dict[str, Any]]: ...
+    def sales(self, references: list[str]) -> dict[str, SaleInErp]: ...
 
     def create_order(self, order: dict[str, Any], reference: str, warehouse: str,
-                     default_debtor: str | None) -> str: ...
+                     default_debtor: str | None) -> CreatedSale: ...
 
-    def products(self, offset: int, limit: int) -> list[dict[str, Any]]: ...
+    def products(self, offset: int, limit: int) -> list[ErpProduct]: ...
+
+
+class WriteStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The shop's answer for one record it was sent, by the record's key (SKU, order number)."""
+
+    key: str | None
+    status: WriteStatus
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not WriteStatus.FAILED
+
+
+OnResults = Callable[[list[WriteResult]], None]
+
+
+class RecordWriter(Protocol):
+    """Records written to the shop as the caller produces them; results come through the
+    writer's callback as soon as the shop confirms them."""
+
+    def add(self, records: list[dict[str, Any]]) -> None: ...
+
+    def work_while_waiting(self) -> None:
+        """Called while the caller waits on something else: the writer may use the time."""
+
+    def close(self) -> None:
+        """Everything added is written and its results delivered."""
+
+
+class ShopSide(Protocol):
+    """A webshop's side of the sync flows; one thread at a time.
+
+    Records are dicts in the shapes of the flows' default mappings: an order as
+    ``schemas/mappings/orders.yaml`` reads it (``order_no``, ``status``, ``email``, ``lines``
+    of ``item_no``/``qty``/``unit_price``, ...); a stock record and a product as
+    ``stock.yaml`` and ``products.yaml`` write them (keyed by ``item_no``).
+    """
+
+    def login(self) -> None:
+        """Authenticates now (the first call would otherwise), so it overlaps other work."""
+
+    def orders(self, location: str, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
+        """Every order of the location changed in [start, end], one checked page at a time."""
+
+    def stock_writer(self, on_results: OnResults) -> RecordWriter:
+        """A writer of stock records (``item_no``, ``location``, ``qty_available``)."""
+
+    def product_skus(self) -> set[str]:
+        """The SKUs the shop already has."""
+
+    def push_products(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
+        """Creates or updates products by ``item_no``."""
+
+    def report_shipped(self, order_numbers: list[str], on_results: OnResults) -> None:
+        """Marks orders shipped in the shop; results keyed by order number."""

@@ -1,5 +1,5 @@
-"""What every HTTP connector needs from a partner's answer: its size and time bounded, its
-``Retry-After`` read.
+"""What every HTTP connector shares: its base URL, its answers' size and time bounded, their
+``Retry-After`` read, and the extras that set those bounds.
 
 A partner's answer is input like any other: a 200 MB page, or a chunked body that never
 ends, must not take a worker's memory or time. :func:`read_bounded` streams the body and
@@ -13,15 +13,41 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Annotated, Any
 
 import urllib3
+from pydantic import BeforeValidator, Field
 
+from channelhub.connectors.contract import ConnectionExtras
 from channelhub.exceptions import PartnerAnswerInvalid
 
 CHUNK = 64 * 1024
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 DEFAULT_READ_DEADLINE = 120.0
+
+
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a number is needed, not true/false")
+    return value
+
+
+PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_not_a_bool)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_not_a_bool)]
+
+
+class BoundExtras(ConnectionExtras):
+    """The extras that bound a partner's answers, shared by every HTTP connector."""
+
+    max_body: PositiveInt = DEFAULT_MAX_BODY
+    read_deadline: PositiveFloat = DEFAULT_READ_DEADLINE
+
+
+def base_url(host: str, port: int | None, default_scheme: str) -> str:
+    """A connection's URL: ``host`` as a full URL, or a host name with its port."""
+    if "://" in host:
+        return host
+    return f"{default_scheme}://{host}{f':{port}' if port else ''}"
 
 
 @dataclass(frozen=True)

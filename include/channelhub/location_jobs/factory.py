@@ -26,7 +26,8 @@ from channelhub.channel_jobs.factory import ALERTS_SMTP_CONN_ID
 from channelhub.config.client_loader import LoadedClient
 from channelhub.config.clients import Channel, Client
 from channelhub.config.sync_flows import Location, LocationJobName, location_dag_id, product_sync_dag_id
-from channelhub.connectors.contract import CONNECTORS, Ability
+from channelhub.connectors.contract import Ability
+from channelhub.connectors.registry import abilities_of
 from channelhub.location_jobs.operators import (
     CreateOrdersOperator,
     InvexOperator,
@@ -110,13 +111,13 @@ def build_location_dags(loaded: LoadedClient) -> list[DAG]:
     if client.erp is None:
         return []
     dags = []
-    erp_abilities = CONNECTORS[client.erp.connector].abilities
+    erp_abilities = abilities_of(client.erp.connector)
     for channel in client.channels:
         if channel.type != "MARKETPLACE":
             continue
         for location in channel.locations:
             dags.extend(_location_dag(loaded, channel, location, job) for job in LocationJobName)
-        if Ability.PUSH_PRODUCTS in CONNECTORS[channel.connector].abilities \
+        if Ability.PUSH_PRODUCTS in abilities_of(channel.connector) \
                 and Ability.READ_PRODUCTS in erp_abilities:
             dags.append(_product_dag(loaded, channel))
     return dags

@@ -18,21 +18,20 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
 from channelhub.config.clients import Client
-from channelhub.connectors import connector_hook
-from channelhub.exceptions import ChannelHubError, for_airflow
+from channelhub.connectors.contract import ErpSide, ShopSide
+from channelhub.connectors.registry import connector_hook
+from channelhub.exceptions import ChannelHubError, RecordsPending, RecordsRefused
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
+from channelhub.operators import HubOperator
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_since_cursor, report_shipments
 from channelhub.sync.products import sync_products
 from channelhub.sync.state import RUN_KEY, Activity, Scope, SyncState
 
 
-class _SyncOperator(BaseOperator):
+class _SyncOperator(HubOperator):
     """One step of a sync flow for one channel (and location; ``""`` for a channel-wide flow)."""
 
     flow = ""
@@ -57,8 +56,8 @@ class _SyncOperator(BaseOperator):
 
     @contextmanager
     def _state(self, context: Any) -> Iterator[SyncState]:
-        """The flow's state; a hub error ends the step as Airflow should treat it (retried when
-        transient), and is written to the activity log so people see why the run stopped."""
+        """The flow's state; a hub error that ends the step is written to the activity log, so
+        people see why the run stopped (:class:`HubOperator` then ends the task by its kind)."""
         with HubDbHook(self.client.hub_db_conn_id).engine() as engine:
             require_current(engine)
             state = SyncState(engine, Scope(self.client.client, self.channel_id, self.location_code, self.flow),
@@ -67,22 +66,22 @@ class _SyncOperator(BaseOperator):
                 yield state
             except ChannelHubError as exc:
                 state.log([Activity("in", RUN_KEY, "FAILED", f"{type(exc).__name__}: {exc}"[:2000])])
-                raise for_airflow(exc) from exc
+                raise
             state.run_succeeded()
 
-    def _shop(self, state: SyncState) -> Any:
-        """The shop session; its waits on 429s and fresh logins go to the activity log."""
-        return connector_hook(self.client, self.channel).get_session(
+    def _shop(self, state: SyncState) -> ShopSide:
+        """The shop's side; its waits on 429s and fresh logins go to the activity log."""
+        return connector_hook(self.client, self.channel).get_shop_side(
             on_notice=lambda message: state.log([Activity("out", "(shop session)", "RETRIED", message)]))
 
-    def _desk(self) -> Any:
-        return connector_hook(self.client, self.client.erp).get_sync_desk()
+    def _erp(self) -> ErpSide:
+        return connector_hook(self.client, self.client.erp).get_erp_side()
 
     def _finish(self, summary: Any, failed: int, what: str) -> dict[str, int]:
         self.log.info("%s %s: %s", self.flow, self.location_code or self.channel_id, summary.as_dict())
         if failed:
-            raise AirflowFailException(f"{failed} {what} refused for good (in the activity log); first: "
-                                       f"{'; '.join(summary.errors[:3])}")
+            raise RecordsRefused(f"{failed} {what} refused for good (in the activity log); first: "
+                                 f"{'; '.join(summary.errors[:3])}")
         return summary.as_dict()
 
 
@@ -92,9 +91,9 @@ class InvexOperator(_SyncOperator):
     flow = "invex"
     ui_color = "#e8f5e9"
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def run(self, context: Any) -> dict[str, int]:
         with self._state(context) as state:
-            summary = run_invex(self._desk(), self._shop(state), state, self.location, self.channel.flows.stock,
+            summary = run_invex(self._erp(), self._shop(state), state, self.location, self.channel.flows.stock,
                                 bool(context["params"].get("full_refresh")))
         return self._finish(summary, summary.failed, "stock quantities were")
 
@@ -105,7 +104,7 @@ class PullOrdersOperator(_SyncOperator):
     flow = "order_sync"
     ui_color = "#fff3e0"
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def run(self, context: Any) -> dict[str, int]:
         start: datetime = context["data_interval_start"]
         end: datetime = context["data_interval_end"]
         summary = OrderSummary()
@@ -122,14 +121,14 @@ class CreateOrdersOperator(_SyncOperator):
     flow = "order_sync"
     ui_color = "#fff3e0"
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def run(self, context: Any) -> dict[str, int]:
         summary = OrderSummary()
         with self._state(context) as state:
-            create_orders(self._desk(), state.ledger, self.client, self.channel, self.location, state,
+            create_orders(self._erp(), state.ledger, self.client, self.channel, self.location, state,
                           summary)
         if summary.pending:
-            raise AirflowException(f"{summary.pending} order(s) stay PENDING: the ERP could not take them now; "
-                                   f"first: {'; '.join(summary.errors[:3])}")
+            raise RecordsPending(f"{summary.pending} order(s) stay PENDING: the ERP could not take them now; "
+                                 f"first: {'; '.join(summary.errors[:3])}")
         if summary.held:
             self.log.warning("%s order(s) held; the reasons are in the activity log and the ledger", summary.held)
         return self._finish(summary, 0, "")
@@ -141,10 +140,10 @@ class ReportShipmentsOperator(_SyncOperator):
     flow = "order_status"
     ui_color = "#fff3e0"
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def run(self, context: Any) -> dict[str, int]:
         summary = OrderSummary()
         with self._state(context) as state:
-            report_shipments(self._desk(), self._shop(state), state.ledger, self.client, self.channel,
+            report_shipments(self._erp(), self._shop(state), state.ledger, self.client, self.channel,
                              self.location, state, summary)
         return self._finish(summary, 0, "")
 
@@ -155,9 +154,9 @@ class ProductSyncOperator(_SyncOperator):
     flow = "product_sync"
     ui_color = "#f3e5f5"
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def run(self, context: Any) -> dict[str, int]:
         with self._state(context) as state:
-            summary = sync_products(self._desk(), self._shop(state), state, self.channel.flows.products,
+            summary = sync_products(self._erp(), self._shop(state), state, self.channel.flows.products,
                                     bool(context["params"].get("full_refresh")))
         return self._finish(summary, summary.failed, "products were")
 

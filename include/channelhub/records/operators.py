@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import BaseOperator
-
 from channelhub.config.retention import Retention
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
+from channelhub.operators import HubOperator
 from channelhub.records.retention import purge
 
 
-class PurgeRecordsOperator(BaseOperator):
+class PurgeRecordsOperator(HubOperator):
     """Purges what is past retention in one hub database; returns (and logs) what it removed.
 
     ``retention``: client or tenant -> its retention (JSON), as the DAG file read the config;
@@ -25,7 +24,7 @@ class PurgeRecordsOperator(BaseOperator):
         self.hub_db_conn_id = hub_db_conn_id
         self.retention = retention
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def run(self, context: Any) -> dict[str, int]:
         owners = {owner: Retention.model_validate(spec) for owner, spec in self.retention.items()}
         with HubDbHook(self.hub_db_conn_id).engine() as engine:
             require_current(engine)

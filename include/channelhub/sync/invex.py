@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channelhub.config.sync_flows import Location, StockBasis, StockFlow
-from channelhub.connectors.commerce_api import CommerceSession, ImportStream, WriteResult
-from channelhub.connectors.contract import ErpSyncDesk, SellableStock
+from channelhub.connectors.contract import ErpSide, RecordWriter, SellableStock, ShopSide, WriteResult
 from channelhub.exceptions import MappingError
 from channelhub.sync.mapper import FlowMapping
 from channelhub.sync.state import Activity, SyncState
@@ -42,7 +41,7 @@ class InvexSummary(FlowSummary):
     held: int = 0
 
 
-def run_invex(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, location: Location, flow: StockFlow,
+def run_invex(erp: ErpSide, shop: ShopSide, state: SyncState, location: Location, flow: StockFlow,
               full_refresh: bool = False) -> InvexSummary:
     """Reads the ERP page by page (the next page while this one goes out) and sends each page's
     changes as soon as it is read, so the ERP's time hides in the gaps of the shop's rate limit."""
@@ -67,26 +66,26 @@ def run_invex(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, locati
         summary.pushed += len(done)
         summary.failed += len(results) - len(done)
 
-    stream = ImportStream(shop, "POST", "inventory", confirmed)
+    writer = shop.stock_writer(confirmed)
     with ThreadPoolExecutor(1, thread_name_prefix="erp-stock") as reader:
         def read(offset: int) -> Future[list[SellableStock]]:
-            return reader.submit(desk.sellable_stock, location.warehouse, offset, flow.batch_size)
+            return reader.submit(erp.sellable_stock, location.warehouse, offset, flow.batch_size)
 
         offset, upcoming = 0, read(0)
         shop.login()  # while the ERP reads the first page
-        while page := _meanwhile(upcoming, stream):
+        while page := _meanwhile(upcoming, writer):
             offset += flow.batch_size
             upcoming = read(offset)
             summary.read += len(page)
-            stream.add(_changes(page, last, location, flow, mapping, full_refresh, outgoing, state, summary))
-    stream.close()
+            writer.add(_changes(page, last, location, flow, mapping, full_refresh, outgoing, state, summary))
+    writer.close()
     return summary
 
 
-def _meanwhile(upcoming: Future[list[SellableStock]], stream: ImportStream) -> list[SellableStock]:
-    """The next ERP page; until it is read, polls import jobs whenever the shop has a free slot."""
+def _meanwhile(upcoming: Future[list[SellableStock]], writer: RecordWriter) -> list[SellableStock]:
+    """The next ERP page; until it is read, the shop's writer may use the time (poll its jobs)."""
     while not upcoming.done():
-        stream.poll_if_idle()
+        writer.work_while_waiting()
         wait([upcoming], timeout=0.05)
     return upcoming.result()
 

@@ -1,20 +1,19 @@
 """Order sync of one location: shop orders into the ledger, into the ERP, and shipments back.
 
-1. **Pull**: every order the shop changed in the run's interval (a searchstring on
-   ``last_modified`` and the location), page by page, enters the ledger as a
+1. **Pull**: every order the shop side reports changed at the location in the run's
+   interval, page by page, enters the ledger as a
    ``SHOP_ORDER`` document keyed by channel, location and order number; each page is
    committed as it arrives, so a page that fails mid-pagination loses nothing and the
    task's retry reads the interval again (the ledger keeps one document per order). An
    order the flow's rules skip is logged and stays out; one the mapper cannot map enters
    with its problem, to be held.
 2. **Create**: each due order document becomes a sale in the ERP by APIcenter's rules (the
-   ERP desk's ``create_order``: skip if it exists, SKUs first, customer by email). A
+   ERP side's ``create_order``: skip if it exists, SKUs first, customer by email). A
    refusal (missing SKUs, unknown payment term, no customer) is HELD with the reason and
    tried again every run; the other orders go on. An ERP that cannot answer leaves the
    order PENDING and fails the task for Airflow's retry.
-3. **Shipments**: orders whose sale the ERP has shipped are reported to the shop
-   (``PUT orders`` with ``status: shipped``) once; the mark is written only for what the
-   shop confirmed.
+3. **Shipments**: orders whose sale the ERP has shipped are reported to the shop once; the
+   mark is written only for what the shop confirmed.
 """
 
 from __future__ import annotations
@@ -22,13 +21,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from channelhub.config.clients import Channel, Client
 from channelhub.config.sync_flows import Location, LocationJobName
-from channelhub.connectors.commerce_api import CommerceSession, WriteResult, all_of, search_term
-from channelhub.connectors.contract import ErpSyncDesk
+from channelhub.connectors.contract import CreatedSale, ErpSide, ShopSide, WriteResult
 from channelhub.exceptions import MappingError, PartnerRefused, PartnerUnavailable
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.ledger.documents import code_of, document_key, key_part
@@ -51,11 +49,6 @@ def order_prefix(channel: str, location: str) -> str:
     return document_key("order", channel, location) + ":"
 
 
-def shop_time(moment: datetime) -> str:
-    """The shop's ``last_modified`` form (UTC, to the second) of an aware time."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class OrderSummary(FlowSummary):
     received: int = 0
@@ -67,15 +60,13 @@ class OrderSummary(FlowSummary):
     shipped_reported: int = 0
 
 
-def pull_orders(shop: CommerceSession, ledger: Ledger, client: Client, channel: Channel, location: Location,
+def pull_orders(shop: ShopSide, ledger: Ledger, client: Client, channel: Channel, location: Location,
                 state: SyncState, start: datetime, end: datetime, summary: OrderSummary) -> None:
     """Every order changed in [start, end] at the location into the ledger (see the module docs)."""
     flow = channel.flows.orders
     mapping = flow.compiled()
-    searchstring = all_of(search_term("searchbetween", "last_modified", shop_time(start), shop_time(end)),
-                          search_term("searchequal", "location", location.code))
     prefix = order_prefix(channel.id, location.code)
-    for page in shop.search("orders", searchstring):
+    for page in shop.orders(location.code, start, end):
         documents, entries = [], []
         for record in page:
             number = order_number(record)
@@ -100,7 +91,7 @@ def pull_orders(shop: CommerceSession, ledger: Ledger, client: Client, channel: 
         summary.received += len(documents)
 
 
-def pull_since_cursor(shop: CommerceSession, ledger: Ledger, client: Client, channel: Channel, location: Location,
+def pull_since_cursor(shop: ShopSide, ledger: Ledger, client: Client, channel: Channel, location: Location,
                       state: SyncState, start: datetime, end: datetime, summary: OrderSummary) -> datetime:
     """Pulls the run's interval, from the location's cursor when runs were missed, and moves the
     cursor to ``end`` only once every page was read and stored: a page the hub could not read or
@@ -161,7 +152,7 @@ def _trimmed(record: dict[str, Any]) -> dict[str, Any]:
             "kept": "only the order number: the record was not kept whole"}
 
 
-def create_orders(desk: ErpSyncDesk, ledger: Ledger, client: Client, channel: Channel, location: Location,
+def create_orders(erp_side: ErpSide, ledger: Ledger, client: Client, channel: Channel, location: Location,
                   state: SyncState, summary: OrderSummary) -> None:
     """Every due (or held) order document of the location into the ERP, one commit per order."""
     erp = client.erp
@@ -172,13 +163,13 @@ def create_orders(desk: ErpSyncDesk, ledger: Ledger, client: Client, channel: Ch
     while due := ledger.due(client.client, JOB, erp.id, utcnow(), BATCH, after, key_prefix=prefix, held_too=True):
         after = due[-1].delivery_id
         numbers = [_number(delivery.payload) for delivery in due]
-        in_erp = desk.sales([f"{mapping.erp_channel_name}:{n}" for n in numbers]) if mapping.updates_to_erp else {}
+        in_erp = erp_side.sales([f"{mapping.erp_channel_name}:{n}" for n in numbers]) if mapping.updates_to_erp else {}
         for delivery, number in zip(due, numbers, strict=True):
             existing = in_erp.get(f"{mapping.erp_channel_name}:{number}")
             if existing is not None:  # made by an earlier run whose answer was lost, or by hand
-                outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.SENT, 1, response_body=json.dumps(
-                    {"sale": existing["number"], "skipped": "already in the ERP"}))
-                entry = Activity("out", number, "SKIPPED", f"sale {existing['number']} already in the ERP")
+                outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.SENT, 1,
+                                          response_body=_answer(CreatedSale(existing.number, already_there=True)))
+                entry = Activity("out", number, "SKIPPED", f"sale {existing.number} already in the ERP")
                 summary.already_in_erp += 1
             elif not mapping.updates_to_erp:
                 outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.SKIPPED,
@@ -189,7 +180,7 @@ def create_orders(desk: ErpSyncDesk, ledger: Ledger, client: Client, channel: Ch
                 entry = Activity("out", number, "HELD", delivery.payload["hold"])
                 summary.held += 1
             else:
-                outcome, entry = _create(desk, delivery.delivery_id, delivery.payload["order"], number,
+                outcome, entry = _create(erp_side, delivery.delivery_id, delivery.payload["order"], number,
                                          f"{mapping.erp_channel_name}:{number}", location, channel, summary)
             ledger.mark([outcome])
             state.log([entry])
@@ -199,10 +190,17 @@ def _number(payload: dict) -> str:
     return payload["order"]["order_code"] if payload.get("order") else str(payload["source"].get("order_no"))
 
 
-def _create(desk: ErpSyncDesk, delivery_id: int, order: dict, number: str, reference: str, location: Location,
+def _answer(sale: CreatedSale) -> str:
+    """What the ledger keeps as the ERP's answer for an order."""
+    if sale.already_there:
+        return json.dumps({"sale": sale.number, "skipped": "already in the ERP"})
+    return json.dumps({"sale": sale.number, "customer": sale.customer})
+
+
+def _create(erp_side: ErpSide, delivery_id: int, order: dict, number: str, reference: str, location: Location,
             channel: Channel, summary: OrderSummary) -> tuple[DeliveryOutcome, Activity]:
     try:
-        detail = desk.create_order(order, reference, location.warehouse, channel.flows.orders.default_debtor)
+        sale = erp_side.create_order(order, reference, location.warehouse, channel.flows.orders.default_debtor)
     except PartnerUnavailable as exc:
         summary.pending += 1
         summary.errors.append(f"{number}: {exc}")
@@ -212,17 +210,16 @@ def _create(desk: ErpSyncDesk, delivery_id: int, order: dict, number: str, refer
         summary.held += 1
         return (DeliveryOutcome(delivery_id, DeliveryStatus.HELD, 1, str(exc)),
                 Activity("out", number, "HELD", str(exc), order))
-    done = json.loads(detail)
-    if done.get("skipped"):
+    if sale.already_there:
         summary.already_in_erp += 1
-        entry = Activity("out", number, "SKIPPED", f"sale {done['sale']} already in the ERP")
+        entry = Activity("out", number, "SKIPPED", f"sale {sale.number} already in the ERP")
     else:
         summary.created += 1
-        entry = Activity("out", number, "CREATED", f"sale {done['sale']}; {done.get('customer')}", order)
-    return DeliveryOutcome(delivery_id, DeliveryStatus.SENT, 1, response_body=detail), entry
+        entry = Activity("out", number, "CREATED", f"sale {sale.number}; {sale.customer}", order)
+    return DeliveryOutcome(delivery_id, DeliveryStatus.SENT, 1, response_body=_answer(sale)), entry
 
 
-def report_shipments(desk: ErpSyncDesk, shop: CommerceSession, ledger: Ledger, client: Client, channel: Channel,
+def report_shipments(erp_side: ErpSide, shop: ShopSide, ledger: Ledger, client: Client, channel: Channel,
                      location: Location, state: SyncState, summary: OrderSummary) -> None:
     """Tells the shop, once, about every order of the location whose sale the ERP has shipped."""
     erp = client.erp
@@ -234,8 +231,8 @@ def report_shipments(desk: ErpSyncDesk, shop: CommerceSession, ledger: Ledger, c
                if d["status"] == DeliveryStatus.SENT.value]
     reported = state.marks(STATUS_MARK, created)
     waiting = [number for number in created if number not in reported]
-    sales = desk.sales([f"{name}:{number}" for number in waiting])
-    shipped = [n for n in waiting if sales.get(f"{name}:{n}", {}).get("shipment_state") == "sent"]
+    sales = erp_side.sales([f"{name}:{number}" for number in waiting])
+    shipped = [n for n in waiting if (sale := sales.get(f"{name}:{n}")) is not None and sale.shipped]
 
     def confirmed(results: list[WriteResult]) -> None:
         done = {r.key: "shipped" for r in results if r.ok and r.key}
@@ -245,4 +242,4 @@ def report_shipments(desk: ErpSyncDesk, shop: CommerceSession, ledger: Ledger, c
                    for r in results])
         summary.shipped_reported += len(done)
 
-    shop.write("PUT", "orders", [{"order_no": n, "status": "shipped"} for n in shipped], on_results=confirmed)
+    shop.report_shipped(shipped, confirmed)

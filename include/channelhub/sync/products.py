@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channelhub.config.sync_flows import ProductFlow
-from channelhub.connectors.commerce_api import CommerceSession, WriteResult, search_term
-from channelhub.connectors.contract import ErpSyncDesk
+from channelhub.connectors.contract import ErpSide, ShopSide, WriteResult, WriteStatus
 from channelhub.exceptions import MappingError
 from channelhub.sync.state import Activity, SyncState
 from channelhub.sync.summary import FlowSummary
@@ -40,7 +39,7 @@ def _version(record: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
-def sync_products(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, flow: ProductFlow,
+def sync_products(erp: ErpSide, shop: ShopSide, state: SyncState, flow: ProductFlow,
                   full_refresh: bool = False) -> ProductSummary:
     summary = ProductSummary()
     mapping = flow.compiled()
@@ -48,10 +47,10 @@ def sync_products(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, fl
     changed: dict[str, tuple[dict[str, Any], str]] = {}
     entries = []
     offset = 0
-    while page := desk.products(offset, PAGE):
+    while page := erp.products(offset, PAGE):
         offset += PAGE
         summary.read += len(page)
-        for product in page:
+        for product in (p.as_record() for p in page):
             try:
                 verdict = mapping.verdict(product)
                 if verdict is not None:
@@ -74,8 +73,7 @@ def sync_products(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, fl
         return summary
     in_shop = set(sent)
     if flow.keep_enriched and set(changed) - in_shop:
-        in_shop |= {str(r.get("item_no")) for page in shop.search("products", search_term("searchlike", "item_no", ""))
-                    for r in page}
+        in_shop |= shop.product_skus()
     outgoing = []
     for sku, (record, _) in changed.items():
         keep = flow.keep_enriched and sku in in_shop
@@ -87,9 +85,9 @@ def sync_products(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, fl
             record, version = changed.get(result.key or "", ({}, ""))
             if result.ok:
                 done[result.key] = version
-                summary.created += result.status == "created"
-                summary.updated += result.status == "updated"
-                log.append(Activity("out", result.key or "?", result.status.upper(), None, record))
+                summary.created += result.status is WriteStatus.CREATED
+                summary.updated += result.status is WriteStatus.UPDATED
+                log.append(Activity("out", result.key or "?", result.status.value.upper(), None, record))
             else:
                 summary.failed += 1
                 summary.errors.append(f"{result.key}: {result.message}")
@@ -98,5 +96,5 @@ def sync_products(desk: ErpSyncDesk, shop: CommerceSession, state: SyncState, fl
         state.set_marks(MARK, done)
         state.log(log)
 
-    shop.write("POST", "products", outgoing, on_results=confirmed)
+    shop.push_products(outgoing, confirmed)
     return summary

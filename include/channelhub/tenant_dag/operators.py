@@ -18,11 +18,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from airflow.providers.smtp.hooks.smtp import SmtpHook
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
 from channelhub.config.clients import Client
-from channelhub.exceptions import UnsafeTenantPath, for_airflow
+from channelhub.exceptions import RecordsRefused, TenantFileGone, UnsafeTenantPath
 from channelhub.formats import FileFormat
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
@@ -31,6 +30,7 @@ from channelhub.ingest.result import IngestResult, TableStatus
 from channelhub.ledger import Ledger
 from channelhub.ledger.from_sales import sales_documents
 from channelhub.notify.report import RunReport
+from channelhub.operators import HubOperator
 from channelhub.productdb.hook import ProductDbHook
 from channelhub.productdb.tables import ProjectTables
 from channelhub.records.loads import record_loads
@@ -45,7 +45,7 @@ RESULT_KEY = "result"
 ARCHIVE_PROBLEM_KEY = "archive_problem"
 
 
-class _TenantFolderOperator(BaseOperator):
+class _TenantFolderOperator(HubOperator):
     """Works on one project folder of a tenant on ``sftp_conn_id``, for the run date in ``timezone``."""
 
     template_fields = ("folder",)
@@ -90,7 +90,7 @@ class LoadTableOperator(_TenantFolderOperator):
         self.product_db_conn_id = product_db_conn_id
         self.table_prefix = table_prefix
 
-    def execute(self, context: Any) -> None:
+    def run(self, context: Any) -> None:
         run_date = self.run_date(context)
         name = file_name(self.table, run_date)
         try:
@@ -98,13 +98,13 @@ class LoadTableOperator(_TenantFolderOperator):
         except UnsafeTenantPath as exc:
             context["ti"].xcom_push(key=RESULT_KEY, value=IngestResult(self.table, TableStatus.FAILED,
                                                                        detail=str(exc)).to_xcom())
-            raise for_airflow(exc) from None
+            raise
         context["ti"].xcom_push(key=RESULT_KEY, value=result.to_xcom())
         if result.status is TableStatus.FAILED:
             for issue in result.first_errors:
                 self.log.error("%s line %s column %s value %r: %s [%s]", issue.file, issue.line, issue.column,
                                issue.value, issue.message, issue.rule)
-            raise AirflowFailException(f"{name}: {result.error_count} error(s); nothing was loaded")
+            raise RecordsRefused(f"{name}: {result.error_count} error(s); nothing was loaded")
         self.log.info("Loaded %d rows of %s", result.rows, name)
 
     def _load(self, run_date: date, name: str) -> IngestResult:
@@ -118,8 +118,7 @@ class LoadTableOperator(_TenantFolderOperator):
                 load_workdir(self.dag_id, self.table, run_date.isoformat()) as workdir:
             found = folder.locate(name)
             if found is None:
-                raise AirflowFailException(f"{name} is not in {self.folder} nor its processed/failed "
-                                           "folders any more")
+                raise TenantFileGone(f"{name} is not in {self.folder} nor its processed/failed folders any more")
             local = workdir / name
             folder.sftp.get(found.path, str(local))
             report_path = workdir / (name + ERRORS_SUFFIX)
@@ -142,7 +141,7 @@ class ArchiveFileOperator(_TenantFolderOperator):
         self.load_task_id = load_task_id
         self.archive_days = archive_days
 
-    def execute(self, context: Any) -> None:
+    def run(self, context: Any) -> None:
         result = context["ti"].xcom_pull(task_ids=self.load_task_id, key=RESULT_KEY)
         if result is None:
             raise AirflowSkipException("the load did not judge the file; it stays where it is")
@@ -154,14 +153,14 @@ class ArchiveFileOperator(_TenantFolderOperator):
                 expired = folder.expire_archived(self.table, date.today() - timedelta(days=self.archive_days), name)
         except UnsafeTenantPath as exc:
             context["ti"].xcom_push(key=ARCHIVE_PROBLEM_KEY, value=str(exc))
-            raise for_airflow(exc) from None
+            raise
         self.log.info("Archived %s to %s", name, target)
         if expired:
             self.log.info("Removed %d archived file(s) older than %d days (retention.archive_days): %s",
                           len(expired), self.archive_days, ", ".join(expired))
 
 
-class SalesToLedgerOperator(BaseOperator):
+class SalesToLedgerOperator(HubOperator):
     """Turns the run date's loaded daily_sales into sales documents for the linked client's ERP.
 
     Its outlet is the client's SALES_POSTING ledger asset, so the sales job runs soon after.
@@ -180,7 +179,7 @@ class SalesToLedgerOperator(BaseOperator):
         self.table_prefix = table_prefix
         self.client = client  # the linked client's config (JSON), as the DAG file read it
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def run(self, context: Any) -> dict[str, int]:
         client = Client.model_validate(self.client)
         run_date = run_date_of(context, self.timezone)
         table = ProjectTables(self.table_prefix, _formats({"daily_sales": self.daily_sales_format}))["daily_sales"]
@@ -246,7 +245,7 @@ class RunReportOperator(_TenantFolderOperator):
                     "not finish (it failed, was killed or never started); see its log, then clear it")))
         return results
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def run(self, context: Any) -> dict[str, Any]:
         run_date = self.run_date(context)
         report = RunReport(self.tenant, self.project, run_date, self.collect(context))
         reports = self._error_reports(report)
@@ -301,4 +300,4 @@ def fail_unless_all_loaded(ti: Any, report_task_id: str) -> None:
     summary = ti.xcom_pull(task_ids=report_task_id) or {}
     bad = {table: status for table, status in summary.get("tables", {}).items() if status != "SUCCESS"}
     if bad:
-        raise AirflowFailException("tables not loaded: " + ", ".join(f"{t} {s}" for t, s in bad.items()))
+        raise RecordsRefused("tables not loaded: " + ", ".join(f"{t} {s}" for t, s in bad.items()))

@@ -1,42 +1,16 @@
-"""``http_erp``: JSON postings to a client's ERP endpoint.
-
-The connection (type ``channelhub_http_erp``; one of type ``http`` is read the same way)
-holds the URL in ``host`` (a full URL, or a host with ``schema`` and ``port``) and, in
-``extra``:
-
-- ``headers``: static headers sent with every posting (the client's credentials);
-- ``credential_url``: called (GET, empty body) after an HTTP 401; it answers a JSON
-  object of header names and values, which replace the static ones, and the posting is
-  retried once;
-- ``check_url``: what ``credentials test`` calls with the headers (GET); default
-  ``credential_url``;
-- ``timeout`` (seconds, 30), ``max_attempts`` (5), ``backoff`` (first wait, 1 s) and
-  ``max_backoff`` (60 s) for transient failures;
-- ``max_body`` (bytes, 8 MiB) and ``read_deadline`` (seconds, 120): an answer larger or slower
-  is cut and taken as a transient failure (the document is sent again; the ERP de-duplicates
-  on its messageId).
-
-Outcomes: 2xx is SENT. 429, 5xx, timeouts and refused connections are retried with
-exponential backoff, honouring ``Retry-After``; when the attempts run out the document
-is RETRY (it stays PENDING for the next run). Any other 4xx is REJECTED at once with the
-partner's answer kept, and so is a 401 that new headers did not cure. A credential URL
-that fails (5xx, timeout, an answer that is not a JSON object of headers) is retried the
-same way; if it still fails, :class:`CredentialRefreshFailed` is raised: it is no fault
-of the document, so the task fails (Airflow retries it) and the document stays PENDING.
-"""
+"""The HTTP ERP poster: one document per POST, retried and refreshed as the package's docs say."""
 
 from __future__ import annotations
 
 import json
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import urllib3
-from airflow.sdk.bases.hook import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from channelhub.connectors.contract import CONNECTORS
+from channelhub.connectors.contract import Outcome, PostResult
 from channelhub.connectors.http_common import (
     DEFAULT_MAX_BODY,
     DEFAULT_READ_DEADLINE,
@@ -44,11 +18,7 @@ from channelhub.connectors.http_common import (
     request_bounded,
     retry_after_seconds,
 )
-from channelhub.connectors.results import Outcome, PostResult
 from channelhub.exceptions import CredentialRefreshFailed, PartnerAnswerInvalid
-
-if TYPE_CHECKING:
-    from channelhub.config.clients import Channel, Client
 
 RESPONSE_KEPT = 4000
 
@@ -179,49 +149,3 @@ class ErpPoster:
         if 200 <= response.status < 300:
             return True, f"{url} answered HTTP {response.status}"
         return False, f"{url} answered HTTP {response.status}: {_kept(response)[:500]}"
-
-
-class HttpErpHook(BaseHook):
-    """Builds an :class:`ErpPoster` from an Airflow connection.
-
-    :param http_erp_conn_id: connection of type ``http`` (see the module docs for ``extra``).
-    """
-
-    conn_name_attr = "http_erp_conn_id"
-    default_conn_name = "http_erp_default"
-    conn_type = CONNECTORS["http_erp"].connection_type
-    hook_name = "Channel Hub HTTP ERP"
-
-    def __init__(self, http_erp_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.http_erp_conn_id = http_erp_conn_id
-
-    @classmethod
-    def for_channel(cls, client: Client, channel: Channel) -> HttpErpHook:
-        return cls(channel.conn_id)
-
-    def get_endpoint(self) -> ErpEndpoint:
-        conn = self.get_connection(self.http_erp_conn_id)
-        extra = conn.extra_dejson
-        host = conn.host or ""
-        if not host:
-            raise ValueError(f"connection {self.http_erp_conn_id}: host (the ERP's posting URL) is empty")
-        port = f":{conn.port}" if conn.port else ""
-        url = host if "://" in host else f"{conn.schema or 'http'}://{host}{port}"
-        return ErpEndpoint(
-            url=url, headers=dict(extra.get("headers") or {}), credential_url=extra.get("credential_url"),
-            check_url=extra.get("check_url"), timeout=float(extra.get("timeout", 30)),
-            max_attempts=int(extra.get("max_attempts", 5)), backoff=float(extra.get("backoff", 1)),
-            max_backoff=float(extra.get("max_backoff", 60)),
-            max_body=int(extra.get("max_body", DEFAULT_MAX_BODY)),
-            read_deadline=float(extra.get("read_deadline", DEFAULT_READ_DEADLINE)),
-        )
-
-    def get_poster(self) -> ErpPoster:
-        return ErpPoster(self.get_endpoint())
-
-    def test_connection(self) -> tuple[bool, str]:
-        try:
-            return self.get_poster().check()
-        except Exception as exc:
-            return False, str(exc)

@@ -1,14 +1,4 @@
-"""``commerce_api``: a webshop behind an API with the CIMcloud API's semantics (DESIGN section 6).
-
-The connection (type ``channelhub_commerce_api``) holds the API's base URL in ``host``, the
-site in ``schema``, ``AuthUserName`` in ``login``, ``AuthPassword`` in ``password`` and, in
-``extra``: ``api_key`` (the ``AuthKey``; under that name Airflow masks it in logs and the UI),
-``calls_per_second`` (2), ``sync_batch`` (10), ``async_batch`` (1000), ``timeout`` (30 s),
-``max_attempts`` (4) for 5xx and refused connections, ``job_poll`` (first wait before
-polling an import job, 0.5 s), and the bounds on what the shop may send: ``max_body`` (the
-largest answer read, 8 MiB), ``read_deadline`` (seconds an answer may take to arrive whole,
-120), ``max_pages`` (pages read by one search, 200: 10,000 records), ``job_deadline``
-(seconds an import job may stay unfinished, 900).
+"""The session on a shop API with CIMcloud's semantics (its settings: the package's docs).
 
 What the session does for its callers, so no flow has to:
 
@@ -34,19 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import urllib3
-from airflow.sdk.bases.hook import BaseHook
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from channelhub.connectors.contract import CONNECTORS
+from channelhub.connectors.contract import OnResults, WriteResult, WriteStatus
 from channelhub.connectors.http_common import (
     DEFAULT_MAX_BODY,
     DEFAULT_READ_DEADLINE,
@@ -62,9 +50,6 @@ from channelhub.exceptions import (
     PartnerUnavailable,
 )
 from channelhub.yamlfile import describe_validation_error
-
-if TYPE_CHECKING:
-    from channelhub.config.clients import Channel, Client
 
 #: Added to the one-second window, so calls spaced by the hub arrive spaced at the shop.
 SPACING_MARGIN = 0.04
@@ -103,12 +88,6 @@ class CommerceSettings:
     job_deadline: float = 900.0
 
 
-#: The connection extras a session reads, with their types (anything else is a typo, refused).
-SETTING_EXTRAS: dict[str, type] = {
-    "calls_per_second": int, "sync_batch": int, "async_batch": int, "timeout": float, "max_attempts": int,
-    "job_poll": float, "max_body": int, "read_deadline": float, "max_pages": int, "job_deadline": float}
-
-
 class SearchPage(BaseModel):
     """One page of a search as the API documents it; strict, so ``pageSize: "fifty"`` is refused."""
 
@@ -139,19 +118,6 @@ class ImportAnswer(BaseModel):
     jobId: str | int | None = None
     status: str | None = Field(default=None, max_length=40)
     results: list[WriteResultModel] = Field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """The shop's answer for one record: ``created``, ``updated`` or ``failed`` (with its message)."""
-
-    key: str | None
-    status: str
-    message: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("created", "updated")
 
 
 class RateGate:
@@ -309,7 +275,7 @@ class CommerceSession:
                                   "connection's extras (or run more often)")
 
     def write(self, method: str, resource: str, records: list[dict[str, Any]],
-              on_results: Callable[[list[WriteResult]], None] | None = None) -> list[WriteResult]:
+              on_results: OnResults | None = None) -> list[WriteResult]:
         """``POST`` (upsert) or ``PUT`` (update only) of records; one result per record, in order.
 
         ``on_results`` gets each call's or job's results as soon as they are known, so a caller
@@ -342,7 +308,7 @@ class ImportStream:
     """Records written to the shop as a caller produces them (for example page by page from the ERP).
 
     Every ``async_batch`` records go as one import job at once; the jobs are polled oldest
-    first, either when the caller has a moment (:meth:`poll_if_idle`: only when the shop would
+    first, either when the caller has a moment (:meth:`work_while_waiting`: only when the shop would
     take a call without waiting, so the caller's own work fills the rate limit's gaps) or at
     :meth:`close`. What is left at the close goes synchronously when it fits ``sync_batch``.
     A job still unfinished ``job_deadline`` seconds after it was queued raises
@@ -350,7 +316,7 @@ class ImportStream:
     """
 
     def __init__(self, session: CommerceSession, method: str, resource: str,
-                 on_results: Callable[[list[WriteResult]], None]):
+                 on_results: OnResults):
         self.session, self.method, self.path = session, method, f"/{resource}"
         self.on_results = on_results
         self.buffer: list[dict[str, Any]] = []
@@ -373,7 +339,8 @@ class ImportStream:
         else:  # imported at once (a small batch, or a shop that did not queue it)
             self.on_results(_results(answer))
 
-    def poll_if_idle(self) -> None:
+    def work_while_waiting(self) -> None:
+        """Polls the oldest job when it is due and the shop would take a call without waiting."""
         if self.jobs and self.jobs[0].poll_at <= time.monotonic() and self.session.gate.free_now():
             self._poll_oldest()
 
@@ -458,65 +425,7 @@ def _checked_page(answer: dict[str, Any], page: int, where: str) -> SearchPage:
 
 
 def _results(answer: ImportAnswer) -> list[WriteResult]:
-    return [WriteResult(r.key, r.status, r.message) for r in answer.results]
-
-
-class CommerceApiHook(BaseHook):
-    """Builds a :class:`CommerceSession` from an Airflow connection (see the module docs).
-
-    :param commerce_conn_id: connection of type ``channelhub_commerce_api``.
-    """
-
-    conn_name_attr = "commerce_conn_id"
-    default_conn_name = "commerce_api_default"
-    conn_type = CONNECTORS["commerce_api"].connection_type
-    hook_name = "Channel Hub commerce API (webshop)"
-
-    def __init__(self, commerce_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.commerce_conn_id = commerce_conn_id
-
-    @classmethod
-    def for_channel(cls, client: Client, channel: Channel) -> CommerceApiHook:
-        return cls(channel.conn_id)
-
-    def get_settings(self) -> CommerceSettings:
-        conn = self.get_connection(self.commerce_conn_id)
-        extra = conn.extra_dejson
-        if not conn.host or not conn.schema or not conn.login or not extra.get("api_key"):
-            raise PartnerRefused(f"connection {self.commerce_conn_id}: host, schema (the site), login and "
-                                 "extra api_key are needed")
-        url = conn.host if "://" in conn.host else f"https://{conn.host}{f':{conn.port}' if conn.port else ''}"
-        return CommerceSettings(url, conn.schema, conn.login, conn.password or "", extra["api_key"],
-                                **_numbers(self.commerce_conn_id, extra))
-
-    def get_session(self, on_notice: Callable[[str], None] | None = None) -> CommerceSession:
-        return CommerceSession(self.get_settings(), on_notice)
-
-    def test_connection(self) -> tuple[bool, str]:
-        try:
-            session = self.get_session()
-            if not session.canary():
-                return False, f"the shop at {session.settings.url} does not answer its canary check"
-            session._authenticate()
-        except (PartnerAuthFailed, PartnerRefused, PartnerAnswerInvalid, _Transient, _RateLimited) as exc:
-            return False, str(exc)
-        return True, f"the shop answers and accepts the credentials of {session.settings.username!r}"
-
-
-def _numbers(conn_id: str, extra: dict[str, Any]) -> dict[str, Any]:
-    """The session settings among the extras, each a positive number of its type; a wrong one is refused."""
-    numbers = {}
-    for name, kind in SETTING_EXTRAS.items():
-        if name not in extra:
-            continue
-        raw = extra[name]
-        try:
-            value = kind(raw)
-        except (TypeError, ValueError):
-            value = None
-        if isinstance(raw, bool) or value is None or not (math.isfinite(value) and value > 0):
-            raise PartnerRefused(f"connection {conn_id}: extra {name} must be a number > 0 ({kind.__name__}), "
-                                 f"not {str(extra[name])[:40]!r}")
-        numbers[name] = value
-    return numbers
+    known = {status.value for status in WriteStatus}
+    return [WriteResult(r.key, WriteStatus(r.status), r.message) if r.status in known
+            else WriteResult(r.key, WriteStatus.FAILED, f"the shop answered status {r.status!r}: {r.message or ''}")
+            for r in answer.results]

@@ -19,8 +19,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from channelhub.connectors.contract import SellableStock
-from channelhub.connectors.tryton import TrytonPoster, TrytonRefused
+from channelhub.connectors.contract import CreatedSale, ErpProduct, SaleInErp, SellableStock
+from channelhub.connectors.tryton.client import TrytonRefused, TrytonSession
+from channelhub.connectors.tryton.lookups import TrytonLookups
 
 OPEN_MOVES = ["staging", "draft", "assigned"]
 
@@ -29,22 +30,22 @@ def sale_reference(channel_name: str, order_code: str) -> str:
     return f"{channel_name}:{order_code}"
 
 
-class TrytonSyncDesk(TrytonPoster):
-    """The ERP side of the sync flows on one Tryton session (one thread at a time).
+class TrytonErpSide(TrytonLookups):
+    """:class:`~channelhub.connectors.contract.ErpSide` on one Tryton session (one thread at a time).
 
     It remembers, for its life (one task), which references a batch look-up found absent, so
     ``create_order`` after :meth:`sales` does not search again, and the customers it has found
     or written, so a customer's next order in the run costs no look-up when nothing changed.
     """
 
-    def __init__(self, session: Any):
+    def __init__(self, session: TrytonSession):
         super().__init__(session)
         self._absent: set[str] = set()
         self._customers: dict[str, tuple[int, int, str]] = {}
 
     def _storage(self, warehouse: str) -> int:
-        ident = self._warehouse(warehouse)
-        return self._cached(("storage", warehouse), lambda: self.session.call(
+        ident = self.warehouse(warehouse)
+        return self.cached(("storage", warehouse), lambda: self.session.call(
             "stock.location", "read", [ident], ["storage_location"])[0]["storage_location"])
 
     def sellable_stock(self, warehouse: str, offset: int, limit: int) -> list[SellableStock]:
@@ -58,7 +59,7 @@ class TrytonSyncDesk(TrytonPoster):
         moves = self.session.call("stock.move", "search_read", [
             ("product", "in", [p["id"] for p in products]), ("state", "in", OPEN_MOVES),
             ("to_location.type", "=", "customer"),
-            ("from_location", "child_of", [self._warehouse(warehouse)], "parent")],
+            ("from_location", "child_of", [self.warehouse(warehouse)], "parent")],
             0, None, None, ["product", "quantity"])
         reserved: dict[int, Decimal] = {}
         for move in moves:
@@ -66,34 +67,36 @@ class TrytonSyncDesk(TrytonPoster):
         return [SellableStock(p["code"], warehouse, Decimal(str(p["quantity"])), reserved.get(p["id"], Decimal(0)),
                               Decimal(str(p["forecast_quantity"]))) for p in products]
 
-    def sales(self, references: list[str]) -> dict[str, dict[str, Any]]:
-        """reference -> the sale's number, state and shipment state, for the references Tryton has."""
+    def sales(self, references: list[str]) -> dict[str, SaleInErp]:
+        """reference -> the sale Tryton has for it (shipped: its shipments are all done)."""
         if not references:
             return {}
         found = self.session.call("sale.sale", "search_read", [("reference", "in", references)], 0, None, None,
-                                  ["reference", "number", "state", "shipment_state"])
-        sales = {sale["reference"]: sale for sale in found}
+                                  ["reference", "number", "shipment_state"])
+        sales = {sale["reference"]: SaleInErp(sale["reference"], sale["number"], sale["shipment_state"] == "sent")
+                 for sale in found}
         self._absent.update(set(references) - set(sales))
         return sales
 
-    def create_order(self, order: dict[str, Any], reference: str, warehouse: str, default_debtor: str | None) -> str:
-        """The order as a confirmed sale (or the sale already there); JSON of what was done."""
+    def create_order(self, order: dict[str, Any], reference: str, warehouse: str,
+                     default_debtor: str | None) -> CreatedSale:
+        """The order as a confirmed sale (or the sale already there)."""
         existing = None if reference in self._absent else self.sales([reference]).get(reference)
         self._absent.discard(reference)  # from now on it may exist
         if existing is not None:
-            return json.dumps({"sale": existing["number"], "skipped": "already in the ERP"})
+            return CreatedSale(existing.number, already_there=True)
         lines = order.get("lines") or []
         if not lines:
             raise TrytonRefused("the order has no lines")
-        products = self._product_ids([str(line["sku"]) for line in lines])
+        products = self.product_ids([str(line["sku"]) for line in lines])
         term = self._payment_term(order.get("payment_method"))
         party, address, customer = self._customer(order, default_debtor)
         sale = {"party": party, "invoice_address": address, "shipment_address": address,
-                "warehouse": self._warehouse(warehouse), "reference": reference,
+                "warehouse": self.warehouse(warehouse), "reference": reference,
                 "description": f"order {order['order_code']}",
                 "lines": [["create", [{
                     "type": "line", "product": products[str(line["sku"])], "quantity": float(line["quantity"]),
-                    "unit": self._unit(products[str(line["sku"])]),
+                    "unit": self.unit(products[str(line["sku"])]),
                     "unit_price": Decimal(str(line["unit_price"])), "description": str(line["sku"])}
                     for line in lines]]]}
         if term is not None:
@@ -104,12 +107,12 @@ class TrytonSyncDesk(TrytonPoster):
         self.session.call("sale.sale", "quote", [ident])
         self.session.call("sale.sale", "confirm", [ident])
         number = self.session.call("sale.sale", "read", [ident], ["number"])[0]["number"]
-        return json.dumps({"sale": number, "customer": customer})
+        return CreatedSale(number, customer)
 
     def _payment_term(self, name: str | None) -> int | None:
         if not name:
             return None
-        return self._cached(("payment_term", name), lambda: self._one(
+        return self.cached(("payment_term", name), lambda: self.one(
             "account.invoice.payment_term", [("name", "=", name)], f"payment term {name!r}"))
 
     def _customer(self, order: dict[str, Any], default_debtor: str | None) -> tuple[int, int, str]:
@@ -119,8 +122,8 @@ class TrytonSyncDesk(TrytonPoster):
         if not email:
             if not default_debtor:
                 raise TrytonRefused("the order has no customer email and the flow has no default_debtor")
-            party = self._id_by_code("party.party", default_debtor, "default debtor")
-            return party, self._address(party, default_debtor), f"default debtor {default_debtor}"
+            party = self.id_by_code("party.party", default_debtor, "default debtor")
+            return party, self.address(party, default_debtor), f"default debtor {default_debtor}"
         name = company or person or email
         address = {"street_unstructured": order.get("street") or "", "city": order.get("city") or "",
                    "postal_code": order.get("postal_code") or ""}
@@ -144,7 +147,7 @@ class TrytonSyncDesk(TrytonPoster):
                 "name": name, "contact_mechanisms": [["create", mechanisms]],
                 "addresses": [["create", [address]]]}])[0]
             kind = "company" if company else "person"
-            return party, self._address(party, email), f"created {kind} debtor {name!r}"
+            return party, self.address(party, email), f"created {kind} debtor {name!r}"
         party = found[0]["party"]
         current = self.session.call("party.party", "read", [party], ["name", "addresses"])[0]
         changed = []
@@ -160,19 +163,17 @@ class TrytonSyncDesk(TrytonPoster):
             if any((kept.get(key) or "") != value for key, value in address.items() if value):
                 self.session.call("party.address", "write", [first], {k: v for k, v in address.items() if v})
                 changed.append("address")
-        with self._lock:  # the address may have been made just now
-            self._known.pop(("address", str(party)), None)
+        self.forget(("address", str(party)))  # the address may have been made just now
         what = f"updated debtor {name!r} ({', '.join(changed)})" if changed else f"found debtor {name!r}"
-        return party, self._address(party, email), what
+        return party, self.address(party, email), what
 
-    def products(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        """One page (by id) of the salable products: code, name, list_price, description, active."""
+    def products(self, offset: int, limit: int) -> list[ErpProduct]:
+        """One page (by id) of the salable products."""
         found = self.session.call("product.product", "search_read", [("salable", "=", True), ("code", "!=", None)],
                                   offset, limit,
                                   [("id", "ASC")], ["code", "name", "list_price_used", "description", "active"])
-        return [{"code": p["code"], "name": p["name"], "list_price": str(p["list_price_used"] or 0),
-                 "description": p.get("description") or "", "active": bool(p["active"])}
-                for p in found]
+        return [ErpProduct(p["code"], p["name"], Decimal(str(p["list_price_used"] or 0)), p.get("description") or "",
+                           bool(p["active"])) for p in found]
 
 
 def _date(value: Any) -> dt.date:
