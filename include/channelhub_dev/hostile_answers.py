@@ -121,3 +121,25 @@ def play_hostile(handler: BaseHTTPRequestHandler, kind: str, answer: dict[str, A
                  found: list[dict[str, Any]], headers: dict[str, str]) -> None:
     """Answers a search page as the hostile ``kind`` does (``answer`` is the honest one)."""
     HOSTILE_ANSWERS[kind](handler, answer, found, headers)
+
+
+def _with_next(answer: dict[str, Any], link: str) -> dict[str, Any]:
+    return {**answer, "next": link}
+
+
+OscarPlay = Callable[[BaseHTTPRequestHandler, dict[str, Any], str], None]
+
+#: A django-oscar-api list page (``count``, ``next``, ``results``) answered as a broken or
+#: hostile shop would; ``url`` is the page's own address.
+OSCAR_PAGE_ANSWERS: dict[str, OscarPlay] = {
+    "html": lambda h, answer, url: _send(h, 200, b"<html><body>Down for maintenance</body></html>", {},
+                                         "text/html"),
+    "not_json": lambda h, answer, url: _send(h, 200, b'{"count": 3, "results": [{"number": ', {}),
+    "results_not_list": lambda h, answer, url: _json_body(h, {**answer, "results": "none today"}, {}),
+    "past_end": lambda h, answer, url: _json_body(h, _with_next(answer, url.split("?")[0] + "?page=99"), {}),
+    "foreign_next": lambda h, answer, url: _json_body(h, _with_next(answer, "http://203.0.113.9/api/admin/orders/"
+                                                                            "?page=2"), {}),
+    "loop": lambda h, answer, url: _json_body(h, _with_next(answer, url), {}),
+    "huge_chunked": lambda h, answer, url: _chunked(h, _huge_parts(), {}),
+    "endless": lambda h, answer, url: _chunked(h, _endless_parts(), {}),
+}

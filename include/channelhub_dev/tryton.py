@@ -1,16 +1,12 @@
 """A real Tryton ERP on 127.0.0.1 for the tests and the demo.
 
 Initialising a Tryton database with the sale, purchase and stock modules costs minutes of
-CPU, so it is done once per set of installed Tryton versions into a template (SQLite),
-kept in ``CHANNELHUB_TRYTON_CACHE`` (default ``~/.cache/channelhub/tryton``); each server
-starts from a copy of it (a file copy) on a free port. Building the template is guarded by
-a file lock, so parallel test workers build it once.
+CPU, so it is done once per set of installed Tryton versions into a template (SQLite, see
+:mod:`channelhub_dev.template_cache`); each server starts from a copy of it on a free port.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -19,21 +15,17 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import urllib3
 
 from channelhub_dev.stack import free_port
+from channelhub_dev.template_cache import cached_template, run_checked
 
 MODULES = ("trytond", "trytond-sale", "trytond-purchase", "trytond-stock", "proteus")
 SETUP_REVISION = "2"  # bump when tryton_setup changes what the template holds
 ADMIN_PASSWORD = "admin-local-only"
 DATABASE = "hub"
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("CHANNELHUB_TRYTON_CACHE") or Path.home() / ".cache" / "channelhub" / "tryton")
 
 
 def _bin(name: str) -> str:
@@ -51,21 +43,7 @@ def _config(folder: Path, port: int | None = None) -> Path:
 
 def template() -> Path:
     """The initialised, set-up template database for the installed Tryton versions (built if missing)."""
-    versions = ";".join(f"{m}={metadata.version(m)}" for m in MODULES) + f";setup={SETUP_REVISION}"
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"template-{hashlib.sha256(versions.encode()).hexdigest()[:16]}.sqlite"
-    with (folder / ".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not path.exists():
-            _build(path)
-    return path
-
-
-def _run(command: list[str], env: dict[str, str], timeout: float) -> None:
-    done = subprocess.run(command, env=env, input="\n", capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        raise RuntimeError(f"{command[0]} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return cached_template("tryton", MODULES, SETUP_REVISION, _build)
 
 
 def _build(target: Path) -> None:
@@ -78,12 +56,10 @@ def _build(target: Path) -> None:
         env = {**os.environ, "TRYTONPASSFILE": str(password)}
         # No --email: trytond checks an address's domain in DNS, which this machine cannot reach;
         # the empty answer to its prompt means "no email".
-        _run([_bin("trytond-admin"), "-c", str(config), "-d", DATABASE, "--all", "-u", "sale", "purchase", "stock",
-              "--activate-dependencies"], env, timeout=1800)
-        _run([sys.executable, "-m", "channelhub_dev.tryton_setup", str(config), DATABASE], env, timeout=900)
-        partial = target.with_suffix(".partial")
-        shutil.copyfile(folder / f"{DATABASE}.sqlite", partial)
-        partial.replace(target)
+        run_checked([_bin("trytond-admin"), "-c", str(config), "-d", DATABASE, "--all", "-u", "sale", "purchase",
+                     "stock", "--activate-dependencies"], env, timeout=1800)
+        run_checked([sys.executable, "-m", "channelhub_dev.tryton_setup", str(config), DATABASE], env, timeout=900)
+        shutil.copyfile(folder / f"{DATABASE}.sqlite", target)
 
 
 @dataclass

@@ -139,7 +139,8 @@ def needed_abilities(channel_type: str, locations: list[Location],
     channel: set[Ability] = set()
     erp: set[Ability] = set()
     if channel_type == "MARKETPLACE" and locations:
-        channel |= {Ability.PUSH_STOCK, Ability.PULL_ORDERS, Ability.REPORT_SHIPMENTS}
+        # Reporting shipments back is done where the shop can take it (its connector declares it).
+        channel |= {Ability.PUSH_STOCK, Ability.PULL_ORDERS}
         erp |= {Ability.READ_STOCK, Ability.CREATE_ORDERS}
     if channel_type == "MARKETPLACE" and flows.products.enabled:
         channel.add(Ability.PUSH_PRODUCTS)

@@ -233,7 +233,8 @@ class ShopSide(Protocol):
         """Every order of the location changed in [start, end], one checked page at a time."""
 
     def stock_writer(self, on_results: OnResults) -> RecordWriter:
-        """A writer of stock records (``item_no``, ``location``, ``qty_available``)."""
+        """A writer of stock records (``item_no``, ``location``, ``qty_available``); each result is
+        keyed ``<item_no>|<location>``."""
 
     def product_skus(self) -> set[str]:
         """The SKUs the shop already has."""

@@ -9,17 +9,19 @@ that says which.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import urllib3
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from channelhub.connectors.contract import ConnectionExtras
 from channelhub.exceptions import PartnerAnswerInvalid
+from channelhub.yamlfile import describe_validation_error
 
 CHUNK = 64 * 1024
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
@@ -105,3 +107,41 @@ def retry_after_seconds(response: Any) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+def loose_json(answer: Answer) -> dict[str, Any]:
+    """Best effort, for an error's message or a token: {} when the answer is no JSON object."""
+    try:
+        parsed = json.loads(answer.data or b"{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def json_value(answer: Answer, what: str) -> Any:
+    """The answer's JSON, or :class:`PartnerAnswerInvalid` saying what came instead."""
+    try:
+        return json.loads(answer.data)
+    except ValueError as exc:
+        start = answer.data[:60].decode("utf-8", "replace")
+        raise PartnerAnswerInvalid(f"{what}: HTTP {answer.status} with an answer that is not JSON "
+                                   f"({exc}; it starts {start!r})") from None
+
+
+def json_object(answer: Answer, what: str) -> dict[str, Any]:
+    """The answer as a JSON object, or :class:`PartnerAnswerInvalid` saying what came instead."""
+    parsed = json_value(answer, what)
+    if not isinstance(parsed, dict):
+        raise PartnerAnswerInvalid(f"{what}: the answer is a JSON {type(parsed).__name__}, not an object")
+    return parsed
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], answer: Any, what: str) -> M:
+    """``answer`` as ``model``, or :class:`PartnerAnswerInvalid` naming what and the first problems."""
+    try:
+        return model.model_validate(answer)
+    except ValidationError as exc:
+        raise PartnerAnswerInvalid(f"{what}: {'; '.join(describe_validation_error(exc)[:5])}") from None

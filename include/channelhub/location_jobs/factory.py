@@ -78,8 +78,9 @@ def _location_dag(loaded: LoadedClient, channel: Channel, location: Location, jo
         else:
             pull = PullOrdersOperator(task_id="pull_orders", pool=channel.partner_pool, **common)
             create = CreateOrdersOperator(task_id="create_in_erp", pool=client.erp.partner_pool, **common)
-            report = ReportShipmentsOperator(task_id="report_shipments", pool=channel.partner_pool, **common)
-            pull >> create >> report
+            pull >> create
+            if Ability.REPORT_SHIPMENTS in abilities_of(channel.connector):
+                create >> ReportShipmentsOperator(task_id="report_shipments", pool=channel.partner_pool, **common)
     return dag
 
 

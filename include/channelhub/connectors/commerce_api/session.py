@@ -28,19 +28,22 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import urllib3
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from channelhub.connectors.contract import OnResults, WriteResult, WriteStatus
 from channelhub.connectors.http_common import (
     DEFAULT_MAX_BODY,
     DEFAULT_READ_DEADLINE,
     Answer,
+    json_object,
+    loose_json,
     request_bounded,
     retry_after_seconds,
+    validated,
 )
 from channelhub.exceptions import (
     PartnerAnswerInvalid,
@@ -49,7 +52,6 @@ from channelhub.exceptions import (
     PartnerRefused,
     PartnerUnavailable,
 )
-from channelhub.yamlfile import describe_validation_error
 
 #: Added to the one-second window, so calls spaced by the hub arrive spaced at the shop.
 SPACING_MARGIN = 0.04
@@ -193,7 +195,7 @@ class CommerceSession:
             raise _RateLimited(answer)
         if answer.status >= 500:
             raise _Transient(f"the shop's authenticate answered HTTP {answer.status}")
-        token = _loose_json(answer).get("token") if answer.status == 200 else None
+        token = loose_json(answer).get("token") if answer.status == 200 else None
         if not isinstance(token, str) or not token or len(token) > 4096:
             raise PartnerAuthFailed(f"the shop refused the credentials of {self.settings.username!r} "
                                     f"(HTTP {answer.status})")
@@ -227,8 +229,8 @@ class CommerceSession:
                     raise _Transient(f"{method} {_shown(path)} answered HTTP {answer.status}")
                 if answer.status >= 400:
                     raise PartnerRefused(f"{method} {_shown(path)} answered HTTP {answer.status}: "
-                                         f"{str(_loose_json(answer).get('error', ''))[:300]}")
-                return answer.status, _json_object(answer, f"{method} {_shown(path)}")
+                                         f"{str(loose_json(answer).get('error', ''))[:300]}")
+                return answer.status, json_object(answer, f"{method} {_shown(path)}")
             except _RateLimited as limited:
                 self.rate_limited += 1
                 self.on_notice(f"the shop answered 429: waited {limited.wait:.0f} s (Retry-After) and repeated")
@@ -331,7 +333,7 @@ class ImportStream:
 
     def _submit(self, chunk: list[dict[str, Any]]) -> None:
         _, raw = self.session.request(self.method, self.path, chunk)
-        answer = _validated(ImportAnswer, raw, f"{self.method} {self.path}")
+        answer = validated(ImportAnswer, raw, f"{self.method} {self.path}")
         if answer.jobId is not None:
             settings, now = self.session.settings, time.monotonic()
             self.jobs.append(_Job(str(answer.jobId), now + settings.job_poll, settings.job_poll,
@@ -347,7 +349,7 @@ class ImportStream:
     def _poll_oldest(self) -> None:
         job = self.jobs[0]
         path = f"/jobs/{quote(job.job_id, safe='')}"
-        answer = _validated(ImportAnswer, self.session.request("GET", path)[1], f"GET {_shown(path)}")
+        answer = validated(ImportAnswer, self.session.request("GET", path)[1], f"GET {_shown(path)}")
         if answer.status == "completed":
             self.jobs.popleft()
             self.on_results(_results(answer))
@@ -382,41 +384,8 @@ def _shown(path: str) -> str:
     return path if len(path) <= 200 else path[:200] + "..."
 
 
-def _loose_json(answer: Answer) -> dict[str, Any]:
-    """Best effort, for an error's message or a token: {} when the answer is no JSON object."""
-    try:
-        parsed = json.loads(answer.data or b"{}")
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def _json_object(answer: Answer, what: str) -> dict[str, Any]:
-    """The answer as a JSON object, or :class:`PartnerAnswerInvalid` saying what came instead."""
-    try:
-        parsed = json.loads(answer.data)
-    except ValueError as exc:
-        start = answer.data[:60].decode("utf-8", "replace")
-        raise PartnerAnswerInvalid(f"{what}: HTTP {answer.status} with an answer that is not JSON "
-                                   f"({exc}; it starts {start!r})") from None
-    if not isinstance(parsed, dict):
-        raise PartnerAnswerInvalid(f"{what}: the answer is a JSON {type(parsed).__name__}, not an object")
-    return parsed
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _validated(model: type[M], answer: dict[str, Any], what: str) -> M:
-    """``answer`` as ``model``, or :class:`PartnerAnswerInvalid` naming what and the first problems."""
-    try:
-        return model.model_validate(answer)
-    except ValidationError as exc:
-        raise PartnerAnswerInvalid(f"{what}: {'; '.join(describe_validation_error(exc)[:5])}") from None
-
-
 def _checked_page(answer: dict[str, Any], page: int, where: str) -> SearchPage:
-    checked = _validated(SearchPage, answer, where)
+    checked = validated(SearchPage, answer, where)
     if checked.page is not None and checked.page != page:
         raise PartnerAnswerInvalid(f"{where}: the shop answered page {checked.page} instead")
     if len(checked.records) > checked.pageSize:

@@ -1,0 +1,310 @@
+"""The shop side of the sync flows on a django-oscar shop, translating Oscar's resources into
+the contract's record shapes (the flows' default mappings) and back.
+
+- **Orders** (``/api/admin/orders/``, newest first): those placed in the interval, with the
+  lines whose stock record is the location's partner; an order with none of its lines there
+  belongs to another location. Oscar keeps no change time on an order, so the interval is of
+  placement: a status changed later in Oscar is not read again.
+- **Stock**: a record sets the partner's stock record of the SKU so that what Oscar sells
+  (``num_in_stock - num_allocated``) is the record's ``qty_available``; an unchanged one
+  costs no call. A SKU without a stock record at the partner fails with its reason.
+- **Products**: created (with a stock record at the connection's partner) or updated by UPC
+  (the SKU): title, description, visibility, and the price of its stock records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from channelhub.connectors.contract import OnResults, RecordWriter, WriteResult, WriteStatus
+from channelhub.connectors.oscar.client import OscarClient
+from channelhub.exceptions import PartnerAnswerInvalid, PartnerRefused
+
+TRAILING_ID = re.compile(r"/([^/]+)/?$")
+CENT = Decimal("0.01")
+NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug_of(sku: str) -> str:
+    """A product slug (Oscar needs one) from its SKU."""
+    return NOT_SLUG.sub("-", sku.lower()).strip("-")[:120] or "product"
+
+
+def _last_part(url: Any) -> str | None:
+    """The id a hyperlink ends in (``.../products/7/`` -> ``7``, ``.../countries/NL/`` -> ``NL``)."""
+    match = TRAILING_ID.search(url) if isinstance(url, str) else None
+    return match.group(1) if match else None
+
+
+@dataclass
+class StockRecord:
+    id: str
+    partner: str  # the partner's URL
+    num_in_stock: int
+    num_allocated: int
+
+
+@dataclass
+class Product:
+    id: str
+    sku: str
+    stockrecords: list[StockRecord] = field(default_factory=list)
+
+
+def _product(item: dict[str, Any]) -> Product:
+    """A product of an admin answer, or :class:`PartnerAnswerInvalid` naming what is wrong."""
+    product_id, sku = item.get("id"), item.get("upc")
+    if not isinstance(product_id, int) or not isinstance(sku, str | None):
+        raise PartnerAnswerInvalid(f"a product of the shop has no usable id or upc ({str(item)[:200]})")
+    records = []
+    for record in item.get("stockrecords") or []:
+        record_id, partner = _last_part(record.get("url")), record.get("partner")
+        in_stock, allocated = record.get("num_in_stock"), record.get("num_allocated")
+        if record_id is None or not isinstance(partner, str):
+            raise PartnerAnswerInvalid(f"product {product_id}: a stock record without id or partner")
+        records.append(StockRecord(record_id, partner, in_stock if isinstance(in_stock, int) else 0,
+                                   allocated if isinstance(allocated, int) else 0))
+    return Product(str(product_id), sku or "", records)
+
+
+class OscarShopSide:
+    """:class:`~channelhub.connectors.contract.ShopSide` on one :class:`OscarClient`."""
+
+    def __init__(self, client: OscarClient, on_notice: Callable[[str], None] | None = None):
+        self.client = client
+        self.extras = client.extras
+        self.on_notice = on_notice or (lambda message: None)
+        self._partners: dict[str, str] | None = None  # code -> URL
+        self._catalogue: dict[str, Product] | None = None  # SKU -> product
+        self._by_id: dict[str, Product] = {}
+
+    # -- look-ups ------------------------------------------------------------------------------
+
+    def login(self) -> None:
+        self.partners()
+
+    def partners(self) -> dict[str, str]:
+        """The shop's partners, code -> URL (read once)."""
+        if self._partners is None:
+            found: dict[str, str] = {}
+            for page in self.client.pages("/admin/partners/"):
+                for item in page:
+                    code, url = item.get("code"), item.get("url")
+                    if isinstance(code, str) and isinstance(url, str):
+                        found[code] = url
+            self._partners = found
+        return self._partners
+
+    def partner_url(self, code: str) -> str:
+        url = self.partners().get(code)
+        if url is None:
+            raise PartnerRefused(f"the shop has no partner with code {code!r} (a location on the oscar connector "
+                                 f"is an Oscar partner; the shop has: {', '.join(sorted(self.partners())) or 'none'})")
+        return url
+
+    def catalogue(self) -> dict[str, Product]:
+        """Every product by SKU, with its stock records (one listing, read once per run)."""
+        if self._catalogue is None:
+            products: dict[str, Product] = {}
+            for page in self.client.pages("/admin/products/"):
+                for item in page:
+                    product = _product(item)
+                    self._by_id[product.id] = product
+                    if product.sku:
+                        products[product.sku] = product
+            self._catalogue = products
+        return self._catalogue
+
+    def _product_by_id(self, product_id: str) -> Product:
+        if product_id not in self._by_id:
+            item = self.client.call("GET", f"/admin/products/{product_id}/")
+            if not isinstance(item, dict):
+                raise PartnerAnswerInvalid(f"product {product_id}: the shop's answer is not an object")
+            self._by_id[product_id] = _product(item)
+        return self._by_id[product_id]
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def orders(self, location: str, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
+        partner = self.partner_url(location)
+        for page in self.client.pages("/admin/orders/"):
+            batch, older = [], False
+            for item in page:
+                placed = _placed(item)
+                if placed > end:
+                    continue
+                if placed < start:
+                    older = True
+                    continue
+                order = self._order(item, location, partner)
+                if order is not None:
+                    batch.append(order)
+            if batch:
+                yield batch
+            if older:  # newest first: the rest was placed before the interval
+                return
+
+    def _order(self, item: dict[str, Any], location: str, partner: str) -> dict[str, Any] | None:
+        """An Oscar order in the contract's shape, with the location's lines only (None: no line there)."""
+        lines = []
+        for page in self.client.pages(str(item.get("lines") or "")):
+            for line in page:
+                product = self._product_by_id(_last_part(line.get("product")) or "?")
+                record_id = _last_part(line.get("stockrecord"))
+                record = next((r for r in product.stockrecords if r.id == record_id), None)
+                if record is None or record.partner != partner:
+                    continue
+                lines.append({"item_no": product.sku or None, "qty": line.get("quantity"),
+                              "unit_price": _unit_price(line.get("price_excl_tax"), line.get("quantity"))})
+        if not lines:
+            return None
+        billing = item.get("billing_address") or item.get("shipping_address") or {}
+        shipping = item.get("shipping_address") or {}
+        return {
+            "order_no": item.get("number"),
+            "order_date": item.get("date_placed"),
+            "location": location,
+            "status": str(item.get("status") or "").lower(),
+            "email": item.get("email"),
+            "first_name": billing.get("first_name"),
+            "last_name": billing.get("last_name"),
+            "company_name": "",
+            "phone": shipping.get("phone_number") or billing.get("phone_number") or "",
+            "payment_method": self.extras.payment_method,
+            "ship_address": {"street": " ".join(str(shipping.get(k) or "") for k in ("line1", "line2")).strip(),
+                             "city": shipping.get("line4"), "zip": shipping.get("postcode"),
+                             "country": _last_part(shipping.get("country"))},
+            "currency": item.get("currency"),
+            "lines": lines,
+        }
+
+    # -- stock ---------------------------------------------------------------------------------
+
+    def stock_writer(self, on_results: OnResults) -> RecordWriter:
+        return OscarStockWriter(self, on_results)
+
+    # -- products ------------------------------------------------------------------------------
+
+    def product_skus(self) -> set[str]:
+        return set(self.catalogue())
+
+    def push_products(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
+        for record in records:
+            sku = str(record.get("item_no") or "")
+            try:
+                on_results([self._push_product(sku, record)])
+            except PartnerRefused as exc:
+                on_results([WriteResult(sku, WriteStatus.FAILED, str(exc))])
+
+    def _push_product(self, sku: str, record: dict[str, Any]) -> WriteResult:
+        fields: dict[str, Any] = {"title": record.get("description")}
+        if record.get("long_description") is not None:
+            fields["description"] = record["long_description"]
+        if record.get("active") is not None:
+            fields["is_public"] = bool(record["active"])
+        product = self.catalogue().get(sku)
+        if product is not None:
+            self.client.call("PATCH", f"/admin/products/{product.id}/", fields)
+            if record.get("price") is not None:
+                for stock in product.stockrecords:
+                    self.client.call("PATCH", f"/admin/stockrecords/{stock.id}/", {"price": str(record["price"])})
+            return WriteResult(sku, WriteStatus.UPDATED)
+        partner = self._creation_partner()
+        created = self.client.call("POST", "/admin/products/", {
+            **fields, "upc": sku, "slug": slug_of(sku), "product_class": self.extras.product_class,
+            "stockrecords": [{"partner": partner, "partner_sku": sku, "num_in_stock": 0,
+                              "price": str(record.get("price") or "0")}]})
+        if isinstance(created, dict):
+            product = _product(created)
+            self.catalogue()[sku] = product
+        return WriteResult(sku, WriteStatus.CREATED)
+
+    def _creation_partner(self) -> str:
+        if self.extras.partner:
+            return self.partner_url(self.extras.partner)
+        partners = self.partners()
+        if len(partners) != 1:
+            raise PartnerRefused(f"the shop has {len(partners)} partners; set extra partner (a partner code) on the "
+                                 "connection to say whose stock records new products get")
+        return next(iter(partners.values()))
+
+    def report_shipped(self, order_numbers: list[str], on_results: OnResults) -> None:
+        raise PartnerRefused("django-oscar-api has no route that changes an order's status; the oscar connector "
+                             "does not declare 'report shipments'")
+
+
+class OscarStockWriter:
+    """Stock records written one call each as they are added (Oscar's API has no batch route)."""
+
+    def __init__(self, shop: OscarShopSide, on_results: OnResults):
+        self.shop = shop
+        self.on_results = on_results
+        self.calls = 0
+
+    def add(self, records: list[dict[str, Any]]) -> None:
+        self.on_results([self._write(record) for record in records])
+
+    def _write(self, record: dict[str, Any]) -> WriteResult:
+        result = self._written(record)
+        return WriteResult(f"{record.get('item_no')}|{record.get('location')}", result.status, result.message)
+
+    def _written(self, record: dict[str, Any]) -> WriteResult:
+        sku, location = str(record.get("item_no") or ""), str(record.get("location") or "")
+        try:
+            wanted = Decimal(str(record.get("qty_available")))
+        except InvalidOperation:
+            return WriteResult(sku, WriteStatus.FAILED, f"qty_available {record.get('qty_available')!r} is no number")
+        if wanted != wanted.to_integral_value() or wanted < 0:
+            return WriteResult(sku, WriteStatus.FAILED, f"qty_available {wanted} is not a whole number of 0 or more "
+                                                        "(Oscar counts stock in whole units)")
+        try:
+            partner = self.shop.partner_url(location)
+        except PartnerRefused as exc:
+            return WriteResult(sku, WriteStatus.FAILED, str(exc))
+        product = self.shop.catalogue().get(sku)
+        stock = next((r for r in product.stockrecords if r.partner == partner), None) if product else None
+        if stock is None:
+            return WriteResult(sku, WriteStatus.FAILED, f"the shop has no stock record of SKU {sku!r} at partner "
+                                                        f"{location!r}; add one in Oscar's dashboard")
+        in_stock = int(wanted) + stock.num_allocated
+        if in_stock == stock.num_in_stock:
+            return WriteResult(sku, WriteStatus.UPDATED, "unchanged: no call")
+        try:
+            self.shop.client.call("PATCH", f"/admin/stockrecords/{stock.id}/", {"num_in_stock": in_stock})
+        except PartnerRefused as exc:
+            return WriteResult(sku, WriteStatus.FAILED, str(exc))
+        stock.num_in_stock = in_stock
+        self.calls += 1
+        return WriteResult(sku, WriteStatus.UPDATED)
+
+    def work_while_waiting(self) -> None:
+        """Every write is done when ``add`` returns: nothing waits."""
+
+    def close(self) -> None:
+        """Nothing is buffered."""
+
+
+def _placed(item: dict[str, Any]) -> datetime:
+    value = item.get("date_placed")
+    try:
+        placed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        placed = None
+    if placed is None or placed.tzinfo is None:
+        raise PartnerAnswerInvalid(f"order {str(item.get('number'))[:100]!r}: date_placed {str(value)[:60]!r} is "
+                                   "not a time with its zone")
+    return placed
+
+
+def _unit_price(line_total: Any, quantity: Any) -> Any:
+    """The price of one unit from a line's total; what cannot be computed is passed on as it
+    came, so the order's checks hold the order naming it."""
+    try:
+        return str((Decimal(str(line_total)) / Decimal(int(quantity))).quantize(CENT, ROUND_HALF_UP))
+    except (InvalidOperation, ValueError, TypeError, ZeroDivisionError):
+        return line_total
