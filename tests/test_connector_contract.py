@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,9 +67,10 @@ def test_a_connector_of_its_own_distribution_is_installed_and_a_client_uses_it(t
     of its own on the path, so the project's environment stays as it was), then a client file
     names it: the config check accepts it, its channel's credentials test runs its hook, and
     Airflow's provider info offers its connection type."""
-    site = tmp_path / "site"
+    site, source = tmp_path / "site", tmp_path / "tiny_shop"
+    shutil.copytree(TINY_SHOP, source)  # a build writes beside its sources: not into the project
     uv = Path(sys.executable).parent / "uv"
-    subprocess.run([str(uv), "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(TINY_SHOP)],
+    subprocess.run([str(uv), "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(source)],
                    check=True, timeout=300)
     clients = tmp_path / "clients"
     clients.mkdir()
