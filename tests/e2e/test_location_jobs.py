@@ -76,6 +76,12 @@ def test_each_location_job_is_its_own_dag_created_paused_when_disabled(tmp_path)
     assert "full_refresh" in dags[INVEX].params and "full_refresh" in dags[PRODUCTS].params
 
 
+def test_a_shop_that_cannot_report_shipments_gets_no_report_task(tmp_path):
+    (tmp_path / "acme.yaml").write_text(client_yaml().replace("connector: commerce_api", "connector: oscar"))
+    dags = {dag.dag_id: dag for dag in build_location_dags(load_client_config(tmp_path).clients["acme"])}
+    assert [t.task_id for t in dags[ORDERS].tasks] == ["pull_orders", "create_in_erp"]
+
+
 def test_invex_and_order_sync_run_through_airflow_and_a_rerun_creates_nothing_twice(stack):
     local, shop = stack
     receive("331", 9)
