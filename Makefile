@@ -68,8 +68,9 @@ bench-api: install  ## the push API: a verified partner's call vs its first (scr
 bench-console: install  ## the operations console at 1M deliveries and 1M activity rows on PostgreSQL: pages, retry, purge, recording cost
 	$(BIN)/python -m bench.console
 
-bench-sync: install  ## INVEX of 10,000 SKUs vs the shop's rate-limit floor; order sync into Tryton vs Tryton's ceiling
+bench-sync: install  ## INVEX of 10,000 SKUs vs the shop rate-limit floor and into Oscar; order sync into Tryton (from both shops) vs a direct client
 	$(BIN)/python -m bench.sync_flows
+	$(BIN)/python -m bench.sync_oscar
 
 lock: install
 	$(BIN)/uv pip compile requirements-dev.txt -o constraints.txt --python-version 3.11 --no-header

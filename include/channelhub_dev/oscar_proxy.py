@@ -12,7 +12,8 @@ import urllib3
 from channelhub_dev.hostile_answers import OSCAR_PAGE_ANSWERS
 from channelhub_dev.json_server import JsonHandler, LocalJsonServer
 
-PASSED_HEADERS = ("authorization", "content-type", "accept", "cookie", "host")
+PASSED_HEADERS = ("authorization", "content-type", "accept", "cookie", "host", "referer", "x-csrftoken")
+NOT_PASSED_BACK = ("content-length", "transfer-encoding", "connection", "keep-alive", "server", "date")
 
 
 @dataclass
@@ -37,9 +38,9 @@ class _Handler(JsonHandler):
             OSCAR_PAGE_ANSWERS[kind](self, upstream.json(), f"http://{self.headers['Host']}{self.path}")
             return
         self.send_response(upstream.status)
-        for key in ("Content-Type", "Allow"):
-            if key in upstream.headers:
-                self.send_header(key, upstream.headers[key])
+        for key, value in upstream.headers.iteritems():  # every Set-Cookie too
+            if key.lower() not in NOT_PASSED_BACK:
+                self.send_header(key, value)
         self.send_header("Content-Length", str(len(upstream.data)))
         self.end_headers()
         self.wfile.write(upstream.data)

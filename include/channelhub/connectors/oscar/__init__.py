@@ -1,7 +1,7 @@
 """``oscar``: a django-oscar webshop through django-oscar-api's admin API.
 
 The connection (type ``channelhub_oscar``) holds the shop's URL in ``host`` (the API is under
-``/api/``), a staff user in ``login`` and ``password`` (HTTP basic auth; the site must set
+``/api/``), a staff user in ``login`` and ``password`` (one session per run: the site must set
 ``OSCARAPI_BLOCK_ADMIN_API_ACCESS = False`` and paginate its API, as any site holding more
 than a few hundred products does) and, in ``extra``: ``payment_method`` (what every order is
 given as its payment method, ``invoice``: Oscar's API does not say how an order was paid),
@@ -41,7 +41,7 @@ CONNECTOR = Connector(
     connection_type="channelhub_oscar",
     hook_name="Channel Hub django-oscar shop",
     abilities=frozenset({Ability.PULL_ORDERS, Ability.PUSH_STOCK, Ability.PUSH_PRODUCTS, Ability.TEST_CREDENTIALS}),
-    description="a django-oscar webshop through django-oscar-api's admin API (staff user, basic auth)",
+    description="a django-oscar webshop through django-oscar-api's admin API (a staff user's session)",
     extras=OscarExtras,
     ui_fields={"hidden-fields": ["schema"], "relabeling": {"host": "Shop URL", "login": "Staff user"}},
 )
