@@ -81,7 +81,7 @@ class Channel(LocationsMixin):
     def _erp_only_settings(self) -> Channel:
         if self.type == "MARKETPLACE" and (self.jobs or self.mapping):
             raise ValueError("jobs and mapping belong to the ERP channel, not a MARKETPLACE channel")
-        if self.type == "ERP" and (self.locations or self.flows != Flows()):
+        if self.type == "ERP" and (self.locations or self.flows.model_dump() != Flows().model_dump()):
             raise ValueError("locations and flows belong to MARKETPLACE channels, not the ERP channel")
         needed, _ = needed_abilities(self.type, self.locations, self.flows)
         if problem := unable(self.connector, needed, "the locations and flows of this channel"):

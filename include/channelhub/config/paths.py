@@ -7,7 +7,9 @@ from pathlib import Path
 
 from channelhub.config.client_loader import DEFAULT_CLIENTS_DIR
 from channelhub.config.loader import DEFAULT_CONFIG_DIR
-from channelhub.formats.registry import DEFAULT_SCHEMAS_DIR
+from channelhub.formats.registry import schemas_dir
+
+__all__ = ["clients_dir", "config_dir", "schemas_dir"]
 
 
 def config_dir() -> Path:
@@ -18,8 +20,3 @@ def config_dir() -> Path:
 def clients_dir() -> Path:
     """Client files (``CHANNELHUB_CLIENTS_DIR``)."""
     return Path(os.environ.get("CHANNELHUB_CLIENTS_DIR", DEFAULT_CLIENTS_DIR))
-
-
-def schemas_dir() -> Path:
-    """The shipped file formats (``CHANNELHUB_SCHEMAS_DIR``)."""
-    return Path(os.environ.get("CHANNELHUB_SCHEMAS_DIR", DEFAULT_SCHEMAS_DIR))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from channelhub.config.tenants import Schedule
 from channelhub.connectors.contract import Ability
@@ -53,14 +53,20 @@ class _Flow(StrictModel):
     flow_name: ClassVar[str] = ""
     mapping: dict[str, Any] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
+    _compiled: FlowMapping | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _mapping_compiles(self) -> _Flow:
+        """A client file's flow is compiled when the file loads, so a bad override is a config error
+        naming its file and key; nothing is compiled when this module is imported."""
         self.compiled()
         return self
 
     def compiled(self) -> FlowMapping:
-        return build_mapping(self.flow_name, self.mapping, tuple(self.rules))
+        """The flow's mapping (defaults from the configured schemas folder), compiled once."""
+        if self._compiled is None:
+            self._compiled = build_mapping(self.flow_name, self.mapping, tuple(self.rules))
+        return self._compiled
 
 
 class OrderFlow(_Flow):
@@ -103,16 +109,16 @@ class StockFlow(_Flow):
 
 
 class Flows(StrictModel):
-    orders: OrderFlow = OrderFlow()
-    products: ProductFlow = ProductFlow()
-    stock: StockFlow = StockFlow()
+    orders: OrderFlow = Field(default_factory=OrderFlow)
+    products: ProductFlow = Field(default_factory=ProductFlow)
+    stock: StockFlow = Field(default_factory=StockFlow)
 
 
 class LocationsMixin(StrictModel):
     """What a marketplace channel adds for its locations and flows."""
 
     locations: list[Location] = Field(default_factory=list)
-    flows: Flows = Flows()
+    flows: Flows = Field(default_factory=Flows)
 
     @field_validator("locations")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from channelhub import PROJECT_ROOT
@@ -10,6 +11,11 @@ from channelhub.formats.model import FileFormat
 from channelhub.yamlfile import read_model
 
 DEFAULT_SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+
+
+def schemas_dir() -> Path:
+    """The shipped file formats and default mappings (``CHANNELHUB_SCHEMAS_DIR``)."""
+    return Path(os.environ.get("CHANNELHUB_SCHEMAS_DIR", DEFAULT_SCHEMAS_DIR))
 
 
 def load_format(path: Path) -> FileFormat:

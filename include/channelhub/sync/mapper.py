@@ -37,11 +37,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
 from channelhub.exceptions import MappingError
-from channelhub.formats.registry import DEFAULT_SCHEMAS_DIR
+from channelhub.formats.registry import schemas_dir
 from channelhub.strict import StrictModel
 from channelhub.yamlfile import describe_validation_error, read_yaml
 
-MAPPINGS_DIR = DEFAULT_SCHEMAS_DIR / "mappings"
 FLOWS = ("orders", "products", "stock")
 KINDS = ("from", "constant", "lookup", "format", "concat", "each")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
@@ -281,8 +280,18 @@ class FlowMapping:
         return None
 
 
+def mappings_dir() -> Path:
+    """The default mappings: ``mappings/`` of the configured schemas folder (``CHANNELHUB_SCHEMAS_DIR``)."""
+    return schemas_dir() / "mappings"
+
+
+def default_mapping(flow: str, folder: Path | None = None) -> tuple[dict[str, Any], tuple[Rule, ...]]:
+    """A flow's default fields and rules, read once per folder (``mappings_dir()`` unless given)."""
+    return _read_default_mapping(flow, folder or mappings_dir())
+
+
 @cache
-def default_mapping(flow: str, folder: Path = MAPPINGS_DIR) -> tuple[dict[str, Any], tuple[Rule, ...]]:
+def _read_default_mapping(flow: str, folder: Path) -> tuple[dict[str, Any], tuple[Rule, ...]]:
     document = read_yaml(folder / f"{flow}.yaml") or {}
     return document.get("fields") or {}, tuple(Rule.model_validate(r) for r in document.get("rules") or [])
 

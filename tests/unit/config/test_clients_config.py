@@ -73,7 +73,7 @@ def bad_type(document):
     (jobs_on_marketplace, "jobs and mapping belong to the ERP channel"),
     (unknown_job, "channels[2].jobs.STOCK_POSTING: Input should be 'SALES_POSTING'"),
     (bad_delay, "'later' is not a duration"),
-    (unknown_connector, "unknown connector 'soap_erp'; known: commerce_api, http_erp, push_api, tryton"),
+    (unknown_connector, "unknown connector 'soap_erp'; known: commerce_api, http_erp, oscar, push_api, tryton"),
     (bad_type, "channels[0].type: Input should be 'MARKETPLACE' or 'ERP'"),
     (erp_on_a_connector_that_cannot_post, "channels[2]: Value error, connector 'push_api' cannot post documents, "
      "which an ERP channel needs; connectors that can: http_erp, tryton"),

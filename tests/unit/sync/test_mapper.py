@@ -20,6 +20,23 @@ def test_every_flow_has_a_default_mapping_that_compiles():
         assert fields and build_mapping(flow, {}).fields.keys() == fields.keys()
 
 
+def test_default_mappings_come_from_the_configured_schemas_folder_when_first_used(tmp_path, monkeypatch):
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "stock.yaml").write_text(yaml.safe_dump({"fields": {"sku_code": "sku"}}))
+    monkeypatch.setenv("CHANNELHUB_SCHEMAS_DIR", str(tmp_path))
+    assert build_mapping("stock", {}).map({"sku": "9"}) == {"sku_code": "9"}
+    monkeypatch.delenv("CHANNELHUB_SCHEMAS_DIR")
+    assert "item_no" in build_mapping("stock", {}).fields  # the shipped one again
+
+
+def test_importing_the_flow_config_compiles_nothing():
+    import subprocess
+    import sys
+    code = ("import channelhub.config.clients; from channelhub.sync import mapper; "
+            "assert mapper._read_default_mapping.cache_info().currsize == 0")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
 def test_the_default_order_mapping():
     order = build_mapping("orders", {}).map(ORDER)
     assert order["order_code"] == "SO-1" and order["person_name"] == "Asha Rao" and order["city"] == "Pune"
