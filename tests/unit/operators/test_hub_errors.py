@@ -1,4 +1,4 @@
-"""Hub errors, and the one place (the operator base) they become what Airflow acts on."""
+"""Hub errors, and how the operator base (``HubOperator``) turns them into what Airflow acts on."""
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
