@@ -1,4 +1,4 @@
-"""A local webshop API with the CIMcloud API's documented semantics (DESIGN section 6).
+"""A local webshop API with the CIMcloud API's documented semantics.
 
 Not a stub that answers 200: it holds what a real shop would enforce, so the hub's
 ``commerce_api`` connector is tested against the rules, not against itself.

@@ -1,4 +1,4 @@
-"""A local HTTP server that behaves like a client's ERP posting endpoint (DESIGN section 6).
+"""A local HTTP server that behaves like a client's ERP posting endpoint (what http_erp posts to).
 
 - ``POST /postings``: accepts a JSON document when the ``Authorization`` header holds the
   current token; de-duplicates on ``messageId`` (a repeat is answered 200 and not kept

@@ -1,4 +1,5 @@
-"""What push-based partners send (field names as in DESIGN section 6), and the ledger documents made of it.
+"""What push-based partners send (field names as docs/client-channels.md gives them), and the ledger
+documents made of it.
 
 Models reject unknown fields, so a misspelt field is named in the 400 answer instead of
 being dropped silently. Every endpoint applies the same value rules:
