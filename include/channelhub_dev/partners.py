@@ -5,20 +5,27 @@ So every shipped DAG can run locally: ``acme``'s ERP is the local ``http_erp`` p
 (:mod:`channelhub_dev.tryton`, started from its template database, connection
 ``globex_tryton``) and its webshop the local CIMcloud-style shop (:mod:`channelhub_dev.commerce_server`,
 connection ``globex_shop``), which holds three sample orders at location ``MAIN`` (one for a
-product Tryton lacks). Each listens on its usual port (8089, 8000, 8090) unless another process has it.
+product Tryton lacks); its second webshop is a real django-oscar shop (:mod:`channelhub_dev.oscar`,
+connection ``globex_oscar``) selling Tryton's products from partner ``WH``, with one sample order
+placed through its checkout. Each listens on its usual port (8089, 8000, 8090, 8091) unless another
+process has it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from channelhub_dev.commerce_server import CommerceServer
 from channelhub_dev.erp_server import ErpServer
+from channelhub_dev.oscar import STAFF_PASSWORD, OscarShop, place_order
 from channelhub_dev.stack import free_port
 from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
+
+OSCAR_SKUS = ("111", "112", "221", "222", "331")  # the Tryton template's products
 
 
 def sample_orders(at: datetime) -> list[dict[str, Any]]:
@@ -49,13 +56,18 @@ class LocalPartners:
         self.shop = CommerceServer(port=free_port(8090)).start()
         self.shop.add("orders", *sample_orders(datetime.now(UTC)))
         self.tryton = TrytonProcess(self.folder / "tryton", port=free_port(8000)).start()
+        self.oscar = OscarShop(self.folder / "oscar", port=free_port(8091)).start()
+        ids = self.oscar.add_products({sku: (Decimal("25.00"), 40) for sku in OSCAR_SKUS})
+        place_order(self.oscar.url, {ids["111"]: 1, ids["331"]: 2}, "lena@example.com", first_name="Lena",
+                    last_name="Vos")
         return self
 
     def connections(self) -> list[dict[str, Any]]:
         """The shipped clients' connections to these partners (Astro field names)."""
         return [{"conn_id": "acme_erp", **self.erp.connection()},
                 {"conn_id": "globex_shop", **self.shop.connection()},
-                self.tryton.connection("globex_tryton")]
+                self.tryton.connection("globex_tryton"),
+                self.oscar.connection("globex_oscar")]
 
     def describe(self) -> str:
         state = self.shop.state
@@ -65,9 +77,12 @@ class LocalPartners:
             f"login admin / {ADMIN_PASSWORD} (Tryton's client or its JSON-RPC at /{DATABASE}/rpc/)",
             f"globex's webshop (connection globex_shop): {self.shop.base_url}/{state.site}, user {state.username} / "
             f"{state.password}, AuthKey {state.auth_key}; three sample orders at location MAIN",
+            f"globex's Oscar shop (connection globex_oscar): {self.oscar.url}/ (dashboard {self.oscar.url}/dashboard/, "
+            f"log in as hub@shop.invalid / {STAFF_PASSWORD}); one sample order, Tryton's products at partner WH",
         ])
 
     def stop(self) -> None:
-        for stop in (getattr(self, "tryton", None), getattr(self, "shop", None), getattr(self, "erp", None)):
+        for stop in (getattr(self, "oscar", None), getattr(self, "tryton", None), getattr(self, "shop", None),
+                     getattr(self, "erp", None)):
             if stop is not None:
                 stop.stop()
