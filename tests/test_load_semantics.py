@@ -3,6 +3,8 @@ idempotent reruns, and a failed file leaving the previous rows untouched."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -20,6 +22,24 @@ def test_store_file_replaces_all_stores(tmp_path, formats, engine, tables):
     result = load(tmp_path, "store", NEXT_DAY, formats, engine, tables, body=[["P2", "East", "S7", "Seven", 0]])
     assert result.status is TableStatus.SUCCESS
     assert table_rows(engine, tables, "store") == [("P2", "East", "S7", "Seven", 0)]
+
+
+def test_two_runs_loading_the_same_table_at_once_both_succeed(tmp_path, formats, engine, tables):
+    """A backfill's days on two workers load the master ``store`` at the same moment: one waits
+    for the other (each replaces the whole table), neither fails on the other's keys."""
+    load(tmp_path, "store", RUN_DATE, formats, engine, tables)  # the tables exist, as after any first run
+    for round_ in range(5):
+        barrier = threading.Barrier(2)
+
+        def one(day, folder, barrier=barrier):
+            folder.mkdir()
+            barrier.wait()
+            return load(folder, "store", day, formats, engine, tables)
+
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(one, (RUN_DATE, NEXT_DAY), (tmp_path / f"a{round_}", tmp_path / f"b{round_}")))
+        assert [r.status for r in results] == [TableStatus.SUCCESS] * 2, results
+        assert table_rows(engine, tables, "store")  # the rows of whichever committed last
 
 
 def test_style_and_sku_upsert_by_key(tmp_path, formats, engine, tables):

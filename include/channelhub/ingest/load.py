@@ -74,6 +74,8 @@ class TableWriter:
     def begin(self) -> None:
         """Prepare the target: clear what the file replaces, or create the table it is staged in."""
         postgres = self.dialect == "postgresql"
+        if postgres:
+            self._lock_target()
         if self.format.load is LoadMode.REPLACE_ALL:
             self.connection.execute(sa.delete(self.table))
         elif self.format.load is LoadMode.REPLACE_PARTITION and postgres:
@@ -89,6 +91,18 @@ class TableWriter:
             self.target.create(self.connection)
         if postgres:
             self._open_copy()
+
+    def _lock_target(self) -> None:
+        """One load at a time per table (per day of a day table) until the transaction ends.
+
+        Two runs loading the same table at once (a backfill's days on two Celery workers, all
+        loading the master ``store``) would each delete before the other committed and then
+        insert the same keys: the second failed on a duplicate key. SQLite serialises writers
+        by itself."""
+        key = self.table.fullname
+        if self.format.load is LoadMode.REPLACE_PARTITION:
+            key += f"@{self.run_date.isoformat()}"
+        self.connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
     def write(self, block: Block, frame: pd.DataFrame) -> None:
         if self._copy is not None:
