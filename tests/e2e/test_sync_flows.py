@@ -11,11 +11,13 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from channelhub.config.clients import Client
 from channelhub.connectors.commerce_api import CommerceApiHook
+from channelhub.connectors.contract import OrderForErp
 from channelhub.connectors.tryton import TrytonHook, TrytonPoster
 from channelhub.exceptions import PartnerUnavailable
 from channelhub.ledger import Ledger
@@ -198,9 +200,8 @@ def party(ident: int) -> dict:
 def test_order_sync_applies_apicenters_rules_and_a_rerun_creates_nothing_twice(tryton, shop, hub_db):
     p = f"T{uuid.uuid4().hex[:5].upper()}-"
     existing_ref = f"WEBSHOP:{p}H"
-    desk().create_order({"order_code": f"{p}H", "email": "", "lines": [{"sku": "111", "quantity": 1,
-                                                                       "unit_price": "1"}]},
-                        existing_ref, "WH", "WEBSHOP_GUEST")
+    desk().create_orders([OrderForErp(existing_ref, {"order_code": f"{p}H", "email": "", "lines": [
+        {"sku": "111", "quantity": 1, "unit_price": "1"}]}, "WH")], "WEBSHOP_GUEST")
     shop.add("orders",
              shop_order(f"{p}A"),
              shop_order(f"{p}B", 1, company_name="Globex Traders", email=f"buyer-{p}@globex.example"),
@@ -264,6 +265,46 @@ def test_orders_a_sale_cannot_hold_are_held_and_the_good_ones_after_them_are_cre
             if a["status"] == "HELD"}
     assert "quantity -5 must be between 1 and 10000" in held[f"{p}1"] and "'abc'" in held[f"{p}2"]
     assert sync_orders(shop_session(), hub_db, make_client()).created == 0  # held again, never created
+
+
+def draft_sale(reference: str, with_addresses: bool = True) -> int:
+    """A sale with the hub's reference that a run stopped before confirming (or one Tryton cannot quote)."""
+    session = poster().session
+    party = session.call("party.party", "search", [("code", "=", "WEBSHOP_GUEST")], 0, 1, None)[0]
+    address = session.call("party.party", "read", [party], ["addresses"])[0]["addresses"][0]
+    product = session.call("product.product", "search_read", [("code", "=", "112")], 0, 1, None, ["default_uom"])[0]
+    return session.call("sale.sale", "create", [{
+        "party": party, "invoice_address": address, "reference": reference,
+        **({"shipment_address": address} if with_addresses else {}),
+        "lines": [["create", [{"type": "line", "product": product["id"], "quantity": 1.0,
+                               "unit": product["default_uom"], "unit_price": Decimal("1")}]]]}])[0]
+
+
+def test_a_batch_is_made_together_and_a_refused_or_unfinished_sale_is_sorted_out_alone(tryton, shop, hub_db):
+    """Tryton refuses one sale of the batch (a price with more digits than it keeps): held with
+    Tryton's reason and nothing of it in Tryton, the others made. A draft sale a stopped run left
+    is confirmed, not made again; one Tryton will not quote is deleted, the order held, and
+    the next run makes it afresh."""
+    p = f"N{uuid.uuid4().hex[:5].upper()}-"
+    unfinished, unquotable = draft_sale(f"WEBSHOP:{p}4"), draft_sale(f"WEBSHOP:{p}5", with_addresses=False)
+    shop.add("orders", shop_order(f"{p}1"), shop_order(f"{p}2", 1, lines=[
+        {"item_no": "112", "qty": 1, "unit_price": "1.123456"}]), shop_order(f"{p}3", 2), shop_order(f"{p}4", 3),
+        shop_order(f"{p}5", 4))
+    summary = sync_orders(shop_session(), hub_db, make_client())
+    assert (summary.received, summary.created, summary.held) == (5, 3, 2), summary
+    sales = erp_sales(p)
+    assert set(sales) == {f"{p}1", f"{p}3", f"{p}4"}
+    assert sales[f"{p}4"]["id"] == unfinished and sales[f"{p}4"]["state"] == "processing"
+    assert all(sale["state"] == "processing" for sale in sales.values())
+    held = {a["record_key"]: a["message"] for a in state(hub_db, "order_sync").activity("order_sync")
+            if a["status"] == "HELD"}
+    assert "digits" in held[f"{p}2"] and "Unit Price" in held[f"{p}2"], held
+    assert "shipment address" in held[f"{p}5"].lower(), held
+    assert not poster().session.call("sale.sale", "search", [("id", "=", unquotable)], 0, None, None)
+
+    rerun = sync_orders(shop_session(), hub_db, make_client())
+    assert (rerun.created, rerun.held) == (1, 1)  # 5 made afresh; 2 still held
+    assert set(erp_sales(p)) == {f"{p}1", f"{p}3", f"{p}4", f"{p}5"}
 
 
 def test_a_page_failing_mid_pagination_loses_nothing_and_the_rerun_reads_it_again(shop, hub_db):

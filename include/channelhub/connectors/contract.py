@@ -132,21 +132,44 @@ class SellableStock:
 
 @dataclass(frozen=True)
 class SaleInErp:
-    """A sale the ERP holds for an order, found by its reference."""
+    """A sale the ERP holds for an order, found by its reference.
+
+    ``confirmed`` is False for a sale made but not taken through (a run stopped between its
+    steps): :meth:`ErpSide.create_orders` finishes it instead of making another."""
 
     reference: str
     number: str
     shipped: bool
+    confirmed: bool = True
+
+
+@dataclass(frozen=True)
+class OrderForErp:
+    """One shop order to become a sale: the mapped order (``schemas/mappings/orders.yaml``'s
+    ERP side: ``order_code``, ``email``, ``lines`` of ``sku``/``quantity``/``unit_price``, ...),
+    the reference the ERP keeps it by, and the warehouse that ships it."""
+
+    reference: str
+    order: dict[str, Any]
+    warehouse: str
 
 
 @dataclass(frozen=True)
 class CreatedSale:
-    """What ``create_order`` did: the sale's number, and what it did about the customer
+    """What became of one order: the sale's number, and what was done about the customer
     (``already_there``: the sale existed, nothing was made)."""
 
     number: str
     customer: str = ""
     already_there: bool = False
+
+
+@dataclass(frozen=True)
+class RefusedOrder:
+    """An order the ERP will not take as it is (a missing product, an unknown payment term, no
+    customer): held with this reason; nothing of it stays in the ERP."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -166,18 +189,18 @@ class ErpProduct:
 
 
 class ErpSide(Protocol):
-    """An ERP's side of the sync flows; one thread at a time.
-
-    ``create_order`` finds an order already made by ``reference`` instead of making it twice;
-    a refusal (a missing product, an unknown payment term) raises ``PartnerRefused``.
-    """
+    """An ERP's side of the sync flows; one thread at a time."""
 
     def sellable_stock(self, warehouse: str, offset: int, limit: int) -> list[SellableStock]: ...
 
     def sales(self, references: list[str]) -> dict[str, SaleInErp]: ...
 
-    def create_order(self, order: dict[str, Any], reference: str, warehouse: str,
-                     default_debtor: str | None) -> CreatedSale: ...
+    def create_orders(self, orders: list[OrderForErp],
+                      default_debtor: str | None) -> list[CreatedSale | RefusedOrder]:
+        """One result per order, in the order given. An order whose sale exists (by reference)
+        is not made twice; one the ERP refuses is a :class:`RefusedOrder` and the others go on.
+        A partner fault raises ``PartnerUnavailable``: sales made before it are found by their
+        reference next time (and finished if unfinished)."""
 
     def products(self, offset: int, limit: int) -> list[ErpProduct]: ...
 

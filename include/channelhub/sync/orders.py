@@ -7,11 +7,12 @@
    task's retry reads the interval again (the ledger keeps one document per order). An
    order the flow's rules skip is logged and stays out; one the mapper cannot map enters
    with its problem, to be held.
-2. **Create**: each due order document becomes a sale in the ERP by APIcenter's rules (the
-   ERP side's ``create_order``: skip if it exists, SKUs first, customer by email). A
-   refusal (missing SKUs, unknown payment term, no customer) is HELD with the reason and
-   tried again every run; the other orders go on. An ERP that cannot answer leaves the
-   order PENDING and fails the task for Airflow's retry.
+2. **Create**: the due order documents, a batch at a time, become sales in the ERP by
+   APIcenter's rules (the ERP side's ``create_orders``: skip if it exists, SKUs first,
+   customer by email); the batch's outcomes are committed together. A refusal (missing
+   SKUs, unknown payment term, no customer) is HELD with the reason and tried again every
+   run; the other orders go on. An ERP that cannot answer leaves the batch PENDING and
+   fails the task for Airflow's retry (what the ERP made before is found by reference).
 3. **Shipments**: orders whose sale the ERP has shipped are reported to the shop once; the
    mark is written only for what the shop confirmed.
 """
@@ -26,8 +27,8 @@ from typing import Any
 
 from channelhub.config.clients import Channel, Client
 from channelhub.config.sync_flows import Location, LocationJobName
-from channelhub.connectors.contract import CreatedSale, ErpSide, ShopSide, WriteResult
-from channelhub.exceptions import MappingError, PartnerRefused, PartnerUnavailable
+from channelhub.connectors.contract import CreatedSale, ErpSide, OrderForErp, RefusedOrder, ShopSide, WriteResult
+from channelhub.exceptions import MappingError, PartnerUnavailable
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.ledger.documents import code_of, document_key, key_part
 from channelhub.ledger.store import DeliveryOutcome, DeliveryStatus, utcnow
@@ -154,7 +155,7 @@ def _trimmed(record: dict[str, Any]) -> dict[str, Any]:
 
 def create_orders(erp_side: ErpSide, ledger: Ledger, client: Client, channel: Channel, location: Location,
                   state: SyncState, summary: OrderSummary) -> None:
-    """Every due (or held) order document of the location into the ERP, one commit per order."""
+    """Every due (or held) order document of the location into the ERP, one commit per batch."""
     erp = client.erp
     assert erp is not None  # config guarantees an ERP channel for a channel with locations
     mapping = erp.mapping[channel.id]
@@ -164,26 +165,26 @@ def create_orders(erp_side: ErpSide, ledger: Ledger, client: Client, channel: Ch
         after = due[-1].delivery_id
         numbers = [_number(delivery.payload) for delivery in due]
         in_erp = erp_side.sales([f"{mapping.erp_channel_name}:{n}" for n in numbers]) if mapping.updates_to_erp else {}
+        done: list[tuple[DeliveryOutcome, Activity]] = []
+        to_create: list[tuple[int, str, OrderForErp]] = []
         for delivery, number in zip(due, numbers, strict=True):
-            existing = in_erp.get(f"{mapping.erp_channel_name}:{number}")
-            if existing is not None:  # made by an earlier run whose answer was lost, or by hand
-                outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.SENT, 1,
-                                          response_body=_answer(CreatedSale(existing.number, already_there=True)))
-                entry = Activity("out", number, "SKIPPED", f"sale {existing.number} already in the ERP")
-                summary.already_in_erp += 1
+            reference = f"{mapping.erp_channel_name}:{number}"
+            existing = in_erp.get(reference)
+            if existing is not None and existing.confirmed:  # made by an earlier run whose answer was lost, or by hand
+                done.append(_created(delivery.delivery_id, number, CreatedSale(existing.number, already_there=True),
+                                     None, summary))
             elif not mapping.updates_to_erp:
                 outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.SKIPPED,
                                           error="the ERP channel mapping sends no updates of this channel")
-                entry = Activity("out", number, "SKIPPED", outcome.error)
+                done.append((outcome, Activity("out", number, "SKIPPED", outcome.error)))
             elif delivery.payload.get("hold"):
-                outcome = DeliveryOutcome(delivery.delivery_id, DeliveryStatus.HELD, 1, delivery.payload["hold"])
-                entry = Activity("out", number, "HELD", delivery.payload["hold"])
-                summary.held += 1
+                done.append(_held(delivery.delivery_id, number, delivery.payload["hold"], None, summary))
             else:
-                outcome, entry = _create(erp_side, delivery.delivery_id, delivery.payload["order"], number,
-                                         f"{mapping.erp_channel_name}:{number}", location, channel, summary)
-            ledger.mark([outcome])
-            state.log([entry])
+                to_create.append((delivery.delivery_id, number,
+                                  OrderForErp(reference, delivery.payload["order"], location.warehouse)))
+        done += _create(erp_side, to_create, channel.flows.orders.default_debtor, summary)
+        ledger.mark([outcome for outcome, _ in done])
+        state.log([entry for _, entry in done])
 
 
 def _number(payload: dict) -> str:
@@ -197,19 +198,31 @@ def _answer(sale: CreatedSale) -> str:
     return json.dumps({"sale": sale.number, "customer": sale.customer})
 
 
-def _create(erp_side: ErpSide, delivery_id: int, order: dict, number: str, reference: str, location: Location,
-            channel: Channel, summary: OrderSummary) -> tuple[DeliveryOutcome, Activity]:
+def _create(erp_side: ErpSide, orders: list[tuple[int, str, OrderForErp]], default_debtor: str | None,
+            summary: OrderSummary) -> list[tuple[DeliveryOutcome, Activity]]:
+    if not orders:
+        return []
     try:
-        sale = erp_side.create_order(order, reference, location.warehouse, channel.flows.orders.default_debtor)
+        results = erp_side.create_orders([order for _, _, order in orders], default_debtor)
     except PartnerUnavailable as exc:
-        summary.pending += 1
-        summary.errors.append(f"{number}: {exc}")
-        return (DeliveryOutcome(delivery_id, DeliveryStatus.PENDING, 1, str(exc)),
-                Activity("out", number, "RETRIED", f"the ERP could not take it now: {exc}"))
-    except PartnerRefused as exc:
-        summary.held += 1
-        return (DeliveryOutcome(delivery_id, DeliveryStatus.HELD, 1, str(exc)),
-                Activity("out", number, "HELD", str(exc), order))
+        summary.pending += len(orders)
+        summary.errors += [f"{number}: {exc}" for _, number, _ in orders]
+        return [(DeliveryOutcome(delivery_id, DeliveryStatus.PENDING, 1, str(exc)),
+                 Activity("out", number, "RETRIED", f"the ERP could not take it now: {exc}"))
+                for delivery_id, number, _ in orders]
+    return [_held(delivery_id, number, result.reason, order.order, summary) if isinstance(result, RefusedOrder)
+            else _created(delivery_id, number, result, order.order, summary)
+            for (delivery_id, number, order), result in zip(orders, results, strict=True)]
+
+
+def _held(delivery_id: int, number: str, reason: str, order: dict | None,
+          summary: OrderSummary) -> tuple[DeliveryOutcome, Activity]:
+    summary.held += 1
+    return DeliveryOutcome(delivery_id, DeliveryStatus.HELD, 1, reason), Activity("out", number, "HELD", reason, order)
+
+
+def _created(delivery_id: int, number: str, sale: CreatedSale, order: dict | None,
+             summary: OrderSummary) -> tuple[DeliveryOutcome, Activity]:
     if sale.already_there:
         summary.already_in_erp += 1
         entry = Activity("out", number, "SKIPPED", f"sale {sale.number} already in the ERP")

@@ -8,7 +8,9 @@
   else the order is refused naming the SKUs; the payment method must be a payment term;
   the customer is found by email and updated, or created: a company name makes a company
   party with the person as the email contact's name, otherwise a person party; with no
-  customer data the configured default debtor (a party code) takes the order.
+  customer data the configured default debtor (a party code) takes the order. The sales of a
+  batch are made, quoted and confirmed together (one call each); a sale Tryton refuses is
+  deleted again, and a sale a stopped run left unconfirmed is finished, not made twice.
 - **Products**: every salable product with its code (the SKU), name, price and description.
 """
 
@@ -19,11 +21,19 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from channelhub.connectors.contract import CreatedSale, ErpProduct, SaleInErp, SellableStock
+from channelhub.connectors.contract import (
+    CreatedSale,
+    ErpProduct,
+    OrderForErp,
+    RefusedOrder,
+    SaleInErp,
+    SellableStock,
+)
 from channelhub.connectors.tryton.client import TrytonRefused, TrytonSession
 from channelhub.connectors.tryton.lookups import TrytonLookups
 
 OPEN_MOVES = ["staging", "draft", "assigned"]
+UNFINISHED = ("draft", "quotation")  # states of a sale made but not confirmed
 
 
 def sale_reference(channel_name: str, order_code: str) -> str:
@@ -34,7 +44,7 @@ class TrytonErpSide(TrytonLookups):
     """:class:`~channelhub.connectors.contract.ErpSide` on one Tryton session (one thread at a time).
 
     It remembers, for its life (one task), which references a batch look-up found absent, so
-    ``create_order`` after :meth:`sales` does not search again, and the customers it has found
+    ``create_orders`` after :meth:`sales` does not search again, and the customers it has found
     or written, so a customer's next order in the run costs no look-up when nothing changed.
     """
 
@@ -69,31 +79,70 @@ class TrytonErpSide(TrytonLookups):
 
     def sales(self, references: list[str]) -> dict[str, SaleInErp]:
         """reference -> the sale Tryton has for it (shipped: its shipments are all done)."""
+        return {reference: SaleInErp(reference, sale["number"] or "", sale["shipment_state"] == "sent",
+                                     sale["state"] not in UNFINISHED)
+                for reference, sale in self._found(references).items()}
+
+    def _found(self, references: list[str]) -> dict[str, dict[str, Any]]:
+        """reference -> Tryton's sale (id, number, state, shipment state); remembers the absent."""
         if not references:
             return {}
         found = self.session.call("sale.sale", "search_read", [("reference", "in", references)], 0, None, None,
-                                  ["reference", "number", "shipment_state"])
-        sales = {sale["reference"]: SaleInErp(sale["reference"], sale["number"], sale["shipment_state"] == "sent")
-                 for sale in found}
+                                  ["reference", "number", "state", "shipment_state"])
+        sales = {sale["reference"]: sale for sale in found}
         self._absent.update(set(references) - set(sales))
         return sales
 
-    def create_order(self, order: dict[str, Any], reference: str, warehouse: str,
-                     default_debtor: str | None) -> CreatedSale:
-        """The order as a confirmed sale (or the sale already there)."""
-        existing = None if reference in self._absent else self.sales([reference]).get(reference)
-        self._absent.discard(reference)  # from now on it may exist
-        if existing is not None:
-            return CreatedSale(existing.number, already_there=True)
-        lines = order.get("lines") or []
+    def create_orders(self, orders: list[OrderForErp],
+                      default_debtor: str | None) -> list[CreatedSale | RefusedOrder]:
+        """The orders as confirmed sales, made together: one ``create``, ``quote`` and ``confirm``
+        call for the lot (Tryton's confirm costs about as much for one sale as for thirty), one
+        by one only to find which sale Tryton refuses. A refused sale is deleted again."""
+        results: list[CreatedSale | RefusedOrder | None] = [None] * len(orders)
+        existing = self._found([order.reference for order in orders if order.reference not in self._absent])
+        made: dict[int, tuple[int, str]] = {}  # order's index -> (sale id, what was done about the customer)
+        values: dict[int, tuple[dict[str, Any], str]] = {}
+        for index, order in enumerate(orders):
+            sale = existing.get(order.reference)
+            if sale is not None and sale["state"] not in UNFINISHED:
+                results[index] = CreatedSale(sale["number"], already_there=True)
+            elif sale is not None:  # made by a run that stopped before confirming it
+                made[index] = (sale["id"], "an unfinished sale of an earlier run, finished")
+            else:
+                try:
+                    values[index] = self._sale_values(order, default_debtor)
+                except TrytonRefused as exc:
+                    results[index] = RefusedOrder(str(exc))
+        for index, outcome in self._created({i: v[0] for i, v in values.items()}).items():
+            if isinstance(outcome, RefusedOrder):
+                results[index] = outcome
+            else:
+                made[index] = (outcome, values[index][1])
+        for order in orders:
+            self._absent.discard(order.reference)  # from now on it may exist
+        confirmed = self._taken_through({index: sale for index, (sale, _) in made.items()})
+        refused = {index: outcome for index, outcome in confirmed.items() if isinstance(outcome, RefusedOrder)}
+        results_of = {index: made[index] for index in made if index not in refused}
+        numbers = self._numbers([sale for sale, _ in results_of.values()])
+        for index, outcome in refused.items():
+            results[index] = outcome
+        for index, (sale, customer) in results_of.items():
+            results[index] = CreatedSale(numbers[sale], customer)
+        assert all(result is not None for result in results)
+        return results  # type: ignore[return-value]
+
+    def _sale_values(self, order: OrderForErp, default_debtor: str | None) -> tuple[dict[str, Any], str]:
+        """The sale Tryton is to make of one order, and what was done about its customer."""
+        mapped = order.order
+        lines = mapped.get("lines") or []
         if not lines:
             raise TrytonRefused("the order has no lines")
         products = self.product_ids([str(line["sku"]) for line in lines])
-        term = self._payment_term(order.get("payment_method"))
-        party, address, customer = self._customer(order, default_debtor)
+        term = self._payment_term(mapped.get("payment_method"))
+        party, address, customer = self._customer(mapped, default_debtor)
         sale = {"party": party, "invoice_address": address, "shipment_address": address,
-                "warehouse": self.warehouse(warehouse), "reference": reference,
-                "description": f"order {order['order_code']}",
+                "warehouse": self.warehouse(order.warehouse), "reference": order.reference,
+                "description": f"order {mapped['order_code']}",
                 "lines": [["create", [{
                     "type": "line", "product": products[str(line["sku"])], "quantity": float(line["quantity"]),
                     "unit": self.unit(products[str(line["sku"])]),
@@ -101,13 +150,60 @@ class TrytonErpSide(TrytonLookups):
                     for line in lines]]]}
         if term is not None:
             sale["payment_term"] = term
-        if order.get("order_date"):
-            sale["sale_date"] = _date(order["order_date"])
-        ident = self.session.call("sale.sale", "create", [sale])[0]
-        self.session.call("sale.sale", "quote", [ident])
-        self.session.call("sale.sale", "confirm", [ident])
-        number = self.session.call("sale.sale", "read", [ident], ["number"])[0]["number"]
-        return CreatedSale(number, customer)
+        if mapped.get("order_date"):
+            sale["sale_date"] = _date(mapped["order_date"])
+        return sale, customer
+
+    def _created(self, values: dict[int, dict[str, Any]]) -> dict[int, int | RefusedOrder]:
+        """index -> the new draft sale's id, or why Tryton refused it (then nothing was made)."""
+        if len(values) > 1:
+            try:
+                return dict(zip(values, self.session.call("sale.sale", "create", list(values.values())), strict=True))
+            except TrytonRefused:
+                pass  # one of them refused the lot (nothing was made): one by one to find which
+        outcomes: dict[int, int | RefusedOrder] = {}
+        for index, sale in values.items():
+            try:
+                outcomes[index] = self.session.call("sale.sale", "create", [sale])[0]
+            except TrytonRefused as exc:
+                outcomes[index] = RefusedOrder(str(exc))
+        return outcomes
+
+    def _taken_through(self, sales: dict[int, int]) -> dict[int, int | RefusedOrder]:
+        """index -> the sale, quoted and confirmed; or why Tryton refused to, the sale deleted again.
+        (Quoting or confirming a sale already past that step does nothing, so a retry is safe.)"""
+        if len(sales) > 1:
+            try:
+                self._quote_and_confirm(list(sales.values()))
+                return dict(sales)
+            except TrytonRefused:
+                pass  # one of them refused: one by one to find which
+        outcomes: dict[int, int | RefusedOrder] = {}
+        for index, sale in sales.items():
+            try:
+                self._quote_and_confirm([sale])
+                outcomes[index] = sale
+            except TrytonRefused as exc:
+                outcomes[index] = RefusedOrder(self._deleted(sale, str(exc)))
+        return outcomes
+
+    def _quote_and_confirm(self, sales: list[int]) -> None:
+        self.session.call("sale.sale", "quote", sales)
+        self.session.call("sale.sale", "confirm", sales)
+
+    def _deleted(self, sale: int, reason: str) -> str:
+        """Deletes a sale Tryton would not confirm (cancelled first, as Tryton requires), so
+        nothing half-made stays; the reason, saying so when Tryton would not delete it either."""
+        try:
+            self.session.call("sale.sale", "delete", [sale])
+        except TrytonRefused as exc:
+            return f"{reason} (its unfinished sale stays in Tryton: {exc})"
+        return reason
+
+    def _numbers(self, sales: list[int]) -> dict[int, str]:
+        if not sales:
+            return {}
+        return {row["id"]: row["number"] for row in self.session.call("sale.sale", "read", sales, ["number"])}
 
     def _payment_term(self, name: str | None) -> int | None:
         if not name:
