@@ -5,7 +5,8 @@
    hub (pull through the oscar connector, ledger, customers by email, SKUs checked, sale
    created, quoted and confirmed) against a direct client doing the same reads (the order
    list and each order's lines from Oscar's admin API) and the same creates (the sales, for a
-   known party and product), each on a fresh Tryton in the same run. Goal: ratio >= 0.95.
+   known party and product), one sale at a time and in batches of the hub's size, each on a
+   fresh Tryton in the same run. Goal: ratio >= 0.95.
 2. **INVEX of 10,000 SKUs into Oscar** (``CHANNELHUB_BENCH_OSCAR_SKUS``): the hub's stock
    writer setting every SKU's stock record against the fewest calls Oscar's API allows, made
    by a direct client in the same run: the product pages to learn the stock records, then
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from bench.sync_flows import bench_client
+from bench.sync_flows import DirectSales, bench_client, compared
 from bench.tryton_posting import measured, server_of
 from channelhub.connectors.oscar import OscarExtras
 from channelhub.connectors.oscar.client import OscarClient
@@ -30,7 +31,7 @@ from channelhub.connectors.tryton import TrytonErpSide, TrytonSession
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import Ledger
 from channelhub.sqldb import create_engine
-from channelhub.sync.orders import OrderSummary, create_orders, pull_orders
+from channelhub.sync.orders import BATCH, OrderSummary, create_orders, pull_orders
 from channelhub.sync.state import Scope, SyncState
 from channelhub_dev.oscar import STAFF, STAFF_PASSWORD, OscarShop, place_order, staff_session
 from channelhub_dev.tryton import TrytonProcess
@@ -49,8 +50,9 @@ def oscar_client_config():
     return type(bench_client()).model_validate(config)
 
 
-def direct_orders(tryton: TrytonProcess, shop: OscarShop) -> float:
-    """The floor: Oscar's orders and lines read, and the same sales made by a client that knows every id."""
+def direct_orders(tryton: TrytonProcess, shop: OscarShop, batch: int) -> float:
+    """The floor: Oscar's orders and lines read, and the same sales made by a client that knows
+    every id, ``batch`` at a time."""
     session = TrytonSession(server_of(tryton))
     party = session.call("party.party", "search", [("code", "=", "WEBSHOP_GUEST")], 0, 1, None)[0]
     address = session.call("party.party", "read", [party], ["addresses"])[0]["addresses"][0]
@@ -59,20 +61,21 @@ def direct_orders(tryton: TrytonProcess, shop: OscarShop) -> float:
     # the term the default mapping gives Oscar's orders (payment_method "invoice")
     term = session.call("account.invoice.payment_term", "search", [("name", "=", "Net 30")], 0, 1, None)
     start = time.perf_counter()
+    sales = DirectSales(session, batch)
     with shop.admin() as api:
         url: str | None = "/admin/orders/"
         while url:
             page = api.get(url).json()
             for order in page["results"]:
-                for line in api.get(order["lines"]).json()["results"]:
-                    sale = session.call("sale.sale", "create", [{
-                        "party": party, "invoice_address": address, "shipment_address": address,
-                        "payment_term": term[0], "reference": f"direct:{order['number']}", "lines": [["create", [{
-                            "type": "line", "product": product["id"], "quantity": float(line["quantity"]),
-                            "unit": product["default_uom"], "unit_price": Decimal(line["price_excl_tax"])}]]]}])[0]
-                    session.call("sale.sale", "quote", [sale])
-                    session.call("sale.sale", "confirm", [sale])
+                lines = api.get(order["lines"]).json()["results"]
+                sales.add({
+                    "party": party, "invoice_address": address, "shipment_address": address,
+                    "payment_term": term[0], "reference": f"direct:{order['number']}", "lines": [["create", [{
+                        "type": "line", "product": product["id"], "quantity": float(line["quantity"]),
+                        "unit": product["default_uom"], "unit_price": Decimal(line["price_excl_tax"])}
+                        for line in lines]]]})
             url = page["next"]
+    sales.flush()
     return time.perf_counter() - start
 
 
@@ -104,14 +107,12 @@ def orders(work: Path) -> None:
         ids = shop.add_products({"111": (Decimal("499.00"), ORDERS + 10)})
         for i in range(ORDERS):
             place_order(shop.url, {ids["111"]: 1}, f"customer{i % 20}@example.com", last_name=str(i % 20))
-        direct = measured(work, "oscar-direct", lambda t: direct_orders(t, shop))
+        one_by_one = measured(work, "oscar-direct", lambda t: direct_orders(t, shop, 1))
+        batched = measured(work, "oscar-direct-batched", lambda t: direct_orders(t, shop, BATCH))
         ours = measured(work, "oscar-hub", lambda t: hub_orders(t, shop, work))
     finally:
         shop.stop()
-    print(f"Order sync of {ORDERS} orders placed in Oscar into Tryton: direct {ORDERS / direct.seconds:.2f} orders/s, "
-          f"hub {ORDERS / ours.seconds:.2f} orders/s; ratio {direct.seconds / ours.seconds:.2f}. Per order: Tryton "
-          f"CPU {direct.erp_cpu / ORDERS:.2f} s direct, {ours.erp_cpu / ORDERS:.2f} s from the hub; client CPU "
-          f"{direct.client_cpu / ORDERS * 1000:.0f} ms direct, {ours.client_cpu / ORDERS * 1000:.0f} ms hub")
+    print(compared(f"Order sync of {ORDERS} orders placed in Oscar into Tryton", ORDERS, one_by_one, batched, ours))
 
 
 def _add_products(shop: OscarShop, count: int) -> None:
