@@ -151,3 +151,23 @@ def test_shipments_are_reported_where_the_connector_declares_it(shop):
     else:
         with pytest.raises(PartnerRefused, match="report shipments"):
             shop.side().report_shipped([number], on_results)
+
+
+def test_customers_are_written_by_email_and_read_back_in_their_interval(shop):
+    assert {Ability.READ_CUSTOMERS, Ability.WRITE_CUSTOMERS} <= abilities_of(shop.connector)
+    email = f"Cu-{uuid.uuid4().hex[:8]}@Example.org"
+    start = datetime.now(UTC) - timedelta(seconds=2)
+    results, on_results = collect()
+    shop.side().push_customers([{"email": email, "first_name": "Ada", "last_name": "Byron"},
+                                {"email": "not-an-email", "first_name": "Nobody"}], on_results)
+    assert [(r.key, r.status) for r in results] == [(email.lower(), "created"), ("not-an-email", "failed")]
+    assert "not an email address" in (results[1].message or "")
+    results.clear()
+    shop.side().push_customers([{"email": email.lower(), "first_name": "Ada", "last_name": "Lovelace"}], on_results)
+    assert [(r.key, r.status) for r in results] == [(email.lower(), "updated")]
+    end = datetime.now(UTC) + timedelta(seconds=2)
+    read = {customer["email"]: customer for page in shop.side().customers(start, end) for customer in page}
+    assert (read[email.lower()]["first_name"], read[email.lower()]["last_name"]) == ("Ada", "Lovelace")
+    assert "not-an-email" not in read
+    later = shop.side().customers(end + timedelta(seconds=1), end + timedelta(hours=1))
+    assert email.lower() not in {customer["email"] for page in later for customer in page}

@@ -21,7 +21,8 @@ Not a stub that answers 200: it holds what a real shop would enforce, so the hub
   ``Retry-After`` and does not count.
 
 Resources: ``orders`` (key ``order_no``), ``products`` (``item_no``), ``inventory``
-(``item_no`` + ``location``). Every accepted write is kept in order in ``state.writes``.
+(``item_no`` + ``location``), ``customers`` (``email``; a write stamps ``last_modified``).
+Every accepted write is kept in order in ``state.writes``.
 Tests script faults a real shop produces: a failing page, a record an async job rejects,
 an expired token, a forced 429, an import job that never completes, and the answers of a
 broken or hostile shop (:mod:`channelhub_dev.hostile_answers`: HTML with a 200, bodies
@@ -45,8 +46,12 @@ from urllib.parse import unquote
 from channelhub_dev.hostile_answers import HOSTILE_ANSWERS, play_hostile
 from channelhub_dev.json_server import JsonHandler, LocalJsonServer
 
-KEYS = {"orders": ("order_no",), "products": ("item_no",), "inventory": ("item_no", "location")}
+KEYS = {"orders": ("order_no",), "products": ("item_no",), "inventory": ("item_no", "location"),
+        "customers": ("email",)}
+#: Resources whose records the shop stamps with ``last_modified`` when written, as CIMcloud does.
+STAMPED = {"customers"}
 PAGE_SIZE = 50
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}")
 MAX_BODY = 8 * 1024 * 1024
 COMMANDS = {
     "searchequal": lambda value, args: value == args[0],
@@ -191,6 +196,8 @@ class CommerceState:
             if problem:
                 results.append({"key": key, "status": "failed", "message": problem})
                 continue
+            if resource in STAMPED:
+                record = {**record, "last_modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             self.records[resource][key] = {**(known or {}), **record}
             self.writes.append((resource, key, record))
             results.append({"key": key, "status": "updated" if known else "created"})
@@ -202,6 +209,8 @@ def _invalid(resource: str, record: dict[str, Any]) -> str | None:
         quantity = record.get("qty_available")
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
             return f"qty_available must be a whole number >= 0, not {quantity!r}"
+    if resource == "customers" and not EMAIL.fullmatch(str(record.get("email"))):
+        return f"email {str(record.get('email'))[:80]!r} is not an email address"
     return None
 
 
@@ -279,7 +288,7 @@ class _Handler(JsonHandler):
                 state.failing_pages.discard((resource, page))
                 self._reply(500, {"error": "internal error"}, headers)
                 return
-            order = "last_modified" if resource == "orders" else None
+            order = "last_modified" if resource == "orders" or resource in STAMPED else None
             found = sorted((r for r in state.records[resource].values() if matches(r)),
                            key=lambda r: (str(r.get(order, "")) if order else "", state.key(resource, r)))
         chunk = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]

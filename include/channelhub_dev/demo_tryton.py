@@ -1,12 +1,14 @@
-"""``make demo-tryton``: documents from the ledger into a real Tryton ERP through the real channel-job DAGs.
+"""``make demo-tryton``: documents into a real Tryton ERP through the real DAGs, from the ledger and a webshop.
 
-Starts Tryton on 127.0.0.1 from the template database (built on first use, about a minute),
-enters a few documents of the demo client (``include/demo/clients/demo.yaml``) into the
-ledger as the push API would (three orders, one completed, one for a product Tryton lacks; a
-supplier receipt; a return),
-runs the DAGs ``erp__demo__sales_posting``, ``erp__demo__inwards_posting`` and
-``erp__demo__returns_posting`` with ``airflow dags test``, and prints what Tryton now holds,
-the open errors (the refused order) and how to look at it.
+Starts Tryton and a django-oscar shop on 127.0.0.1 from their template databases (each
+built on first use, a minute or two), enters a few documents of the demo client
+(``include/demo/clients/demo.yaml``) into the ledger as the push API would (three orders, one
+completed, one for a product Tryton lacks; a supplier receipt; a return), places two orders
+in the shop through its checkout (one for a product Tryton lacks), runs the DAGs
+``erp__demo__sales_posting``, ``erp__demo__inwards_posting``, ``erp__demo__returns_posting``
+and the shop's order sync ``loc__demo__oscar-shop__wh__order_sync`` with ``airflow dags
+test``, and prints what Tryton now holds, the open errors (the refused orders) and how to
+look at it.
 """
 
 from __future__ import annotations
@@ -14,17 +16,22 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from channelhub import PROJECT_ROOT
 from channelhub.config.client_loader import load_client_config
 from channelhub.config.clients import ChannelJobName, job_dag_id
 from channelhub.config.paths import config_dir
+from channelhub.config.sync_flows import LocationJobName, location_dag_id
 from channelhub.connectors.tryton import TrytonHook, TrytonSession
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.records.query import ErrorFilter, error_page
 from channelhub.settings import connection_env
 from channelhub.sqldb import create_engine
+from channelhub_dev.oscar import STAFF_EMAIL, STAFF_PASSWORD, OscarShop, place_order
+from channelhub_dev.partners import OSCAR_SKUS
 from channelhub_dev.stack import LocalStack
 from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 
@@ -32,6 +39,7 @@ DEMO_DIR = PROJECT_ROOT / ".demo-tryton"
 #: The demo's own client, not in include/config/clients: its jobs are enabled and need the Tryton it starts.
 CLIENTS = PROJECT_ROOT / "include" / "demo" / "clients"
 JOBS = (ChannelJobName.SALES_POSTING, ChannelJobName.INWARDS_POSTING, ChannelJobName.RETURNS_POSTING)
+ORDER_SYNC = location_dag_id("demo", "oscar-shop", "WH", LocationJobName.ORDER_SYNC)
 
 
 def item(sku: str, quantity: int, price: float) -> dict:
@@ -62,13 +70,30 @@ def documents() -> list[NewDocument]:
     ]
 
 
+def shop_orders(shop: OscarShop) -> None:
+    """Tryton's products on sale in the shop, and a product Tryton lacks; two guests' orders."""
+    ids = shop.add_products({sku: (Decimal("25.00"), 40) for sku in (*OSCAR_SKUS, "999")})
+    place_order(shop.url, {ids["111"]: 1, ids["331"]: 2}, "lena@example.com", first_name="Lena", last_name="Vos")
+    # A product Tryton does not sell: the order is held, an open error for the operations console.
+    place_order(shop.url, {ids["999"]: 1}, "tom@example.com", first_name="Tom", last_name="Berg")
+
+
 def main() -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    print("Starting Tryton (the first run builds its template database, about a minute) ...", flush=True)
+    print("Starting Tryton and the django-oscar shop (the first run builds their template databases, a minute "
+          "or two) ...", flush=True)
     tryton = TrytonProcess(DEMO_DIR / "tryton").start()
+    shop = OscarShop(DEMO_DIR / "oscar")
+    try:
+        shop.start()
+        shop_orders(shop)
+    except BaseException:
+        shop.stop()
+        tryton.stop()
+        raise
     connection = tryton.connection("demo_tryton")
     stack = LocalStack(DEMO_DIR, config_dir(), clients_dir=CLIENTS,
-                       connections=[connection]).start()
+                       connections=[connection, shop.connection("demo_oscar")]).start()
     try:
         client = load_client_config(CLIENTS).get("demo")
         engine = create_engine(stack.hub_db_url)
@@ -82,6 +107,9 @@ def main() -> int:
             print(f"Running DAG {job_dag_id('demo', job)} ...", flush=True)
             run = stack.airflow("dags", "test", job_dag_id("demo", job), "2026-11-21T00:00:00+00:00", check=False)
             (DEMO_DIR / f"{job.value.lower()}.log").write_text(run.stdout + run.stderr)
+        print(f"Running DAG {ORDER_SYNC} (the shop's orders into Tryton) ...", flush=True)
+        run = stack.airflow("dags", "test", ORDER_SYNC, datetime.now(UTC).isoformat(), check=False)
+        (DEMO_DIR / "order_sync.log").write_text(run.stdout + run.stderr)
         key, value = connection_env(connection)
         os.environ[key] = value
         session = TrytonSession(TrytonHook("demo_tryton").get_server())
@@ -100,10 +128,12 @@ def main() -> int:
             print(f"  {error['flow']:24} {error['trace_key']:48} {error['error_class']:18} {error['message'][:80]}")
         hub.dispose()
         print(f"\nTryton: {tryton.url}, database {DATABASE}, login admin / {ADMIN_PASSWORD} (JSON-RPC at "
-              f"{tryton.url}/{DATABASE}/rpc/; stopped when this demo ends). DAG run logs: {DEMO_DIR}/*.log")
+              f"{tryton.url}/{DATABASE}/rpc/). The shop: {shop.url}/ (dashboard {shop.url}/dashboard/, "
+              f"login {STAFF_EMAIL} / {STAFF_PASSWORD}). Both stop when this demo ends. DAG run logs: {DEMO_DIR}/*.log")
         return 0
     finally:
         stack.stop()
+        shop.stop()
         tryton.stop()
 
 

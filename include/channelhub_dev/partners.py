@@ -21,7 +21,7 @@ from typing import Any
 
 from channelhub_dev.commerce_server import CommerceServer
 from channelhub_dev.erp_server import ErpServer
-from channelhub_dev.oscar import STAFF_PASSWORD, OscarShop, place_order
+from channelhub_dev.oscar import STAFF_EMAIL, STAFF_PASSWORD, OscarShop, place_order
 from channelhub_dev.stack import free_port
 from channelhub_dev.tryton import ADMIN_PASSWORD, DATABASE, TrytonProcess
 
@@ -78,7 +78,7 @@ class LocalPartners:
             f"globex's webshop (connection globex_shop): {self.shop.base_url}/{state.site}, user {state.username} / "
             f"{state.password}, AuthKey {state.auth_key}; three sample orders at location MAIN",
             f"globex's Oscar shop (connection globex_oscar): {self.oscar.url}/ (dashboard {self.oscar.url}/dashboard/, "
-            f"log in as hub@shop.invalid / {STAFF_PASSWORD}); one sample order, Tryton's products at partner WH",
+            f"log in as {STAFF_EMAIL} / {STAFF_PASSWORD}); one sample order, Tryton's products at partner WH",
         ])
 
     def stop(self) -> None:

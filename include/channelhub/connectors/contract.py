@@ -11,8 +11,9 @@ ability is one method of the hook, returning one side of this contract:
 - ``read stock``: ``get_stock_reader()`` -> :class:`StockReader`;
 - ``read stock`` (sellable), ``create orders``, ``read products``: ``get_erp_side()`` ->
   :class:`ErpSide` (the ERP's side of the sync flows);
-- ``pull orders``, ``push stock``, ``push products``, ``report shipments``:
-  ``get_shop_side()`` -> :class:`ShopSide` (a webshop's side of the sync flows);
+- ``pull orders``, ``push stock``, ``push products``, ``report shipments``, ``read
+  customers``, ``write customers``: ``get_shop_side()`` -> :class:`ShopSide` (a webshop's
+  side of the sync flows);
 - ``test credentials``: ``test_connection() -> (ok, message)``, what Airflow's connection
   Test button and ``channelhub credentials test`` call.
 
@@ -44,6 +45,8 @@ class Ability(StrEnum):
     REPORT_SHIPMENTS = "report shipments"
     CREATE_ORDERS = "create orders"
     READ_PRODUCTS = "read products"
+    READ_CUSTOMERS = "read customers"
+    WRITE_CUSTOMERS = "write customers"
     TEST_CREDENTIALS = "test credentials"
 
 
@@ -246,7 +249,8 @@ class ShopSide(Protocol):
     Records are dicts in the shapes of the flows' default mappings: an order as
     ``schemas/mappings/orders.yaml`` reads it (``order_no``, ``status``, ``email``, ``lines``
     of ``item_no``/``qty``/``unit_price``, ...); a stock record and a product as
-    ``stock.yaml`` and ``products.yaml`` write them (keyed by ``item_no``).
+    ``stock.yaml`` and ``products.yaml`` write them (keyed by ``item_no``); a customer by its
+    ``email`` (lower case), with ``first_name``, ``last_name``, ``company_name``, ``phone``.
     """
 
     def login(self) -> None:
@@ -267,3 +271,9 @@ class ShopSide(Protocol):
 
     def report_shipped(self, order_numbers: list[str], on_results: OnResults) -> None:
         """Marks orders shipped in the shop; results keyed by order number."""
+
+    def customers(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
+        """Every customer changed in [start, end], one checked page at a time."""
+
+    def push_customers(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
+        """Creates or updates customers by ``email``; results keyed by email."""

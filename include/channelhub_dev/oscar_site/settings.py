@@ -68,6 +68,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 OSCAR_DEFAULT_CURRENCY = "EUR"
 OSCAR_ALLOW_ANON_CHECKOUT = True
 OSCARAPI_BLOCK_ADMIN_API_ACCESS = False  # staff users reach /api/admin/ (the hub's connection)
+# What the admin API shows of a user: names for customer sync, is_staff so staff are not customers.
+OSCARAPI_ADMIN_USER_FIELDS = ("url", "username", "email", "first_name", "last_name", "is_staff", "date_joined")
 # Pages of the admin lists, as a merchant's site would set them: the hub follows "next".
 REST_FRAMEWORK = {"DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination", "PAGE_SIZE": 100}
 LOGGING = {"version": 1, "disable_existing_loggers": False,

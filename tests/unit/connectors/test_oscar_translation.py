@@ -6,7 +6,7 @@ import pytest
 
 from channelhub.connectors.oscar import OscarExtras
 from channelhub.connectors.oscar.client import OscarClient
-from channelhub.connectors.oscar.shop_side import _last_part, _placed, _product, _unit_price, slug_of
+from channelhub.connectors.oscar.shop_side import _customer, _last_part, _product, _unit_price, _zoned, slug_of
 from channelhub.exceptions import PartnerAnswerInvalid
 
 
@@ -34,7 +34,14 @@ def test_a_product_is_read_with_its_stock_records_and_a_broken_one_is_named():
 
 def test_an_order_time_without_its_zone_is_refused_naming_the_order():
     with pytest.raises(PartnerAnswerInvalid, match="order '1001': date_placed '2026-12-05T10:00:00'"):
-        _placed({"number": "1001", "date_placed": "2026-12-05T10:00:00"})
+        _zoned({"number": "1001", "date_placed": "2026-12-05T10:00:00"}, "date_placed", "order '1001'")
+
+
+def test_a_user_is_a_customer_by_lower_case_email_and_staff_are_not_customers():
+    assert _customer({"email": " Ada@Example.ORG", "first_name": "Ada", "last_name": None}) == {
+        "email": "ada@example.org", "first_name": "Ada", "last_name": ""}
+    assert _customer({"email": "hub@shop.invalid", "is_staff": True}) is None
+    assert _customer({"email": "", "first_name": "Nobody"}) is None and _customer({"email": ["x"]}) is None
 
 
 def test_slugs_from_skus():

@@ -47,7 +47,7 @@ CONNECTOR = Connector(
     connection_type="channelhub_commerce_api",
     hook_name="Channel Hub commerce API (webshop)",
     abilities=frozenset({Ability.PULL_ORDERS, Ability.PUSH_STOCK, Ability.PUSH_PRODUCTS, Ability.REPORT_SHIPMENTS,
-                         Ability.TEST_CREDENTIALS}),
+                         Ability.READ_CUSTOMERS, Ability.WRITE_CUSTOMERS, Ability.TEST_CREDENTIALS}),
     description="a webshop API with CIMcloud semantics (token auth, searchstrings, batches, rate limits)",
     extras=CommerceExtras,
     ui_fields={"hidden-fields": [], "relabeling": {"host": "API base URL", "schema": "Site",

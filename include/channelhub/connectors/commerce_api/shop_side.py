@@ -1,5 +1,5 @@
-"""The shop side of the sync flows on a CIMcloud-style API: searchstrings for orders and SKUs,
-upserts for stock and products, ``PUT orders`` for shipments."""
+"""The shop side of the sync flows on a CIMcloud-style API: searchstrings for orders, SKUs and
+customers, upserts for stock, products and customers, ``PUT orders`` for shipments."""
 
 from __future__ import annotations
 
@@ -49,3 +49,11 @@ class CommerceShopSide:
     def report_shipped(self, order_numbers: list[str], on_results: OnResults) -> None:
         self.session.write("PUT", "orders", [{"order_no": n, "status": "shipped"} for n in order_numbers],
                            on_results=on_results)
+
+    def customers(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
+        return self.session.search("customers", search_term("searchbetween", "last_modified", shop_time(start),
+                                                            shop_time(end)))
+
+    def push_customers(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
+        self.session.write("POST", "customers", [{**record, "email": str(record.get("email") or "").strip().lower()}
+                                                 for record in records], on_results=on_results)

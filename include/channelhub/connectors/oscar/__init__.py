@@ -13,8 +13,11 @@ than one), ``timeout`` (30 s), ``max_attempts`` (4) for 5xx and refused connecti
 
 A location of a channel on this connector is an Oscar partner, named by its code: an order
 belongs to it by the lines whose stock record is that partner's, and its stock is the
-partner's stock records. What Oscar's API cannot do is declared, not faked: it has no route
-that changes an order's status, so this connector does not report shipments.
+partner's stock records. A customer is an Oscar user (``/api/admin/users/``), found by email;
+the site lists ``first_name`` and ``last_name`` (and ``is_staff``, so staff are not read as
+customers) in ``OSCARAPI_ADMIN_USER_FIELDS``. What Oscar's API cannot do is declared, not
+faked: it has no route that changes an order's status, so this connector does not report
+shipments.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ CONNECTOR = Connector(
     hook_class="channelhub.connectors.oscar.hook.OscarHook",
     connection_type="channelhub_oscar",
     hook_name="Channel Hub django-oscar shop",
-    abilities=frozenset({Ability.PULL_ORDERS, Ability.PUSH_STOCK, Ability.PUSH_PRODUCTS, Ability.TEST_CREDENTIALS}),
+    abilities=frozenset({Ability.PULL_ORDERS, Ability.PUSH_STOCK, Ability.PUSH_PRODUCTS, Ability.READ_CUSTOMERS,
+                         Ability.WRITE_CUSTOMERS, Ability.TEST_CREDENTIALS}),
     description="a django-oscar webshop through django-oscar-api's admin API (a staff user's session)",
     extras=OscarExtras,
     ui_fields={"hidden-fields": ["schema"], "relabeling": {"host": "Shop URL", "login": "Staff user"}},

@@ -10,6 +10,11 @@ the contract's record shapes (the flows' default mappings) and back.
   costs no call. A SKU without a stock record at the partner fails with its reason.
 - **Products**: created (with a stock record at the connection's partner) or updated by UPC
   (the SKU): title, description, visibility, and the price of its stock records.
+- **Customers**: Oscar's users (``/api/admin/users/``), staff left out, found by email.
+  Oscar keeps no change time on a user, so the interval read is of joining
+  (``date_joined``). A user keeps an email and a name: ``company_name`` and ``phone`` are
+  not written. A user created by the hub has no password (Oscar's "forgotten password"
+  sets one) and the email as its username.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from channelhub.connectors.oscar.client import OscarClient
 from channelhub.exceptions import PartnerAnswerInvalid, PartnerRefused
 
 TRAILING_ID = re.compile(r"/([^/]+)/?$")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}")
+NAME_FIELDS = ("first_name", "last_name")
+MAX_NAME = 150  # Django's first_name and last_name
 CENT = Decimal("0.01")
 NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -82,6 +90,7 @@ class OscarShopSide:
         self._partners: dict[str, str] | None = None  # code -> URL
         self._catalogue: dict[str, Product] | None = None  # SKU -> product
         self._by_id: dict[str, Product] = {}
+        self._users: dict[str, str] | None = None  # email -> URL
 
     # -- look-ups ------------------------------------------------------------------------------
 
@@ -135,7 +144,7 @@ class OscarShopSide:
         for page in self.client.pages("/admin/orders/"):
             batch, older = [], False
             for item in page:
-                placed = _placed(item)
+                placed = _zoned(item, "date_placed", f"order {str(item.get('number'))[:100]!r}")
                 if placed > end:
                     continue
                 if placed < start:
@@ -238,6 +247,55 @@ class OscarShopSide:
                              "does not declare 'report shipments'")
 
 
+    # -- customers -----------------------------------------------------------------------------
+
+    def customers(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
+        for page in self.client.pages("/admin/users/"):
+            found = []
+            for item in page:
+                customer = _customer(item)
+                if customer is None:
+                    continue
+                if start <= _zoned(item, "date_joined", f"user {customer['email'][:100]!r}") <= end:
+                    found.append(customer)
+            yield found
+
+    def users(self) -> dict[str, str]:
+        """Every user's URL by email, lower case (one listing, read once per run)."""
+        if self._users is None:
+            self._users = {}
+            for page in self.client.pages("/admin/users/"):
+                for item in page:
+                    email, url = item.get("email"), item.get("url")
+                    if isinstance(email, str) and email and isinstance(url, str):
+                        self._users[email.strip().lower()] = url
+        return self._users
+
+    def push_customers(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
+        for record in records:
+            email = str(record.get("email") or "").strip().lower()
+            try:
+                on_results([self._push_customer(email, record)])
+            except PartnerRefused as exc:
+                on_results([WriteResult(email, WriteStatus.FAILED, str(exc))])
+
+    def _push_customer(self, email: str, record: dict[str, Any]) -> WriteResult:
+        if not EMAIL.fullmatch(email):
+            return WriteResult(email or None, WriteStatus.FAILED, f"email {email[:80]!r} is not an email address")
+        fields = {name: str(record[name])[:MAX_NAME] for name in NAME_FIELDS if record.get(name) is not None}
+        known = self.users().get(email)
+        if known is not None:
+            self.client.call("PATCH", known, fields)
+            return WriteResult(email, WriteStatus.UPDATED)
+        if len(email) > MAX_NAME:
+            return WriteResult(email, WriteStatus.FAILED, f"Oscar's usernames hold {MAX_NAME} characters; the "
+                                                          f"email is {len(email)}")
+        created = self.client.call("POST", "/admin/users/", {"username": email, "email": email, **fields})
+        if isinstance(created, dict) and isinstance(created.get("url"), str):
+            self.users()[email] = created["url"]
+        return WriteResult(email, WriteStatus.CREATED)
+
+
 class OscarStockWriter:
     """Stock records written one call each as they are added (Oscar's API has no batch route)."""
 
@@ -289,16 +347,16 @@ class OscarStockWriter:
         """Nothing is buffered."""
 
 
-def _placed(item: dict[str, Any]) -> datetime:
-    value = item.get("date_placed")
+def _zoned(item: dict[str, Any], name: str, what: str) -> datetime:
+    """The time an answer's field holds, or :class:`PartnerAnswerInvalid` naming the record."""
+    value = item.get(name)
     try:
-        placed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
-        placed = None
-    if placed is None or placed.tzinfo is None:
-        raise PartnerAnswerInvalid(f"order {str(item.get('number'))[:100]!r}: date_placed {str(value)[:60]!r} is "
-                                   "not a time with its zone")
-    return placed
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise PartnerAnswerInvalid(f"{what}: {name} {str(value)[:60]!r} is not a time with its zone")
+    return moment
 
 
 def _unit_price(line_total: Any, quantity: Any) -> Any:
@@ -308,3 +366,12 @@ def _unit_price(line_total: Any, quantity: Any) -> Any:
         return str((Decimal(str(line_total)) / Decimal(int(quantity))).quantize(CENT, ROUND_HALF_UP))
     except (InvalidOperation, ValueError, TypeError, ZeroDivisionError):
         return line_total
+
+
+def _customer(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A user of an admin answer as the contract's customer; None for staff and users without an email."""
+    email = item.get("email")
+    if item.get("is_staff") is True or not isinstance(email, str) or not EMAIL.fullmatch(email.strip()):
+        return None
+    names = {name: item.get(name) if isinstance(item.get(name), str) else "" for name in NAME_FIELDS}
+    return {"email": email.strip().lower(), **names}
