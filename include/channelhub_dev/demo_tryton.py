@@ -16,12 +16,15 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+import pendulum
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 from channelhub import PROJECT_ROOT
 from channelhub.config.client_loader import load_client_config
-from channelhub.config.clients import ChannelJobName, job_dag_id
+from channelhub.config.clients import ChannelJobName, Client, job_dag_id
 from channelhub.config.paths import config_dir
 from channelhub.config.sync_flows import LocationJobName, location_dag_id
 from channelhub.connectors.tryton import TrytonHook, TrytonSession
@@ -30,6 +33,7 @@ from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.records.query import ErrorFilter, error_page
 from channelhub.settings import connection_env
 from channelhub.sqldb import create_engine
+from channelhub.timetables import timetable_of
 from channelhub_dev.oscar import STAFF_EMAIL, STAFF_PASSWORD, OscarShop, place_order
 from channelhub_dev.partners import OSCAR_SKUS
 from channelhub_dev.stack import LocalStack
@@ -78,6 +82,18 @@ def shop_orders(shop: OscarShop) -> None:
     place_order(shop.url, {ids["999"]: 1}, "tom@example.com", first_name="Tom", last_name="Berg")
 
 
+def run_holding(moment: datetime, client: Client) -> datetime:
+    """The logical date of a manual order-sync run whose data interval holds ``moment`` (a manual
+    run reads the last whole interval of the schedule before its logical date)."""
+    location = client.channel("oscar-shop").locations[0]
+    timetable = timetable_of(location.job(LocationJobName.ORDER_SYNC).schedule, CronDataIntervalTimetable)
+    assert timetable is not None, "the demo's order sync has a schedule"
+    logical = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    while timetable.infer_manual_data_interval(run_after=pendulum.instance(logical)).end <= moment:
+        logical += timedelta(minutes=1)
+    return logical
+
+
 def main() -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     print("Starting Tryton and the django-oscar shop (the first run builds their template databases, a minute "
@@ -108,7 +124,8 @@ def main() -> int:
             run = stack.airflow("dags", "test", job_dag_id("demo", job), "2026-11-21T00:00:00+00:00", check=False)
             (DEMO_DIR / f"{job.value.lower()}.log").write_text(run.stdout + run.stderr)
         print(f"Running DAG {ORDER_SYNC} (the shop's orders into Tryton) ...", flush=True)
-        run = stack.airflow("dags", "test", ORDER_SYNC, datetime.now(UTC).isoformat(), check=False)
+        run = stack.airflow("dags", "test", ORDER_SYNC, run_holding(datetime.now(UTC), client).isoformat(),
+                            check=False)
         (DEMO_DIR / "order_sync.log").write_text(run.stdout + run.stderr)
         key, value = connection_env(connection)
         os.environ[key] = value
