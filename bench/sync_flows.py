@@ -6,8 +6,7 @@
    batch rule allows (one login, then per import job of up to 1,000 records one POST and one
    poll), the wall time against the rate-limit floor for the calls made (the n-th call may
    start at ``(n - 1) // 2`` seconds), and the 429 answers (goal: none).
-2. **Order sync of 1,000 orders into Tryton** (``CHANNELHUB_BENCH_ORDERS``, 100 by default: a
-   Tryton sale costs about a second of its CPU, so 1,000 take some 20 minutes per side): the
+2. **Order sync into Tryton** (``CHANNELHUB_BENCH_ORDERS`` orders, 100 by default): the
    hub's orders per second (pull from the shop, ledger, customers found or created by email,
    SKUs checked, sales created, quoted and confirmed a batch at a time) as a ratio of a
    direct JSON-RPC client creating the same sales for known parties and products, twice:
