@@ -15,7 +15,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from channelhub.config.clients import Client
-from channelhub.credentials import CredentialStore
+from channelhub.credentials import Caller, CredentialStore
 from channelhub.exceptions import HubDbNotMigrated
 from channelhub.hubdb.migrate import VERSION_TABLE, current, head, require_current, upgrade
 from channelhub.inbound.app import create_app
@@ -82,7 +82,8 @@ def test_an_old_database_with_rows_is_upgraded_keeping_them_and_its_old_keys_now
     (document_row,) = Ledger(engine).documents_of(client.client)
     assert document_row["doc_key"] == pushed.key and document_row["message_id"] == old["message_id"]
     assert {"activity_log", "sync_marks"} <= tables(engine), "the baseline adds what the old database lacked"
-    assert CredentialStore(engine).verify(credential.username, credential.password, credential.domain)
+    assert isinstance(CredentialStore(engine).verify(credential.username, credential.password, credential.domain),
+                      Caller)
     # The same order pushed again after the upgrade is a repeat, not a second document to post.
     (tmp_path / "client.yaml").write_text(yaml.safe_dump(document))
     api = TestClient(create_app(lambda: engine, lambda *_: None, clients_dir=tmp_path))

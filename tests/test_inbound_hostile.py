@@ -8,69 +8,22 @@ Every bad input in this file is counted in docs/security.md; each must be refuse
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 import sqlalchemy as sa
-import uvicorn
-import yaml
 
-from channelhub import credentials as credentials_module
-from channelhub.credentials import CredentialStore
 from channelhub.exceptions import PushNotAllowed
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.hubdb.schema import external_credentials
-from channelhub.inbound.app import create_app
 from channelhub.inbound.guard import MAX_BODY
 from channelhub.ledger import Ledger
 from channelhub.ledger.store import utcnow
-from channelhub_dev.stack import free_port
-from tests.channels import client_document
-
-ITEM = {"orderItemCode": "SO-1-1", "channelSkuCode": "SKU1", "orderedQuantity": 2, "sellingPricePerUnit": 499.0}
-ORDER = {"orderCode": "SO-1", "locationCode": "WH1", "orderTime": "2026-11-20T10:00:00+05:30", "orderItems": [ITEM]}
-
-
-class Hub:
-    """The API on a real port, its client config, ledger and one credential per marketplace channel."""
-
-    def __init__(self, engine, folder):
-        self.document = client_document()
-        self.client = self.document["client"]
-        (folder / "client.yaml").write_text(yaml.safe_dump(self.document))
-        self.app = create_app(lambda: engine, lambda client, jobs: None, clients_dir=folder)
-        self.ledger = Ledger(engine)
-        upgrade_hub_db(self.ledger.engine)
-        self.store = CredentialStore(engine)
-        self.headers = {}
-        for channel in ("amazon-in", "myntra"):
-            credential = self.store.generate(self.client, channel)
-            self.headers[channel] = {"authUsername": credential.username, "authPassword": credential.password,
-                                     "authDomainName": credential.domain}
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def post(self, path: str, body, channel: str = "amazon-in", **headers) -> requests.Response:
-        data = body if isinstance(body, bytes | str) else json.dumps(body)
-        return requests.post(self.base + path, data=data, timeout=60,
-                             headers={**self.headers[channel], "Content-Type": "application/json", **headers})
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
+from tests.inbound_hub import ITEM, ORDER, Hub
 
 
 @pytest.fixture
@@ -164,7 +117,7 @@ class ScryptSpy:
 
 def test_unknown_users_cost_the_same_scrypt_and_floods_queue_for_two_slots(hub, monkeypatch):
     spy = ScryptSpy()
-    monkeypatch.setattr(credentials_module.hashlib, "scrypt", spy)
+    monkeypatch.setattr(hashlib, "scrypt", spy)
     hub.post("/v1/outward-orders", ORDER, authUsername="no-such-user")
     hub.post("/v1/outward-orders", ORDER, authDomainName="not-the-client")
     hub.post("/v1/outward-orders", ORDER, authPassword="wrong")

@@ -1,8 +1,14 @@
 """The ``channelhub`` commands: what the Airflow UI does not cover.
 
     channelhub credentials test <client> <channel>       the connector's check: PASS or the partner's error
-    channelhub credentials generate <client> <channel>   external credentials for a push-based partner
-    channelhub credentials list <client> <channel>       the pair's active credential usernames
+    channelhub credentials generate <client> <channel> [--label L] [--allow CIDR,...] [--resources R,...]
+                               [--methods M,...] [--expires DATE|Nd] [--signed]
+                                                         external credentials for a push-based partner
+    channelhub credentials list <client> <channel>       the pair's active credentials and grants (no secret)
+    channelhub credentials narrow <username> [--allow ...] [--resources ...] [--methods ...] [--expires ...]
+                                                         a smaller grant, in place
+    channelhub credentials rotate <username> [--overlap 24h]
+                                                         a new secret; the old one holds for the overlap
     channelhub credentials revoke <username>             stops a credential at once
     channelhub ledger status <client>                    deliveries per job and status
     channelhub ledger requeue <client> <job>             FAILED deliveries of a job back to PENDING
@@ -23,19 +29,31 @@ import argparse
 import getpass
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from channelhub.config.client_loader import load_client_config
 from channelhub.config.clients import Channel, ChannelJobName, Client, job_dag_id
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
 from channelhub.config.tenants import TABLES
 from channelhub.connectors.registry import connector_hook
-from channelhub.credentials import CredentialStore
+from channelhub.credentials import CredentialStore, ExternalCredential, Grant, Resource
+from channelhub.credentials.grant import parse_methods, parse_networks, parse_resources
+from channelhub.credentials.store import UNLIMITED
 from channelhub.dagbuilder import load_config
-from channelhub.exceptions import ConsoleRefused, OnboardingRefused, PushNotAllowed, UnknownChannel, UnknownClient
+from channelhub.exceptions import (
+    ConsoleRefused,
+    CredentialError,
+    OnboardingRefused,
+    PushNotAllowed,
+    UnknownChannel,
+    UnknownClient,
+)
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current, upgrade
 from channelhub.ledger import DeliveryStatus, Ledger
+from channelhub.ledger.store import utcnow
 from channelhub.onboarding import (
     NewClient,
     NewTenant,
@@ -75,13 +93,51 @@ def _store(hub_db_conn_id: str) -> CredentialStore:
     return CredentialStore(HubDbHook(hub_db_conn_id).get_engine())
 
 
-def _print_new_credential(client: str, channel: str, hub_db_conn_id: str, channel_type: str = "MARKETPLACE") -> None:
+def _print_new_credential(client: str, channel: str, hub_db_conn_id: str, channel_type: str = "MARKETPLACE",
+                          grant: Grant = UNLIMITED, label: str = "", signed: bool = False) -> None:
     """Generates a pair's external credential and shows it, the only time its password is seen."""
-    credential = _store(hub_db_conn_id).generate(client, channel, channel_type)
+    credential = _store(hub_db_conn_id).generate(client, channel, channel_type, grant, label, signed)
     print(f"External credentials for {client}/{channel}. The password is shown only now; only its hash is stored.")
+    _print_secrets(credential)
+    print("Grant: " + "; ".join(f"{k} {v}" for k, v in grant.describe().items()))
+
+
+def _print_secrets(credential: ExternalCredential) -> None:
     print(f"authUsername:   {credential.username}")
     print(f"authPassword:   {credential.password}")
     print(f"authDomainName: {credential.domain}")
+    if credential.signing_secret:
+        print(f"signing secret: {credential.signing_secret}  (HMAC-SHA256 key of X-Hub-Signature)")
+
+
+def _listed(value: str | None) -> list[str] | None:
+    return None if value is None else [part for part in value.split(",") if part.strip()]
+
+
+def _expiry(value: str | None) -> datetime | None:
+    """``--expires``: a date or time (UTC) or a number of days from now (``90d``)."""
+    if value is None:
+        return None
+    if value.endswith("d") and value[:-1].isdigit():
+        return utcnow() + timedelta(days=int(value[:-1]))
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"--expires takes a date (2027-03-31), a UTC time (2027-03-31T12:00) or days (90d), "
+                       f"not {value!r}") from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _grant_parts(args: argparse.Namespace) -> dict[str, Any]:
+    """The grant parts the command line gives (only those given)."""
+    try:
+        parts = {"networks": None if args.allow is None else parse_networks(_listed(args.allow) or []),
+                 "resources": None if args.resources is None else parse_resources(_listed(args.resources) or []),
+                 "methods": None if args.methods is None else parse_methods(_listed(args.methods) or []),
+                 "expires_at": _expiry(args.expires)}
+    except CredentialError as exc:
+        raise CliError(str(exc)) from None
+    return parts
 
 
 def credentials_test(args: argparse.Namespace) -> int:
@@ -100,17 +156,49 @@ def credentials_test(args: argparse.Namespace) -> int:
 
 def credentials_generate(args: argparse.Namespace) -> int:
     client, channel = _pair(args.client, args.channel)
+    grant = Grant(**_grant_parts(args))
     try:
-        _print_new_credential(client.client, channel.id, client.hub_db_conn_id, channel.type)
-    except PushNotAllowed as exc:
+        _print_new_credential(client.client, channel.id, client.hub_db_conn_id, channel.type, grant, args.label,
+                              args.signed)
+    except (PushNotAllowed, CredentialError) as exc:
         raise CliError(str(exc)) from None
     return 0
 
 
 def credentials_list(args: argparse.Namespace) -> int:
     client, channel = _pair(args.client, args.channel)
-    for username in _store(client.hub_db_conn_id).active(client.client, channel.id):
-        print(username)
+    for info in _store(client.hub_db_conn_id).listed(client.client, channel.id):
+        described = info.grant.describe()
+        overlap = f"; previous secret valid until {info.previous_until:%Y-%m-%d %H:%M} UTC" if info.previous_until \
+            else ""
+        print(f"{info.username}  label {info.label or '-'!r}; made {info.created_at:%Y-%m-%d %H:%M} UTC; "
+              f"allow {described['allow']}; resources {described['resources']}; methods {described['methods']}; "
+              f"expires {described['expires']}; {'signed' if info.signed else 'unsigned'}{overlap}")
+    return 0
+
+
+def credentials_narrow(args: argparse.Namespace) -> int:
+    try:
+        grant = _store(args.hub_db_conn_id).narrow(args.username, **_grant_parts(args))
+    except CredentialError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Narrowed {args.username}: " + "; ".join(f"{k} {v}" for k, v in grant.describe().items()))
+    return 0
+
+
+def credentials_rotate(args: argparse.Namespace) -> int:
+    value = args.overlap.strip().lower()
+    if not (value[:-1].isdigit() and value[-1:] in ("h", "m", "d")):
+        raise CliError(f"--overlap takes hours, minutes or days (24h, 30m, 2d), not {args.overlap!r}")
+    unit = {"h": "hours", "m": "minutes", "d": "days"}[value[-1]]
+    overlap = timedelta(**{unit: int(value[:-1])})
+    try:
+        credential = _store(args.hub_db_conn_id).rotate(args.username, overlap)
+    except CredentialError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Rotated {args.username}. The new secrets are shown only now; the previous ones stay valid for "
+          f"{value} (until {utcnow() + overlap:%Y-%m-%d %H:%M} UTC), then only these.")
+    _print_secrets(credential)
     return 0
 
 
@@ -277,21 +365,37 @@ def records_purge(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="channelhub", description="Channel Hub command line")
     groups = root.add_subparsers(dest="group", required=True)
-    credentials = groups.add_parser("credentials", help="test, generate, list and revoke channel credentials")
+    credentials = groups.add_parser("credentials",
+                                    help="test, generate, list, narrow, rotate and revoke channel credentials")
     commands = credentials.add_subparsers(dest="command", required=True)
+    pairs = {}
     for name, handler, help_text in [
         ("test", credentials_test, "call the connector's check for a client-channel pair"),
         ("generate", credentials_generate, "create external credentials a push-based partner calls the hub with"),
-        ("list", credentials_list, "the active external credentials of a pair"),
+        ("list", credentials_list, "the active external credentials of a pair, with their grants (no secret)"),
     ]:
-        command = commands.add_parser(name, help=help_text)
+        pairs[name] = command = commands.add_parser(name, help=help_text)
         command.add_argument("client")
         command.add_argument("channel")
         command.set_defaults(handler=handler)
+    pairs["generate"].add_argument("--label", default="", help="what the credential is for (shown by list)")
+    pairs["generate"].add_argument("--signed", action="store_true",
+                                   help="the partner signs each request (HMAC-SHA256; the signing secret is shown)")
+    narrow = commands.add_parser("narrow", help="a smaller grant for a credential, in place")
+    for command in (pairs["generate"], narrow):
+        command.add_argument("--allow", help="addresses and CIDR networks it may call from, comma-separated "
+                                             "(default: any)")
+        command.add_argument("--resources", help=f"push API resources it may use, comma-separated, of: "
+                                                 f"{', '.join(r.value for r in Resource)} (default: all)")
+        command.add_argument("--methods", help="HTTP methods it may use, comma-separated (default: all)")
+        command.add_argument("--expires", help="a date, a UTC time or days from now (90d) (default: never)")
+    rotate = commands.add_parser("rotate", help="a new secret; the previous one stays valid for the overlap")
+    rotate.add_argument("--overlap", default="24h", help="how long the previous secret stays valid (default 24h)")
     revoke = commands.add_parser("revoke", help="stop an external credential")
-    revoke.add_argument("username")
-    revoke.add_argument("--hub-db-conn-id", default=HubDbHook.default_conn_name)
-    revoke.set_defaults(handler=credentials_revoke)
+    for command, handler in ((narrow, credentials_narrow), (rotate, credentials_rotate), (revoke, credentials_revoke)):
+        command.add_argument("username")
+        command.add_argument("--hub-db-conn-id", default=HubDbHook.default_conn_name)
+        command.set_defaults(handler=handler)
     ledger = groups.add_parser("ledger", help="what the channel jobs did, and re-posting rejected documents")
     ledger_commands = ledger.add_subparsers(dest="command", required=True)
     status = ledger_commands.add_parser("status", help="deliveries per job and status")

@@ -54,6 +54,10 @@ class PushNotAllowed(ChannelHubError, ValueError):
     """A credential asked for a channel that does not push to the hub."""
 
 
+class CredentialError(ChannelHubError, ValueError):
+    """A push credential cannot be made, narrowed or rotated as asked (the message says why)."""
+
+
 class UnsafeTenantPath(ChannelHubError):
     """A path in a tenant folder that the hub refuses to touch (a link, or not what it should be).
 

@@ -236,6 +236,29 @@ def test_credentials_cli_tests_generates_and_revokes(stack, clean_erp):
     assert hashes and all(password not in h for h in hashes)
 
 
+def test_credentials_cli_scopes_narrows_rotates_and_lists_without_secrets(stack):
+    generated = stack.channelhub("credentials", "generate", "acme", "web", "--label", "POS office",
+                                 "--allow", "203.0.113.0/24,2001:db8::/32", "--resources", "orders,order-events",
+                                 "--methods", "POST", "--expires", "90d", "--signed")
+    assert generated.returncode == 0, generated.stderr
+    shown = {line.split(":")[0]: line.split(":", 1)[1].split()[0] for line in generated.stdout.splitlines()
+             if line.startswith(("authUsername", "authPassword", "signing secret"))}
+    username = shown["authUsername"]
+    listed = stack.channelhub("credentials", "list", "acme", "web").stdout
+    line = next(line for line in listed.splitlines() if line.startswith(username))
+    assert "'POS office'" in line and "203.0.113.0/24 2001:db8::/32" in line and "order-events orders" in line
+    assert "signed" in line and shown["authPassword"] not in listed and shown["signing secret"] not in listed
+    wider = stack.channelhub("credentials", "narrow", username, "--allow", "203.0.0.0/16")
+    assert wider.returncode == 2 and "not within the allow list" in wider.stderr
+    narrowed = stack.channelhub("credentials", "narrow", username, "--allow", "203.0.113.8/29", "--resources", "orders")
+    assert narrowed.returncode == 0 and "allow 203.0.113.8/29; resources orders" in narrowed.stdout
+    rotated = stack.channelhub("credentials", "rotate", username, "--overlap", "2h")
+    assert rotated.returncode == 0 and "stay valid for 2h" in rotated.stdout
+    assert "previous secret valid until" in stack.channelhub("credentials", "list", "acme", "web").stdout
+    bad = stack.channelhub("credentials", "generate", "acme", "web", "--resources", "payments")
+    assert bad.returncode == 2 and "unknown resource(s) 'payments'" in bad.stderr
+
+
 def test_push_api_on_the_real_api_server_wakes_the_sales_job(stack, ledger, clean_erp):
     generated = stack.channelhub("credentials", "generate", "acme", "pos").stdout
     headers = {line.split(":")[0]: line.split()[-1] for line in generated.splitlines() if line.startswith("auth")}

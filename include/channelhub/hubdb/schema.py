@@ -58,6 +58,15 @@ external_credentials = sa.Table(
     sa.Column("password_hash", sa.String(300), nullable=False, comment="scrypt; the password is never stored"),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("revoked_at", sa.DateTime),
+    sa.Column("label", sa.String(200)),
+    sa.Column("networks", sa.Text, comment="JSON list of CIDR networks it may call from; NULL: any address"),
+    sa.Column("resources", sa.Text, comment="JSON list of push API resources; NULL: all"),
+    sa.Column("methods", sa.Text, comment="JSON list of HTTP methods; NULL: all"),
+    sa.Column("expires_at", sa.DateTime, comment="UTC; NULL: never"),
+    sa.Column("previous_password_hash", sa.String(300), comment="the secret before a rotation, until previous_until"),
+    sa.Column("previous_until", sa.DateTime, comment="UTC end of a rotation's overlap"),
+    sa.Column("signing_secret", sa.Text, comment="Fernet-encrypted with Airflow's key; NULL: requests are not signed"),
+    sa.Column("previous_signing_secret", sa.Text, comment="Fernet-encrypted; valid until previous_until"),
 )
 
 activity_log = sa.Table(

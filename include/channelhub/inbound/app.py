@@ -9,8 +9,10 @@ from here: writing marks the channel job's asset, and the job posts. Answers:
 - 200 with the document's ``messageId`` (also when the same call is repeated, at once or
   later: nothing changes);
 - 400 naming every failing field (a body that is not UTF-8 JSON: where the parser stopped);
-  401 for a bad credential (logged without the secret);
-- 403 for a credential of a channel that does not push (not a MARKETPLACE channel);
+  401 for a bad, revoked or expired credential, or a missing, stale, replayed or wrong
+  signature of a credential that signs (logged with the reason, without the secret);
+- 403 for a credential of a channel that does not push (not a MARKETPLACE channel), or
+  used from an address, on a resource or with a method its grant does not allow;
 - 404 for an event on an order this channel never created;
 - 409 when an order code already exists at the location with different content;
 - 422 when a gate entry or an inward completion receives more of a SKU than its inward
@@ -39,7 +41,7 @@ from fastapi.responses import JSONResponse
 from channelhub.config.client_loader import ClientConfig, load_client_config
 from channelhub.config.clients import Channel, ChannelJobName, Client
 from channelhub.config.paths import clients_dir
-from channelhub.credentials import Caller, CredentialStore
+from channelhub.credentials import Caller, CredentialStore, Refused
 from channelhub.exceptions import LedgerConflict, UnknownChannel, UnknownClient
 from channelhub.hubdb.migrate import require_current
 from channelhub.inbound.guard import SCOPE_KEY, InboundGuard
@@ -126,7 +128,7 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
             require_current(state["engine"])
         return state["engine"]
 
-    def authenticate(username: str, password: str, domain: str, cached_only: bool) -> Caller | None:
+    def authenticate(username: str, password: str, domain: str, cached_only: bool) -> Caller | Refused:
         if "store" not in state:
             state["store"] = CredentialStore(engine())
         return state["store"].verify(username, password, domain, cached_only)

@@ -1,36 +1,73 @@
-"""The inbound API's front door: who is calling, how often they failed, and how big the body is.
+"""The inbound API's front door: who is calling, from where, what they may do, and how big the body is.
 
 A pure ASGI middleware, so it runs before FastAPI reads a byte of the body: a call
 without valid credentials is answered 401 having cost the hub a header parse and one
 bounded scrypt check, never a 100 MB read and parse. In order:
 
-1. a client address or a username that failed too often gets 429 with ``Retry-After``,
+1. the client's address is the connection's peer; only when the peer is one of the
+   configured trusted proxies (``CHANNELHUB_TRUSTED_PROXIES``, CIDR networks) is it the
+   right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy (anyone
+   else's ``X-Forwarded-For`` is ignored);
+2. a client address or a username that failed too often gets 429 with ``Retry-After``,
    unless the caller presents that username's recently verified password: a partner keeps
    working while someone guesses at its name or from its address (a shared NAT);
-2. otherwise the credential is checked in a worker thread (scrypt stays off the event loop);
-   a bad one is 401 and counts against the username and the address;
-3. a body over ``max_body`` bytes is 413, by its Content-Length or as it streams in.
+3. otherwise the credential is checked in a worker thread (scrypt stays off the event loop);
+   a bad, revoked or expired one is 401 and counts against the username and the address;
+4. the credential's grant: an address outside its allow list, a resource or a method it
+   was not granted is 403, the body unread;
+5. a body over ``max_body`` bytes is 413, by its Content-Length or as it streams in;
+6. a credential that signs: a missing, stale (over 300 s), replayed or wrong signature is
+   401, checked over the raw body before anything parses it.
 
 The verified caller is handed to the routes in the request scope under ``SCOPE_KEY``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 
-from channelhub.credentials import Caller
+from channelhub.credentials import Caller, Refused
+from channelhub.credentials.grant import Network, parse_networks, resource_of
+from channelhub.credentials.signing import NonceCache, refusal
 from channelhub.exceptions import HubDbNotMigrated
 from channelhub.inbound.throttle import FailureThrottle
 
 log = logging.getLogger(__name__)
 SCOPE_KEY = "channelhub.caller"
 MAX_BODY = 2 * 1024 * 1024  # an order of 2,500 items at the longest field lengths is about 1 MB
-Authenticate = Callable[[str, str, str, bool], Caller | None]
+Authenticate = Callable[[str, str, str, bool], Caller | Refused]
+TRUSTED_PROXIES_ENV = "CHANNELHUB_TRUSTED_PROXIES"
+
+
+def trusted_proxies() -> tuple[Network, ...]:
+    """The proxies whose ``X-Forwarded-For`` the hub believes (comma-separated CIDR networks)."""
+    return parse_networks([v for v in os.environ.get(TRUSTED_PROXIES_ENV, "").split(",") if v.strip()])
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == n.version and ip in n for n in networks)
+
+
+def client_address(peer: str, forwarded_for: str, proxies: tuple[Network, ...]) -> str:
+    """The caller's address: the peer, or behind trusted proxies the last hop they did not add."""
+    if not proxies or not _within(peer, proxies):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()][-20:]
+    for hop in reversed(hops):
+        if not _within(hop, proxies):
+            return hop
+    return peer
 
 
 async def _answer(send: Callable, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
@@ -43,10 +80,13 @@ async def _answer(send: Callable, status: int, detail: str, headers: dict[str, s
 
 class InboundGuard:
     def __init__(self, app: Any, authenticate: Authenticate, max_body: int = MAX_BODY,
-                 per_username: FailureThrottle | None = None, per_address: FailureThrottle | None = None):
+                 per_username: FailureThrottle | None = None, per_address: FailureThrottle | None = None,
+                 proxies: tuple[Network, ...] | None = None, nonces: NonceCache | None = None):
         self.app = app
         self.authenticate = authenticate
         self.max_body = max_body
+        self.proxies = trusted_proxies() if proxies is None else proxies
+        self.nonces = nonces or NonceCache()
         self.per_username = per_username or FailureThrottle(limit=10, window=300)
         self.per_address = per_address or FailureThrottle(limit=30, window=300)
 
@@ -55,35 +95,43 @@ class InboundGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        address = scope["client"][0] if scope.get("client") else "unknown"
+        peer = scope["client"][0] if scope.get("client") else "unknown"
+        address = client_address(peer, headers.get("x-forwarded-for", ""), self.proxies)
         username = headers.get("authusername", "")[:200]
         password = headers.get("authpassword", "")[:200]
         domain = headers.get("authdomainname", "")[:200]
         address_wait = self.per_address.retry_after(address)
         user_wait = self.per_username.retry_after(username) if username else None
         throttled = address_wait is not None or user_wait is not None
-        caller = None
+        verdict: Caller | Refused = Refused("no authUsername, authPassword and authDomainName")
         if username and password and domain:
             try:
-                caller = await anyio.to_thread.run_sync(self.authenticate, username, password, domain, throttled)
+                verdict = await anyio.to_thread.run_sync(self.authenticate, username, password, domain, throttled)
             except HubDbNotMigrated as exc:  # the operators' problem, not the partner's: try again later
                 log.error("Inbound call to %s refused: %s", scope.get("path"), exc)
                 await _answer(send, 503, "the hub is being upgraded (its database needs `channelhub db upgrade`); "
                                          "try again later", {"Retry-After": "60"})
                 return
-        if caller is None and throttled:
+        if isinstance(verdict, Refused) and throttled:
             who = f"address {address}" if address_wait is not None else f"username {username!r}"
             await self._too_many(send, scope, who, max(address_wait or 0, user_wait or 0))
             return
-        if caller is None:
+        if isinstance(verdict, Refused):
             self.per_address.failed(address)
             if username:
                 self.per_username.failed(username)
-            log.warning("Refused inbound call to %s: bad credentials for username=%r domain=%r from %s",
-                        scope.get("path"), username, domain, address)
+            log.warning("Refused inbound call to %s from %s: username=%r domain=%r: %s",
+                        scope.get("path"), address, username, domain, verdict.reason)
             await _answer(send, 401, "invalid credentials: check authUsername, authPassword and authDomainName")
             return
+        caller = verdict
         self.per_username.succeeded(username)
+        problem = self._not_granted(caller, address, scope)
+        if problem is not None:
+            log.warning("Refused inbound call to %s %s from %s by %s: %s", scope.get("method"), scope.get("path"),
+                        address, caller.username, problem)
+            await _answer(send, 403, problem)
+            return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             await _answer(send, 413, f"the body is {declared} bytes; at most {self.max_body} are accepted")
@@ -92,6 +140,14 @@ class InboundGuard:
         if body is None:
             await _answer(send, 413, f"the body is over {self.max_body} bytes, the most accepted")
             return
+        if caller.signs:
+            unsigned = refusal(caller.signing_secrets, headers, scope["method"], scope["path"], body,
+                               lambda nonce: self.nonces.first_use(caller.username, nonce))
+            if unsigned is not None:
+                log.warning("Refused inbound call to %s from %s by %s: %s", scope.get("path"), address,
+                            caller.username, unsigned)
+                await _answer(send, 401, unsigned)
+                return
         try:
             body.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -99,6 +155,15 @@ class InboundGuard:
             return
         scope[SCOPE_KEY] = caller
         await self.app(scope, _replay(body, receive), send)
+
+    @staticmethod
+    def _not_granted(caller: Caller, address: str, scope: dict) -> str | None:
+        """Why the credential's grant refuses this call (address, resource, method), or None."""
+        if not caller.grant.allows_address(address):
+            return f"this credential may not be used from {address}"
+        root, path = scope.get("root_path", ""), scope["path"]
+        resource = resource_of(path[len(root):] if root and path.startswith(root) else path)
+        return None if resource is None else caller.grant.allows(resource, scope["method"])
 
     async def _read_body(self, receive: Callable) -> bytes | None:
         """The whole body, or None once it passes ``max_body`` (the rest is never read)."""
