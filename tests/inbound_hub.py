@@ -24,8 +24,9 @@ ORDER = {"orderCode": "SO-1", "locationCode": "WH1", "orderTime": "2026-11-20T10
 class Hub:
     """The API on a real port, its client config, ledger and one credential per marketplace channel."""
 
-    def __init__(self, engine, folder):
-        self.document = client_document()
+    def __init__(self, engine, folder, document: dict | None = None):
+        """A new client in ``folder``, or ``document``'s (already there: a second api-server of one hub)."""
+        self.document = document or client_document()
         self.client = self.document["client"]
         (folder / "client.yaml").write_text(yaml.safe_dump(self.document))
         self.app = create_app(lambda: engine, lambda client, jobs: None, clients_dir=folder)

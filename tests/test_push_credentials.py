@@ -14,10 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from channelhub.credentials import Grant
-from channelhub.credentials.grant import parse_methods, parse_networks, parse_resources
+from channelhub.credentials.grant import WINDOW, parse_methods, parse_networks, parse_resources
 from channelhub.credentials.signing import signature
 from channelhub.hubdb.schema import external_credentials
 from channelhub.inbound.guard import TRUSTED_PROXIES_ENV
+from channelhub.inbound.throttle import REDIS_URL_ENV
 from channelhub.ledger.store import utcnow
 from tests.inbound_hub import ORDER, Hub
 
@@ -28,9 +29,10 @@ INVENTORY = {"locationCode": "WH1", "inventories": [{"channelSkuCode": "SKU1", "
 def make_hub(engine, tmp_path, monkeypatch):
     hubs = []
 
-    def make(trusted_proxies: str = "") -> Hub:
+    def make(trusted_proxies: str = "", redis_url: str = "", document: dict | None = None) -> Hub:
         monkeypatch.setenv(TRUSTED_PROXIES_ENV, trusted_proxies)
-        hubs.append(Hub(engine, tmp_path))
+        monkeypatch.setenv(REDIS_URL_ENV, redis_url)
+        hubs.append(Hub(engine, tmp_path, document))
         return hubs[-1]
 
     yield make
@@ -173,3 +175,46 @@ def test_a_signing_credential_needs_a_fresh_unique_signature_checked_before_the_
             external_credentials.c.username == credential.username)).scalar_one()
     assert rotated.signing_secret not in stored and key not in stored  # encrypted with Airflow's Fernet key
     assert [d["doc_key"].split(":")[3] for d in hub.ledger.documents_of(hub.client)] == ["S-1", "S-4", "S-5"]
+
+
+def test_a_request_budget_answers_429_with_retry_after_and_every_answer_says_what_is_left(make_hub):
+    hub = make_hub()
+    credential = hub.store.generate(hub.client, "amazon-in", grant=Grant(per_window=3))
+    answers = [post(hub, "/v1/outward-orders", order(f"B-{i}"), credential) for i in range(7)]
+    accepted = [a for a in answers if a.status_code == 200]
+    refused = next(a for a in answers if a.status_code == 429)  # within 7 calls even if a window ends mid-test
+    assert accepted[0].headers["X-RateLimit-Limit"] == "3" and accepted[0].headers["X-RateLimit-Remaining"] == "2"
+    assert int(refused.headers["Retry-After"]) >= 1 and "request budget" in refused.json()["detail"]
+    assert len(hub.ledger.documents_of(hub.client)) == len(accepted)
+
+
+@pytest.fixture
+def shared_redis():
+    """A Redis database of the local Redis for this test alone (emptied before and after)."""
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/13"
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379 (the Celery stack's); the shared throttles need one")
+    yield url
+    client.flushdb()
+
+
+def test_two_api_servers_sharing_redis_hold_one_login_budget_and_one_request_budget(make_hub, shared_redis):
+    first = make_hub(redis_url=shared_redis)
+    second = make_hub(redis_url=shared_redis, document=first.document)
+    credential = first.store.generate(first.client, "amazon-in", grant=Grant(per_window=4))
+    wrong = {**headers_of(credential), "authPassword": "not-it"}
+    for hub in (first, second) * 5:  # ten failures, five on each process
+        assert hub.post("/v1/outward-orders", order("L-0"), **wrong).status_code == 401
+    for hub in (first, second):
+        answer = hub.post("/v1/outward-orders", order("L-0"), **wrong)
+        assert answer.status_code == 429 and int(answer.headers["Retry-After"]) > 0
+    other = first.store.generate(first.client, "amazon-in", grant=Grant(per_window=4))
+    window = int(time.time() // WINDOW)
+    codes = [post(hub, "/v1/outward-orders", order(f"L-{i}"), other).status_code
+             for i, hub in enumerate((first, second) * 5)]
+    if int(time.time() // WINDOW) == window:  # no 15-minute window ended meanwhile (each process alone: 8)
+        assert codes.count(200) == 4 and codes.count(429) == 6, codes

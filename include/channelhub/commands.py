@@ -2,7 +2,7 @@
 
     channelhub credentials test <client> <channel>       the connector's check: PASS or the partner's error
     channelhub credentials generate <client> <channel> [--label L] [--allow CIDR,...] [--resources R,...]
-                               [--methods M,...] [--expires DATE|Nd] [--signed]
+                               [--methods M,...] [--expires DATE|Nd] [--per-second N] [--per-15min N] [--signed]
                                                          external credentials for a push-based partner
     channelhub credentials list <client> <channel>       the pair's active credentials and grants (no secret)
     channelhub credentials narrow <username> [--allow ...] [--resources ...] [--methods ...] [--expires ...]
@@ -134,7 +134,8 @@ def _grant_parts(args: argparse.Namespace) -> dict[str, Any]:
         parts = {"networks": None if args.allow is None else parse_networks(_listed(args.allow) or []),
                  "resources": None if args.resources is None else parse_resources(_listed(args.resources) or []),
                  "methods": None if args.methods is None else parse_methods(_listed(args.methods) or []),
-                 "expires_at": _expiry(args.expires)}
+                 "expires_at": _expiry(args.expires), "per_second": args.per_second,
+                 "per_window": args.per_15min}
     except CredentialError as exc:
         raise CliError(str(exc)) from None
     return parts
@@ -173,7 +174,8 @@ def credentials_list(args: argparse.Namespace) -> int:
             else ""
         print(f"{info.username}  label {info.label or '-'!r}; made {info.created_at:%Y-%m-%d %H:%M} UTC; "
               f"allow {described['allow']}; resources {described['resources']}; methods {described['methods']}; "
-              f"expires {described['expires']}; {'signed' if info.signed else 'unsigned'}{overlap}")
+              f"expires {described['expires']}; budget {described['budget']}; "
+              f"{'signed' if info.signed else 'unsigned'}{overlap}")
     return 0
 
 
@@ -389,6 +391,8 @@ def parser() -> argparse.ArgumentParser:
                                                  f"{', '.join(r.value for r in Resource)} (default: all)")
         command.add_argument("--methods", help="HTTP methods it may use, comma-separated (default: all)")
         command.add_argument("--expires", help="a date, a UTC time or days from now (90d) (default: never)")
+        command.add_argument("--per-second", type=int, help="calls a second at most (default: unlimited)")
+        command.add_argument("--per-15min", type=int, help="calls per 15 minutes at most (default: unlimited)")
     rotate = commands.add_parser("rotate", help="a new secret; the previous one stays valid for the overlap")
     rotate.add_argument("--overlap", default="24h", help="how long the previous secret stays valid (default 24h)")
     revoke = commands.add_parser("revoke", help="stop an external credential")

@@ -42,6 +42,7 @@ ROUTES = {
     "/v1/inventory/absolute": Resource.INVENTORY,
 }
 METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE", "GET"})
+WINDOW = 900  # seconds of a request budget's long window
 MAX_NETWORKS = 100
 
 
@@ -85,6 +86,8 @@ class Grant:
     resources: frozenset[Resource] | None = None
     methods: frozenset[str] | None = None
     expires_at: datetime | None = None  # naive UTC, as the hub database keeps times
+    per_second: int | None = None  # calls a second at most (CIMcloud's apps: 2)
+    per_window: int | None = None  # calls per WINDOW seconds at most (CIMcloud's apps: 100 per 15 minutes)
 
     def allows_address(self, address: str) -> bool:
         if self.networks is None:
@@ -109,7 +112,8 @@ class Grant:
         return self.expires_at is not None and now >= self.expires_at
 
     def narrowed(self, networks: tuple[Network, ...] | None = None, resources: frozenset[Resource] | None = None,
-                 methods: frozenset[str] | None = None, expires_at: datetime | None = None) -> Grant:
+                 methods: frozenset[str] | None = None, expires_at: datetime | None = None,
+                 per_second: int | None = None, per_window: int | None = None) -> Grant:
         """This grant with the parts given replaced, each within what it is now; else CredentialError."""
         if networks is not None and self.networks is not None:
             wider = [str(n) for n in networks
@@ -126,7 +130,14 @@ class Grant:
         if expires_at is not None and self.expires_at is not None and expires_at > self.expires_at:
             raise CredentialError(f"the credential expires at {self.expires_at:%Y-%m-%d %H:%M} UTC; narrowing may "
                                   "only bring that closer")
-        return replace(self, networks=self.networks if networks is None else networks,
+        for name, value in (("per_second", per_second), ("per_window", per_window)):
+            now = getattr(self, name)
+            if value is not None and (value < 1 or (now is not None and value > now)):
+                raise CredentialError(f"{name.replace('_', ' ')} may only come down (now {now or 'unlimited'}), "
+                                      f"to 1 at least; not {value}")
+        return replace(self, per_second=self.per_second if per_second is None else per_second,
+                       per_window=self.per_window if per_window is None else per_window,
+                       networks=self.networks if networks is None else networks,
                        resources=self.resources if resources is None else resources,
                        methods=self.methods if methods is None else methods,
                        expires_at=self.expires_at if expires_at is None else expires_at)
@@ -136,18 +147,19 @@ class Grant:
         return {"networks": None if self.networks is None else json.dumps([str(n) for n in self.networks]),
                 "resources": None if self.resources is None else json.dumps(sorted(r.value for r in self.resources)),
                 "methods": None if self.methods is None else json.dumps(sorted(self.methods)),
-                "expires_at": self.expires_at}
+                "expires_at": self.expires_at, "per_second": self.per_second, "per_window": self.per_window}
 
     @classmethod
     def from_columns(cls, networks: str | None, resources: str | None, methods: str | None,
-                     expires_at: datetime | None) -> Grant:
+                     expires_at: datetime | None, per_second: int | None, per_window: int | None) -> Grant:
         return cls(None if networks is None else parse_networks(json.loads(networks)),
                    None if resources is None else parse_resources(json.loads(resources)),
-                   None if methods is None else parse_methods(json.loads(methods)), expires_at)
+                   None if methods is None else parse_methods(json.loads(methods)), expires_at, per_second, per_window)
 
     def describe(self) -> dict[str, str]:
         """What ``channelhub credentials list`` shows of the grant."""
         return {"allow": "any address" if self.networks is None else " ".join(map(str, self.networks)),
                 "resources": "all" if self.resources is None else " ".join(sorted(r.value for r in self.resources)),
                 "methods": "all" if self.methods is None else " ".join(sorted(self.methods)),
-                "expires": "never" if self.expires_at is None else f"{self.expires_at:%Y-%m-%d %H:%M} UTC"}
+                "expires": "never" if self.expires_at is None else f"{self.expires_at:%Y-%m-%d %H:%M} UTC",
+                "budget": f"{self.per_second or 'unlimited'}/s, {self.per_window or 'unlimited'}/15 min"}

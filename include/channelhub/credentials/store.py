@@ -127,7 +127,8 @@ class _VerifiedCache:
 
 
 def _grant(row: Any) -> Grant:
-    return Grant.from_columns(row.networks, row.resources, row.methods, row.expires_at)
+    return Grant.from_columns(row.networks, row.resources, row.methods, row.expires_at, row.per_second,
+                              row.per_window)
 
 
 class CredentialStore:

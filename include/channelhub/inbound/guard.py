@@ -15,8 +15,11 @@ bounded scrypt check, never a 100 MB read and parse. In order:
    a bad, revoked or expired one is 401 and counts against the username and the address;
 4. the credential's grant: an address outside its allow list, a resource or a method it
    was not granted is 403, the body unread;
-5. a body over ``max_body`` bytes is 413, by its Content-Length or as it streams in;
-6. a credential that signs: a missing, stale (over 300 s), replayed or wrong signature is
+5. a credential over its request budget (per second, per 15 minutes) is 429 with
+   ``Retry-After``; every answer within it carries ``X-RateLimit-*``
+   (:mod:`channelhub.inbound.throttle`);
+6. a body over ``max_body`` bytes is 413, by its Content-Length or as it streams in;
+7. a credential that signs: a missing, stale (over 300 s), replayed or wrong signature is
    401, checked over the raw body before anything parses it.
 
 The verified caller is handed to the routes in the request scope under ``SCOPE_KEY``.
@@ -34,10 +37,16 @@ from typing import Any
 import anyio
 
 from channelhub.credentials import Caller, Refused
-from channelhub.credentials.grant import Network, parse_networks, resource_of
+from channelhub.credentials.grant import WINDOW, Network, parse_networks, resource_of
 from channelhub.credentials.signing import NonceCache, refusal
 from channelhub.exceptions import HubDbNotMigrated
-from channelhub.inbound.throttle import FailureThrottle
+from channelhub.inbound.throttle import (
+    FailureThrottle,
+    RedisFailureThrottle,
+    RedisRequestBudget,
+    RequestBudget,
+    throttles,
+)
 
 log = logging.getLogger(__name__)
 SCOPE_KEY = "channelhub.caller"
@@ -80,15 +89,17 @@ async def _answer(send: Callable, status: int, detail: str, headers: dict[str, s
 
 class InboundGuard:
     def __init__(self, app: Any, authenticate: Authenticate, max_body: int = MAX_BODY,
-                 per_username: FailureThrottle | None = None, per_address: FailureThrottle | None = None,
-                 proxies: tuple[Network, ...] | None = None, nonces: NonceCache | None = None):
+                 proxies: tuple[Network, ...] | None = None, nonces: NonceCache | None = None,
+                 redis_url: str | None = None):
         self.app = app
         self.authenticate = authenticate
         self.max_body = max_body
         self.proxies = trusted_proxies() if proxies is None else proxies
         self.nonces = nonces or NonceCache()
-        self.per_username = per_username or FailureThrottle(limit=10, window=300)
-        self.per_address = per_address or FailureThrottle(limit=30, window=300)
+        counters = throttles(redis_url)
+        self.per_username: FailureThrottle | RedisFailureThrottle = counters.per_username
+        self.per_address: FailureThrottle | RedisFailureThrottle = counters.per_address
+        self.budget: RequestBudget | RedisRequestBudget = counters.budget
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -132,6 +143,17 @@ class InboundGuard:
                         address, caller.username, problem)
             await _answer(send, 403, problem)
             return
+        grant = caller.grant
+        spent = self.budget.spend(caller.username, [(cap, seconds) for cap, seconds in (
+            (grant.per_second, 1), (grant.per_window, WINDOW)) if cap is not None])
+        if spent is not None and not spent.allowed:
+            log.warning("Throttled inbound call to %s by %s: over its request budget", scope.get("path"),
+                        caller.username)
+            wait = spent.headers["Retry-After"]
+            await _answer(send, 429, f"over this credential's request budget; retry in {wait} s", spent.headers)
+            return
+        if spent is not None:
+            send = _with_headers(send, spent.headers)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             await _answer(send, 413, f"the body is {declared} bytes; at most {self.max_body} are accepted")
@@ -183,6 +205,18 @@ class InboundGuard:
         log.warning("Throttled inbound call to %s: %s failed too often; retry in %ss", scope.get("path"), who, wait)
         await _answer(send, 429, f"too many failed logins for this {who.split()[0]}; retry in {wait} s",
                       {"Retry-After": str(wait)})
+
+
+def _with_headers(send: Callable, headers: dict[str, str]) -> Callable:
+    """``send`` adding ``headers`` to the response's start (the request budget's X-RateLimit-*)."""
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *raw]}
+        await send(message)
+
+    return sending
 
 
 def _replay(body: bytes, receive: Callable) -> Callable:

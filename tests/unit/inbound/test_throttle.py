@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from channelhub.inbound.throttle import FailureThrottle
+from channelhub.inbound.throttle import FailureThrottle, RequestBudget
 
 
 class Clock:
@@ -39,3 +39,19 @@ def test_success_clears_a_key_and_memory_is_bounded():
         throttle.failed(key)
     assert throttle.retry_after("x") is None, "the least recently failed key was dropped"
     assert throttle.retry_after("z") == 60
+
+
+def test_a_request_budget_counts_fixed_windows_and_says_what_is_left():
+    clock = Clock()  # 1000.0: 1000 s into a second window, 100 s into a 15-minute one
+    budget = RequestBudget(clock=clock)
+    caps = [(2, 1), (3, 900)]
+    first = budget.spend("u", caps)
+    assert first.allowed and first.headers == {"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1",
+                                               "X-RateLimit-Reset": "1"}
+    assert budget.spend("u", caps).allowed
+    third = budget.spend("u", caps)
+    assert not third.allowed and third.headers["Retry-After"] == "1"
+    clock.now += 1  # a new second; the 15-minute window holds 3 already
+    fourth = budget.spend("u", caps)
+    assert not fourth.allowed and fourth.headers["Retry-After"] == "799" and fourth.headers["X-RateLimit-Limit"] == "3"
+    assert budget.spend("other", caps).allowed and budget.spend("u", []) is None

@@ -1,4 +1,5 @@
-"""Push credentials get a grant (allow list of networks, resources, methods, expiry, label), a
+"""Push credentials get a grant (allow list of networks, resources, methods, expiry, request
+budget, label), a
 rotation's overlap (the previous secret and until when it holds) and an optional signing secret.
 Credentials made before keep working as they did: every new part is NULL, "not limited".
 
@@ -20,6 +21,8 @@ COLUMNS = (
     ("resources", sa.Text),
     ("methods", sa.Text),
     ("expires_at", sa.DateTime),
+    ("per_second", sa.Integer),
+    ("per_window", sa.Integer),
     ("previous_password_hash", sa.String(300)),
     ("previous_until", sa.DateTime),
     ("signing_secret", sa.Text),
