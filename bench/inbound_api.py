@@ -8,25 +8,39 @@ measured in the same run:
    call (one scrypt check): what the verified-password cache saves;
 2. the same repeat call while 20 threads send wrong passwords from the same address as
    fast as they are answered, against the same call on an idle API: what a flood costs a
-   partner (before the fix it was 5.3 s).
+   partner (before the fix it was 5.3 s);
+3. a verified **signed** call (HMAC-SHA256 over method, path, time, nonce and body) against
+   a verified unsigned call, interleaved: goal <= 1.2x;
+4. a verified call of a **scoped** credential (allow list, resources, methods) against one of
+   an unscoped credential, interleaved: what the grant's checks add, goal <= 5 %;
+5. with Redis on 127.0.0.1:6379, a second API process sharing the throttles through it: the
+   repeat call while the 20-way flood is spread over both processes, against the idle call:
+   goal <= 4x.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
 import yaml
 
-from channelhub.credentials import CredentialStore
+from channelhub.credentials import CredentialStore, Grant
+from channelhub.credentials.grant import parse_methods, parse_networks, parse_resources
+from channelhub.credentials.signing import signature
+from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
+from channelhub.inbound.throttle import REDIS_URL_ENV
 from channelhub.sqldb import create_engine
 from channelhub_dev.stack import free_port
 
@@ -37,7 +51,10 @@ CLIENT = {"client": "bench", "channels": [
 ORDER = {"orderCode": "B-1", "locationCode": "WH1", "orderTime": "2026-11-20T10:00:00Z", "orderItems": [
     {"orderItemCode": "B-1-1", "channelSkuCode": "SKU1", "orderedQuantity": 1, "sellingPricePerUnit": 10}]}
 CALLS = 60
+PAIRS = 200  # interleaved calls per side where two credentials are compared
 FLOOD_THREADS = 20
+REDIS = "redis://127.0.0.1:6379/14"
+PATH = "/v1/outward-orders"
 
 
 def serve(folder: str, port: str) -> None:
@@ -59,54 +76,132 @@ def latency(session: requests.Session, url: str, headers: dict[str, str]) -> flo
     return elapsed
 
 
+def headers_of(credential) -> dict[str, str]:
+    return {"authUsername": credential.username, "authPassword": credential.password,
+            "authDomainName": credential.domain, "Content-Type": "application/json"}
+
+
+def signed(headers: dict[str, str], secret: str) -> Callable[[], dict[str, str]]:
+    """Fresh signature headers for each call (a nonce is used once)."""
+    body = json.dumps(ORDER).encode()
+
+    def make() -> dict[str, str]:
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        return {**headers, "X-Hub-Timestamp": timestamp, "X-Hub-Nonce": nonce,
+                "X-Hub-Signature": signature(secret, "POST", PATH, timestamp, nonce, body)}
+
+    return make
+
+
+def start(folder: Path, redis: str | None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, REDIS_URL_ENV: redis or ""}
+    server = subprocess.Popen([sys.executable, "-m", "bench.inbound_api", "serve", str(folder), str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # one log line per refusal
+    return server, f"http://127.0.0.1:{port}{PATH}"
+
+
+def first_call(session: requests.Session, url: str, headers: dict[str, str]) -> float:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return latency(session, url, headers)
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def interleaved(session: requests.Session, url: str, one: Callable[[], dict[str, str]],
+                other: Callable[[], dict[str, str]]) -> tuple[float, float]:
+    """Medians of PAIRS calls of each, alternating, so both meet the same machine."""
+    ones, others = [], []
+    for _ in range(PAIRS):
+        ones.append(latency(session, url, one()))
+        others.append(latency(session, url, other()))
+    return statistics.median(ones), statistics.median(others)
+
+
+def flooded_call(session: requests.Session, url: str, headers: dict[str, str], targets: list[str]) -> tuple[float, int]:
+    """The partner's median call while FLOOD_THREADS threads send wrong passwords to ``targets`` in turn."""
+    stop = threading.Event()
+    sent = [0]
+
+    def flood(index: int) -> None:
+        with requests.Session() as attacker:
+            while not stop.is_set():
+                attacker.post(targets[index % len(targets)], data="{}", timeout=120,
+                              headers={**headers, "authPassword": f"wrong-{index}-{sent[0]}"})
+                sent[0] += 1
+
+    with ThreadPoolExecutor(FLOOD_THREADS) as pool:
+        for index in range(FLOOD_THREADS):
+            pool.submit(flood, index)
+        time.sleep(1)  # the flood is under way
+        flooded = statistics.median(latency(session, url, headers) for _ in range(CALLS))
+        stop.set()
+    return flooded, sent[0]
+
+
+def redis_answers() -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS, socket_connect_timeout=1).flushdb()
+        return True
+    except Exception:
+        return False
+
+
 def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="channelhub-bench-api-"))
     (folder / "clients").mkdir()
     (folder / "clients" / "bench.yaml").write_text(yaml.safe_dump(CLIENT))
     engine = create_engine(f"sqlite:///{folder}/hub.db")
-    credential = CredentialStore(engine).generate("bench", "shop")
+    upgrade_hub_db(engine)
+    store = CredentialStore(engine)
+    headers = headers_of(store.generate("bench", "shop"))
+    scoped = headers_of(store.generate("bench", "shop", grant=Grant(
+        parse_networks(["127.0.0.1/32", "10.0.0.0/8", "2001:db8::/32"]), parse_resources(["orders", "order-events"]),
+        parse_methods(["POST"]))))
+    signing = store.generate("bench", "shop", signed=True)
     engine.dispose()
-    headers = {"authUsername": credential.username, "authPassword": credential.password,
-               "authDomainName": credential.domain, "Content-Type": "application/json"}
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "bench.inbound_api", "serve", str(folder), str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # one log line per refusal
-    url = f"http://127.0.0.1:{port}/v1/outward-orders"
+    shared = redis_answers()
+    server, url = start(folder, REDIS if shared else None)
+    servers = [server]
     try:
         session = requests.Session()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                first = latency(session, url, headers)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        first = first_call(session, url, headers)
+        latency(session, url, scoped)  # each credential's scrypt, once
+        latency(session, url, signed(headers_of(signing), signing.signing_secret or "")())
         idle = statistics.median(latency(session, url, headers) for _ in range(CALLS))
-        stop = threading.Event()
-        sent = [0]
-
-        def flood(index: int) -> None:
-            with requests.Session() as attacker:
-                while not stop.is_set():
-                    attacker.post(url, data="{}", timeout=120,
-                                  headers={**headers, "authPassword": f"wrong-{index}-{sent[0]}"})
-                    sent[0] += 1
-
-        with ThreadPoolExecutor(FLOOD_THREADS) as pool:
-            for index in range(FLOOD_THREADS):
-                pool.submit(flood, index)
-            time.sleep(1)  # the flood is under way
-            flooded = statistics.median(latency(session, url, headers) for _ in range(CALLS))
-            stop.set()
+        flooded, sent = flooded_call(session, url, headers, [url])
+        unsigned_ms, signed_ms = interleaved(session, url, lambda: headers,
+                                             signed(headers_of(signing), signing.signing_secret or ""))
+        plain_ms, scoped_ms = interleaved(session, url, lambda: headers, lambda: scoped)
+        if shared:
+            second, second_url = start(folder, REDIS)
+            servers.append(second)
+            first_call(session, second_url, headers)
+            spread, spread_sent = flooded_call(session, url, headers, [url, second_url])
     finally:
-        server.terminate()
-        server.wait(30)
+        for running in servers:
+            running.terminate()
+            running.wait(30)
     print(f"first call (scrypt) {first * 1000:.1f} ms; verified repeat call {idle * 1000:.1f} ms: "
           f"{first / idle:.1f}x cheaper once verified")
-    print(f"verified repeat call under a {FLOOD_THREADS}-way wrong-password flood ({sent[0]} wrong logins sent): "
+    print(f"verified repeat call under a {FLOOD_THREADS}-way wrong-password flood ({sent} wrong logins sent): "
           f"{flooded * 1000:.1f} ms, {flooded / idle:.2f}x the idle call")
+    print(f"verified signed call {signed_ms * 1000:.2f} ms against unsigned {unsigned_ms * 1000:.2f} ms "
+          f"(medians of {PAIRS}, interleaved): {signed_ms / unsigned_ms:.2f}x (goal <= 1.2x)")
+    print(f"verified call of a scoped credential {scoped_ms * 1000:.2f} ms against unscoped {plain_ms * 1000:.2f} ms: "
+          f"{(scoped_ms / plain_ms - 1) * 100:+.1f} % (goal <= 5 %)")
+    if shared:
+        print(f"two API processes sharing Redis, the {FLOOD_THREADS}-way flood spread over both ({spread_sent} wrong "
+              f"logins sent): the partner's call {spread * 1000:.1f} ms, {spread / idle:.2f}x the idle call "
+              "(goal <= 4x)")
+    else:
+        print(f"no Redis answered at {REDIS}: the two-process flood figure was not measured")
     return 0
 
 
