@@ -100,6 +100,7 @@ class InboundGuard:
         self.per_username: FailureThrottle | RedisFailureThrottle = counters.per_username
         self.per_address: FailureThrottle | RedisFailureThrottle = counters.per_address
         self.budget: RequestBudget | RedisRequestBudget = counters.budget
+        self.shared = counters.shared
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -111,8 +112,8 @@ class InboundGuard:
         username = headers.get("authusername", "")[:200]
         password = headers.get("authpassword", "")[:200]
         domain = headers.get("authdomainname", "")[:200]
-        address_wait = self.per_address.retry_after(address)
-        user_wait = self.per_username.retry_after(username) if username else None
+        address_wait, user_wait = await self._counted(lambda: (
+            self.per_address.retry_after(address), self.per_username.retry_after(username) if username else None))
         throttled = address_wait is not None or user_wait is not None
         verdict: Caller | Refused = Refused("no authUsername, authPassword and authDomainName")
         if username and password and domain:
@@ -128,15 +129,14 @@ class InboundGuard:
             await self._too_many(send, scope, who, max(address_wait or 0, user_wait or 0))
             return
         if isinstance(verdict, Refused):
-            self.per_address.failed(address)
-            if username:
-                self.per_username.failed(username)
+            await self._counted(lambda: (self.per_address.failed(address),
+                                         self.per_username.failed(username) if username else None))
             log.warning("Refused inbound call to %s from %s: username=%r domain=%r: %s",
                         scope.get("path"), address, username, domain, verdict.reason)
             await _answer(send, 401, "invalid credentials: check authUsername, authPassword and authDomainName")
             return
         caller = verdict
-        self.per_username.succeeded(username)
+        await self._counted(lambda: self.per_username.succeeded(username))
         problem = self._not_granted(caller, address, scope)
         if problem is not None:
             log.warning("Refused inbound call to %s %s from %s by %s: %s", scope.get("method"), scope.get("path"),
@@ -144,8 +144,8 @@ class InboundGuard:
             await _answer(send, 403, problem)
             return
         grant = caller.grant
-        spent = self.budget.spend(caller.username, [(cap, seconds) for cap, seconds in (
-            (grant.per_second, 1), (grant.per_window, WINDOW)) if cap is not None])
+        caps = [(cap, seconds) for cap, seconds in ((grant.per_second, 1), (grant.per_window, WINDOW)) if cap]
+        spent = await self._counted(lambda: self.budget.spend(caller.username, caps)) if caps else None
         if spent is not None and not spent.allowed:
             log.warning("Throttled inbound call to %s by %s: over its request budget", scope.get("path"),
                         caller.username)
@@ -177,6 +177,10 @@ class InboundGuard:
             return
         scope[SCOPE_KEY] = caller
         await self.app(scope, _replay(body, receive), send)
+
+    async def _counted(self, count: Callable[[], Any]) -> Any:
+        """Runs the counters: in this process at once; in Redis from a worker thread, off the event loop."""
+        return await anyio.to_thread.run_sync(count) if self.shared else count()
 
     @staticmethod
     def _not_granted(caller: Caller, address: str, scope: dict) -> str | None:
