@@ -118,6 +118,12 @@ class _VerifiedCache:
             entry = self._entries.get(self.key(username, password))
         return entry is not None and entry[1] > time.monotonic() and hmac.compare_digest(entry[0], stored)
 
+    def holds(self, username: str, password: str) -> bool:
+        """Whether this password of this username was verified lately (what a throttled caller needs)."""
+        with self._lock:
+            entry = self._entries.get(self.key(username, password))
+        return entry is not None and entry[1] > time.monotonic()
+
     def add(self, username: str, password: str, stored: str) -> None:
         with self._lock:
             self._entries[self.key(username, password)] = (stored, time.monotonic() + VERIFIED_TTL)

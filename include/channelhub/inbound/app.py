@@ -133,7 +133,10 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
             state["store"] = CredentialStore(engine())
         return state["store"].verify(username, password, domain, cached_only)
 
-    app.add_middleware(InboundGuard, authenticate=authenticate)
+    def recently_verified(username: str, password: str) -> bool:
+        return "store" in state and state["store"].verified.holds(username, password)
+
+    app.add_middleware(InboundGuard, authenticate=authenticate, recently_verified=recently_verified)
 
     def caller(request: Request) -> Caller:
         return request.scope[SCOPE_KEY]

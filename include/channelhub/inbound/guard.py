@@ -31,6 +31,8 @@ import ipaddress
 import json
 import logging
 import os
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +55,7 @@ SCOPE_KEY = "channelhub.caller"
 MAX_BODY = 2 * 1024 * 1024  # an order of 2,500 items at the longest field lengths is about 1 MB
 Authenticate = Callable[[str, str, str, bool], Caller | Refused]
 TRUSTED_PROXIES_ENV = "CHANNELHUB_TRUSTED_PROXIES"
+LOG_EVERY = 60.0  # seconds between two log lines about one throttled username or address
 
 
 def trusted_proxies() -> tuple[Network, ...]:
@@ -88,11 +91,15 @@ async def _answer(send: Callable, status: int, detail: str, headers: dict[str, s
 
 
 class InboundGuard:
-    def __init__(self, app: Any, authenticate: Authenticate, max_body: int = MAX_BODY,
+    def __init__(self, app: Any, authenticate: Authenticate,
+                 recently_verified: Callable[[str, str], bool] = lambda username, password: False,
+                 max_body: int = MAX_BODY,
                  proxies: tuple[Network, ...] | None = None, nonces: NonceCache | None = None,
                  redis_url: str | None = None):
         self.app = app
         self.authenticate = authenticate
+        self.recently_verified = recently_verified
+        self._logged: OrderedDict[str, float] = OrderedDict()  # who was last logged as throttled, when
         self.max_body = max_body
         self.proxies = trusted_proxies() if proxies is None else proxies
         self.nonces = nonces or NonceCache()
@@ -116,7 +123,9 @@ class InboundGuard:
             self.per_address.retry_after(address), self.per_username.retry_after(username) if username else None))
         throttled = address_wait is not None or user_wait is not None
         verdict: Caller | Refused = Refused("no authUsername, authPassword and authDomainName")
-        if username and password and domain:
+        if throttled and not self.recently_verified(username, password):
+            pass  # a throttled caller without a lately verified password: 429 at once, no database, no thread
+        elif username and password and domain:
             try:
                 verdict = await anyio.to_thread.run_sync(self.authenticate, username, password, domain, throttled)
             except HubDbNotMigrated as exc:  # the operators' problem, not the partner's: try again later
@@ -206,7 +215,14 @@ class InboundGuard:
                 return b"".join(chunks)
 
     async def _too_many(self, send: Callable, scope: dict, who: str, wait: int) -> None:
-        log.warning("Throttled inbound call to %s: %s failed too often; retry in %ss", scope.get("path"), who, wait)
+        now = time.monotonic()
+        if now - self._logged.get(who, -LOG_EVERY) >= LOG_EVERY:  # a flood logs a line a minute, not a line a call
+            self._logged[who] = now
+            self._logged.move_to_end(who)
+            while len(self._logged) > 10_000:
+                self._logged.popitem(last=False)
+            log.warning("Throttled inbound calls to %s: %s failed too often; retry in %ss (logged once a minute)",
+                        scope.get("path"), who, wait)
         await _answer(send, 429, f"too many failed logins for this {who.split()[0]}; retry in {wait} s",
                       {"Retry-After": str(wait)})
 
