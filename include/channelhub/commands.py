@@ -26,6 +26,7 @@ where Airflow runs, with the same environment; beside ``make up`` it takes that 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import os
 import sys
@@ -39,6 +40,7 @@ from channelhub.config.paths import clients_dir, config_dir, schemas_dir
 from channelhub.config.tenants import TABLES
 from channelhub.connectors.registry import connector_hook
 from channelhub.credentials import CredentialStore, ExternalCredential, Grant, Resource
+from channelhub.credentials.checks import last_check, record_check
 from channelhub.credentials.grant import parse_methods, parse_networks, parse_resources
 from channelhub.credentials.store import UNLIMITED
 from channelhub.dagbuilder import load_config
@@ -62,6 +64,7 @@ from channelhub.onboarding import (
     allowed_networks,
     new_sftp_password,
     openssh_commands,
+    planned_client,
 )
 from channelhub.records.erasure import erase
 from channelhub.records.retention import purge
@@ -141,17 +144,30 @@ def _grant_parts(args: argparse.Namespace) -> dict[str, Any]:
     return parts
 
 
-def credentials_test(args: argparse.Namespace) -> int:
+def _checked(client: Client, channel: Channel) -> tuple[bool, str]:
+    """The connector's credential test of a pair, kept in the hub database as the pair's last check."""
     from airflow.exceptions import AirflowNotFoundException
 
-    client, channel = _pair(args.client, args.channel)
     try:
         ok, message = connector_hook(client, channel).test_connection()
     except AirflowNotFoundException:
         ok, message = False, (f"no connection {channel.conn_id!r}: make it in the UI (Admin > Connections) or "
                               "in airflow_settings.yaml")
+    record_check(HubDbHook(client.hub_db_conn_id).get_engine(), client.client, channel.id, channel.conn_id, ok,
+                 message)
+    return ok, message
+
+
+def credentials_test(args: argparse.Namespace) -> int:
+    client, channel = _pair(args.client, args.channel)
+    engine = HubDbHook(client.hub_db_conn_id).get_engine()
+    before = last_check(engine, client.client, channel.id)
+    ok, message = _checked(client, channel)
     print(f"{'PASS' if ok else 'FAIL'}: {client.client}/{channel.id} ({channel.connector}, "
           f"connection {channel.conn_id}): {message}")
+    if not ok:
+        print("Last passed: " + (f"{before.last_passed_at:%Y-%m-%d %H:%M} UTC" if before and before.last_passed_at
+                                 else "never"))
     return 0 if ok else 1
 
 
@@ -299,31 +315,40 @@ def tenant_add(args: argparse.Namespace) -> int:
 
 
 def client_add(args: argparse.Namespace) -> int:
-    """The client's file, its ERP partner pool and push credentials; ends with the ERP's credential test."""
+    """The ERP connection's test, then the client's file (its jobs on only if the test passed), its ERP
+    partner pool and push credentials."""
     from airflow.models.pool import Pool
 
     connector, _, conn_id = args.erp.partition(":")
     channels = dict(channel.partition("=")[::2] for channel in args.channel)
     if not conn_id or not all(channels.values()):
         raise CliError("--erp takes <connector>:<conn_id> and --channel takes <channel id>=<name in the ERP>")
+    wanted = NewClient(args.client, connector, conn_id, channels, args.owner, not args.paused)
     try:
-        path, client = add_client_file(NewClient(args.client, connector, conn_id, channels, args.owner,
-                                                 not args.paused), clients_dir())
+        planned = planned_client(wanted, clients_dir())
     except OnboardingRefused as exc:
         raise CliError(f"client {args.client!r} not added: {exc}") from None
-    print(f"Wrote {path}; its DAGs appear in the UI within a minute")
-    erp = client.erp
+    erp = planned.erp
+    assert erp is not None  # the document always has its ERP channel
+    # Test before live: the pair's jobs are switched on only once its connection passes.
+    ok, message = connector_hook(planned, erp).test_connection()
+    try:
+        path, client = add_client_file(dataclasses.replace(wanted, enabled=wanted.enabled and ok), clients_dir())
+    except OnboardingRefused as exc:
+        raise CliError(f"client {args.client!r} not added: {exc}") from None
+    record_check(HubDbHook(client.hub_db_conn_id).get_engine(), client.client, erp.id, conn_id, ok, message)
+    print(f"Credential test of {client.client}/{erp.id}: {'PASS' if ok else 'FAIL'} (connection {conn_id}): {message}")
+    print(f"Wrote {path}; its DAGs appear in the UI within a minute" + ("" if ok or not wanted.enabled else
+          ", paused: the connection did not pass its test"))
     if Pool.get_pool(erp.partner_pool) is None:
         Pool.create_or_update_pool(erp.partner_pool, erp.concurrency, f"calls to {conn_id} ({connector})", False)
         print(f"Created pool {erp.partner_pool} ({erp.concurrency} slots: calls in flight to the ERP)")
     for channel in channels:
         _print_new_credential(client.client, channel, client.hub_db_conn_id)
-    ok, message = connector_hook(client, erp).test_connection()
-    print(f"Credential test of {client.client}/{erp.id}: {'PASS' if ok else 'FAIL'} "
-          f"(connection {conn_id}): {message}")
     if not ok:
-        print(f"Fix connection {conn_id} (Admin > Connections, its Test button), then run "
-              f"`channelhub credentials test {client.client} {erp.id}`")
+        print(f"Fix connection {conn_id} (Admin > Connections, its Test button) until "
+              f"`channelhub credentials test {client.client} {erp.id}` passes, then switch the client's "
+              "DAGs on in the UI (each DAG's toggle)")
     return 0 if ok else 1
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from channelhub.config.client_loader import load_client_config, load_client_file
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.config.loader import load_tenant_config, load_tenant_file
@@ -184,13 +186,22 @@ class NewClient:
         return {"client": self.client, "owner": self.owner, "channels": [*marketplaces, erp]}
 
 
-def add_client_file(client: NewClient, clients_dir: Path) -> tuple[Path, Client]:
-    """The client's file, validated as the DAG file reads it; refused if the client exists."""
+def planned_client(client: NewClient, clients_dir: Path) -> Client:
+    """The client as its file would make it; refused (names, an existing client, the file's rules) first."""
     _require_names(("client", client.client), *(("channel", channel) for channel in client.channels))
     existing = load_client_config(clients_dir)
     if client.client in existing.clients:
         raise OnboardingRefused(f"client {client.client!r} is already configured in "
                                 f"{existing.clients[client.client].source}")
+    try:
+        return Client.model_validate(client.document())
+    except ValidationError as exc:
+        raise OnboardingRefused(str(exc)) from None
+
+
+def add_client_file(client: NewClient, clients_dir: Path) -> tuple[Path, Client]:
+    """The client's file, validated as the DAG file reads it; refused if the client exists."""
+    planned_client(client, clients_dir)
     header = f"# Client {client.client}, written by `channelhub client add`; see docs/client-channels.md.\n"
     path = place_new_file(clients_dir, f"{client.client}.yaml",
                           header + dump_yaml(client.document()), load_client_file)

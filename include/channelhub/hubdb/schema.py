@@ -71,6 +71,17 @@ external_credentials = sa.Table(
     sa.Column("previous_signing_secret", sa.Text, comment="Fernet-encrypted; valid until previous_until"),
 )
 
+connection_checks = sa.Table(
+    "connection_checks", metadata,
+    sa.Column("client", sa.String(64), primary_key=True),
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("conn_id", sa.String(250), nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False, comment="the last check's outcome"),
+    sa.Column("message", sa.Text, nullable=False, comment="the connector's words, without secrets"),
+    sa.Column("checked_at", sa.DateTime, nullable=False, comment="UTC"),
+    sa.Column("last_passed_at", sa.DateTime, comment="UTC of the last check that passed"),
+)
+
 activity_log = sa.Table(
     "activity_log", metadata,
     sa.Column("id", ID, primary_key=True, autoincrement=True),
