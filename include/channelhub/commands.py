@@ -331,12 +331,11 @@ def client_add(args: argparse.Namespace) -> int:
     erp = planned.erp
     assert erp is not None  # the document always has its ERP channel
     # Test before live: the pair's jobs are switched on only once its connection passes.
-    ok, message = connector_hook(planned, erp).test_connection()
+    ok, message = _checked(planned, erp)
     try:
         path, client = add_client_file(dataclasses.replace(wanted, enabled=wanted.enabled and ok), clients_dir())
     except OnboardingRefused as exc:
         raise CliError(f"client {args.client!r} not added: {exc}") from None
-    record_check(HubDbHook(client.hub_db_conn_id).get_engine(), client.client, erp.id, conn_id, ok, message)
     print(f"Credential test of {client.client}/{erp.id}: {'PASS' if ok else 'FAIL'} (connection {conn_id}): {message}")
     print(f"Wrote {path}; its DAGs appear in the UI within a minute" + ("" if ok or not wanted.enabled else
           ", paused: the connection did not pass its test"))

@@ -9,7 +9,8 @@ import os
 import signal
 import subprocess
 import time
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -221,6 +222,7 @@ def test_credentials_cli_tests_generates_and_revokes(stack, clean_erp):
     clean_erp.expire_token()
     result = stack.channelhub("credentials", "test", "acme", "erp")
     assert result.returncode == 1 and "FAIL" in result.stdout and "401" in result.stdout
+    assert f"Last passed: {datetime.now(UTC):%Y-%m-%d}" in result.stdout  # the PASS just before, kept
     missing = stack.channelhub("credentials", "test", "acme", "web")
     assert missing.returncode == 1 and "no active external credential" in missing.stdout
     generated = stack.channelhub("credentials", "generate", "acme", "web")
@@ -257,6 +259,22 @@ def test_credentials_cli_scopes_narrows_rotates_and_lists_without_secrets(stack)
     assert "previous secret valid until" in stack.channelhub("credentials", "list", "acme", "web").stdout
     bad = stack.channelhub("credentials", "generate", "acme", "web", "--resources", "payments")
     assert bad.returncode == 2 and "unknown resource(s) 'payments'" in bad.stderr
+
+
+def test_client_add_leaves_a_pair_whose_connection_fails_its_test_paused(stack):
+    added = stack.channelhub("client", "add", "failco", "--erp", "http_erp:failco_erp_missing",
+                             "--channel", "amazon-in=AMAZON_INDIA")
+    path = Path(stack.env["CHANNELHUB_CLIENTS_DIR"]) / "failco.yaml"
+    try:
+        assert added.returncode == 1, added.stdout + added.stderr
+        assert "FAIL" in added.stdout and "paused: the connection did not pass its test" in added.stdout
+        jobs = next(c for c in yaml.safe_load(path.read_text())["channels"] if c["type"] == "ERP")["jobs"]
+        assert jobs and not any(job["enabled"] for job in jobs.values())  # created paused
+        assert "authPassword" in added.stdout  # the push partner's credential is still made
+        again = stack.channelhub("credentials", "test", "failco", "erp")
+        assert again.returncode == 1 and "Last passed: never" in again.stdout
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def test_push_api_on_the_real_api_server_wakes_the_sales_job(stack, ledger, clean_erp):
