@@ -186,3 +186,9 @@ class ConsolePage:
     def audit(self) -> str:
         self._view("Audit trail", "audit")
         return self.driver.find_element(By.ID, "audit").text
+
+    def credentials(self) -> tuple[str, str]:
+        """The Credentials view's two tables as text: push credentials, connection checks."""
+        self._view("Credentials", "credentials")
+        return (self.driver.find_element(By.ID, "credentials").text,
+                self.driver.find_element(By.ID, "checks").text)

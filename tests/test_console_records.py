@@ -17,6 +17,9 @@ from fastapi.testclient import TestClient
 
 from channelhub.config.retention import Retention
 from channelhub.console.app import ACTION_HEADER, ACTION_HEADER_VALUE, create_app
+from channelhub.credentials import CredentialStore, Grant
+from channelhub.credentials.checks import record_check
+from channelhub.credentials.grant import parse_networks
 from channelhub.exceptions import ConsoleRefused
 from channelhub.hubdb.migrate import upgrade
 from channelhub.hubdb.schema import metadata, record_errors
@@ -240,7 +243,8 @@ def test_an_erased_email_is_found_nowhere_in_the_hub_database(hub):
 @pytest.fixture
 def console(hub):
     """The console app over the hub database; its gate reads the user from a test header."""
-    users = {"admin": ADMIN, "viewer": Actor("viewer", None, set())}
+    users = {"admin": ADMIN, "viewer": Actor("viewer", None, set()),
+             "stranger": Actor("stranger", {"erp__other__sales_posting"}, set())}
 
     class HeaderGate:
         def actor(self, request: Request) -> Actor:
@@ -278,3 +282,23 @@ def test_the_console_refuses_bad_input_naming_the_field_and_changes_nothing(cons
     again = console.post("/api/errors/settle", json={"ids": [error["id"]], "status": "resolved", "note": "ok"},
                          headers=admin)
     assert (settled.status_code, again.status_code) == (200, 409)
+
+
+def test_the_credentials_view_shows_grants_and_checks_never_a_secret_to_readers_of_every_dag(console, hub):
+    made = CredentialStore(hub).generate("acme", "amazon-in", grant=Grant(networks=parse_networks(["203.0.113.0/24"]),
+                                                                         per_window=100), label="feed", signed=True)
+    record_check(hub, "acme", "erp", "acme_erp", True, "logged in")
+    record_check(hub, "acme", "erp", "acme_erp", False, "HTTP 401 from the ERP")
+    answer = console.get("/api/credentials", headers={"X-Test-User": "viewer"})
+    assert answer.status_code == 200, answer.text
+    (shown,) = [c for c in answer.json()["credentials"] if c["username"] == made.username]
+    assert (shown["allow"], shown["label"], shown["signed"], shown["budget"]) == (
+        "203.0.113.0/24", "feed", "signed", "unlimited/s, 100/15 min")
+    assert made.password not in answer.text and str(made.signing_secret) not in answer.text
+    assert "scrypt$" not in answer.text
+    (check,) = answer.json()["checks"]
+    assert (check["outcome"], check["message"]) == ("FAIL", "HTTP 401 from the ERP")
+    assert check["last_passed_at"] != "never"  # the pass before it is kept
+    refused = console.get("/api/credentials", headers={"X-Test-User": "stranger"})
+    assert refused.status_code == 403 and console.get("/api/me", headers={"X-Test-User": "stranger"}).json()[
+        "can_see_credentials"] is False

@@ -338,6 +338,9 @@ def test_the_console_shows_retries_and_resolves_records_to_whom_it_may(up):
         assert report.startswith("file\tline\tcolumn") and "daily_sales-2026-11-20.tsv" in report
         audit = console.audit()
         assert "resolved" in audit and "NOPE-2 is a test product" in audit and "edit" in audit
+        pushes, checks = console.credentials()  # what client add made and tested, without a secret
+        assert "consoleco.amazon-in." in pushes and "any address" in pushes
+        assert "consoleco erp globex_tryton PASS" in checks, checks
         driver.switch_to.default_content()
         console.open(dag_id="sftp__demo__main")  # the DAG's Records tab: that DAG's records only
         assert "sftp__demo__main" in driver.find_element(By.ID, "who").text

@@ -20,6 +20,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from channelhub.credentials import CredentialStore
+from channelhub.credentials.checks import all_checks
 from channelhub.exceptions import ConsoleRefused
 from channelhub.hubdb.migrate import require_current
 from channelhub.records import actions, erasure, query
@@ -151,7 +153,7 @@ def create_app(engine_factory: Callable[[], sa.Engine], gate: Gate) -> FastAPI:
     @app.get("/api/me")
     def me(actor: Reader) -> dict[str, Any]:
         return {"username": actor.username, "can_edit": actor.editable is None or bool(actor.editable),
-                "can_erase": actor.editable is None}
+                "can_erase": actor.editable is None, "can_see_credentials": actor.readable is None}
 
     @app.get("/api/errors")
     def errors(request: Request, actor: Reader) -> dict[str, Any]:
@@ -235,6 +237,15 @@ def create_app(engine_factory: Callable[[], sa.Engine], gate: Gate) -> FastAPI:
         _known_only(request, {"before"})
         return query.audit_page(engine(), None if actor.readable is None else actor.username,
                                 before=_int(request, "before", 1, 2**62))
+
+    @app.get("/api/credentials")
+    def credentials(actor: Reader) -> dict[str, Any]:
+        """Every push credential (grant, expiry, signing, rotation overlap; never a secret) and every
+        pair's last connection check; for those who may read every DAG of the hub."""
+        if actor.readable is not None:
+            raise ConsoleRefused(403, "user", "the hub's credentials are shown to those who may read every DAG")
+        return {"credentials": [info.shown() for info in CredentialStore(engine()).listed()],
+                "checks": all_checks(engine())}
 
     @app.post("/api/erase")
     async def erase(request: Request, actor: Doer) -> dict[str, Any]:

@@ -48,3 +48,13 @@ def last_check(engine: sa.Engine, client: str, channel: str) -> Check | None:
         row = conn.execute(sa.select(connection_checks).where(
             connection_checks.c.client == client, connection_checks.c.channel == channel)).first()
     return None if row is None else Check(row.conn_id, row.passed, row.message, row.checked_at, row.last_passed_at)
+
+
+def all_checks(engine: sa.Engine) -> list[dict[str, str]]:
+    """Every pair's last check, as the operations console shows them."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(connection_checks).order_by(connection_checks.c.client,
+                                                                   connection_checks.c.channel)).all()
+    return [{"client": r.client, "channel": r.channel, "conn_id": r.conn_id, "outcome": "PASS" if r.passed else "FAIL",
+             "message": r.message, "checked_at": f"{r.checked_at:%Y-%m-%d %H:%M}",
+             "last_passed_at": f"{r.last_passed_at:%Y-%m-%d %H:%M}" if r.last_passed_at else "never"} for r in rows]

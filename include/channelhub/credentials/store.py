@@ -79,11 +79,20 @@ class CredentialInfo:
     """What ``channelhub credentials list`` shows: never a secret."""
 
     username: str
+    client: str
+    channel: str
     label: str
     created_at: datetime
     grant: Grant
     signed: bool
     previous_until: datetime | None
+
+    def shown(self) -> dict[str, str]:
+        """What the operations console shows of it (no secret)."""
+        return {"username": self.username, "client": self.client, "channel": self.channel, "label": self.label,
+                "created_at": f"{self.created_at:%Y-%m-%d %H:%M}", "signed": "signed" if self.signed else "unsigned",
+                "overlap_until": f"{self.previous_until:%Y-%m-%d %H:%M}" if self.previous_until else "",
+                **self.grant.describe()}
 
 
 #: Compared against when the username is unknown, so that answer costs what a known one does.
@@ -242,13 +251,16 @@ class CredentialStore:
     def active(self, client: str, channel: str) -> list[str]:
         return [info.username for info in self.listed(client, channel)]
 
-    def listed(self, client: str, channel: str) -> list[CredentialInfo]:
-        """The pair's credentials that are not revoked, oldest first; no secret."""
+    def listed(self, client: str | None = None, channel: str | None = None) -> list[CredentialInfo]:
+        """The credentials that are not revoked (of one pair, or all), oldest first; no secret."""
+        where = [external_credentials.c.revoked_at.is_(None)]
+        if client is not None:
+            where += [external_credentials.c.client == client, external_credentials.c.channel == channel]
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(external_credentials).where(
-                external_credentials.c.client == client, external_credentials.c.channel == channel,
-                external_credentials.c.revoked_at.is_(None)).order_by(external_credentials.c.created_at)).all()
+            rows = conn.execute(sa.select(external_credentials).where(*where)
+                                .order_by(external_credentials.c.created_at)).all()
         now = utcnow()
-        return [CredentialInfo(row.username, row.label or "", row.created_at, _grant(row), bool(row.signing_secret),
+        return [CredentialInfo(row.username, row.client, row.channel, row.label or "", row.created_at, _grant(row),
+                               bool(row.signing_secret),
                                row.previous_until if row.previous_until and row.previous_until > now else None)
                 for row in rows]
