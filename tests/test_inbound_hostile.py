@@ -17,12 +17,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from channelhub.exceptions import PushNotAllowed
+from channelhub.credentials import Grant
+from channelhub.credentials.grant import parse_resources
+from channelhub.exceptions import CredentialError, PushNotAllowed
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
-from channelhub.hubdb.schema import external_credentials
 from channelhub.inbound.guard import MAX_BODY
 from channelhub.ledger import Ledger
-from channelhub.ledger.store import utcnow
 from tests.inbound_hub import ITEM, ORDER, Hub
 
 
@@ -161,18 +161,34 @@ def test_a_channel_cannot_act_on_or_probe_another_channels_orders(hub):
         assert hub.post(path, body, channel="myntra").status_code == 404, path
 
 
-def test_the_erp_channel_gets_no_push_credential(hub, engine):
-    with pytest.raises(PushNotAllowed, match="ERP channel: only MARKETPLACE channels push"):
-        hub.store.generate(hub.client, "erp", "ERP")
-    from channelhub.passwords import hash_password  # a credential made before this rule, stored as it was
-
-    with engine.begin() as conn:
-        conn.execute(external_credentials.insert().values(
-            username="legacy.erp", client=hub.client, channel="erp", password_hash=hash_password("legacy-pw"),
-            created_at=utcnow()))
-    answer = hub.post("/v1/outward-orders", ORDER, authUsername="legacy.erp", authPassword="legacy-pw")
+def test_each_channel_pushes_only_to_its_own_routes(hub, engine):
+    """A marketplace credential cannot push an ERP's documents, nor an ERP's a marketplace's; a resource of
+    the other kind cannot be granted at all; ERP documents are kept once, a repeat is UNCHANGED."""
+    erp = hub.store.generate(hub.client, "erp", "ERP")
+    erp_headers = {"authUsername": erp.username, "authPassword": erp.password, "authDomainName": erp.domain}
+    answer = hub.post("/v1/outward-orders", ORDER, **erp_headers)
     assert answer.status_code == 403 and "only MARKETPLACE channels push" in answer.json()["detail"]
-    assert hub.ledger.documents_of(hub.client) == []
+    receipt = {"receiptId": "GRN-1", "warehouseCode": "WH1", "receivedTime": "2026-11-20T10:00:00Z",
+               "items": [{"skuCode": "SKU1", "quantity": 5}]}
+    assert hub.post("/v1/erp/inward-receipts", receipt).status_code == 403  # the marketplace's own credential
+    first, again = (hub.post("/v1/erp/inward-receipts", receipt, **erp_headers) for _ in range(2))
+    assert (first.json()["status"], again.json()["status"]) == ("ACCEPTED", "UNCHANGED"), first.text
+    shipment = {"shipmentId": "SH-1", "channelName": "AMAZON_INDIA", "orderCode": "SO-1", "warehouseCode": "WH1",
+                "shippedTime": "2026-11-21T10:00:00Z", "carrier": "DHL", "trackingNumber": "JD0001",
+                "items": [{"skuCode": "SKU1", "quantity": 1}]}
+    adjustment = {"adjustmentId": "ADJ-1", "warehouseCode": "WH1", "reason": "cycle count",
+                  "adjustedTime": "2026-11-21T10:00:00Z", "items": [{"skuCode": "SKU1", "change": -2}]}
+    assert hub.post("/v1/erp/shipment-confirmations", shipment, **erp_headers).status_code == 200
+    assert hub.post("/v1/erp/stock-adjustments", adjustment, **erp_headers).status_code == 200
+    twice = hub.post("/v1/erp/stock-adjustments", {**adjustment, "adjustmentId": "ADJ-2", "items": [
+        {"skuCode": "SKU1", "change": 1}, {"skuCode": "SKU1", "change": 2}]}, **erp_headers)
+    assert twice.status_code == 400 and "listed twice" in twice.text
+    kinds = sorted(d["kind"] for d in hub.ledger.documents_of(hub.client))
+    assert kinds == ["ERP_RECEIPT", "ERP_SHIPMENT", "ERP_STOCK_ADJUSTMENT"]
+    with pytest.raises(CredentialError, match="orders are pushed by other channels than ERP channels"):
+        hub.store.generate(hub.client, "erp", "ERP", grant=Grant(resources=parse_resources(["orders"])))
+    with pytest.raises(PushNotAllowed, match="only MARKETPLACE and ERP channels push"):
+        hub.store.generate(hub.client, "erp", "WAREHOUSE")
 
 
 def item(**changes):

@@ -30,9 +30,13 @@ import dataclasses
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from channelhub.config.client_loader import load_client_config
 from channelhub.config.clients import Channel, ChannelJobName, Client, job_dag_id
@@ -47,6 +51,7 @@ from channelhub.dagbuilder import load_config
 from channelhub.exceptions import (
     ConsoleRefused,
     CredentialError,
+    HubDbNotMigrated,
     OnboardingRefused,
     PushNotAllowed,
     UnknownChannel,
@@ -145,7 +150,8 @@ def _grant_parts(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _checked(client: Client, channel: Channel) -> tuple[bool, str]:
-    """The connector's credential test of a pair, kept in the hub database as the pair's last check."""
+    """The connector's credential test of a pair, kept in the hub database as the pair's last check
+    (when the hub database can be reached; the test's answer counts either way)."""
     from airflow.exceptions import AirflowNotFoundException
 
     try:
@@ -153,15 +159,26 @@ def _checked(client: Client, channel: Channel) -> tuple[bool, str]:
     except AirflowNotFoundException:
         ok, message = False, (f"no connection {channel.conn_id!r}: make it in the UI (Admin > Connections) or "
                               "in airflow_settings.yaml")
-    record_check(HubDbHook(client.hub_db_conn_id).get_engine(), client.client, channel.id, channel.conn_id, ok,
-                 message)
+    _kept(client, lambda engine: record_check(engine, client.client, channel.id, channel.conn_id, ok, message))
     return ok, message
+
+
+def _kept(client: Client, use: Callable[[sa.Engine], Any]) -> Any:
+    """``use`` on the client's hub database; None, and a line saying why, when it cannot be reached."""
+    from airflow.exceptions import AirflowNotFoundException
+
+    try:
+        engine = HubDbHook(client.hub_db_conn_id).get_engine()
+        require_current(engine)
+        return use(engine)
+    except (AirflowNotFoundException, SQLAlchemyError, HubDbNotMigrated) as exc:
+        print(f"(the check is not kept: hub database {client.hub_db_conn_id!r}: {str(exc).splitlines()[0][:200]})")
+        return None
 
 
 def credentials_test(args: argparse.Namespace) -> int:
     client, channel = _pair(args.client, args.channel)
-    engine = HubDbHook(client.hub_db_conn_id).get_engine()
-    before = last_check(engine, client.client, channel.id)
+    before = _kept(client, lambda engine: last_check(engine, client.client, channel.id))
     ok, message = _checked(client, channel)
     print(f"{'PASS' if ok else 'FAIL'}: {client.client}/{channel.id} ({channel.connector}, "
           f"connection {channel.conn_id}): {message}")

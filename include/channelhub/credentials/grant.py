@@ -29,6 +29,15 @@ class Resource(StrEnum):
     INWARD_COMPLETIONS = "inward-completions"
     RETURNS = "returns"
     INVENTORY = "inventory"
+    # pushed by an ERP channel
+    INWARD_RECEIPTS = "inward-receipts"
+    STOCK_ADJUSTMENTS = "stock-adjustments"
+    SHIPMENT_CONFIRMATIONS = "shipment-confirmations"
+
+    @property
+    def channel_type(self) -> str:
+        """The type of channel whose credentials may use it."""
+        return "ERP" if self in ERP_RESOURCES else "MARKETPLACE"
 
 
 #: The route (below the API's mount point) of each resource.
@@ -40,7 +49,11 @@ ROUTES = {
     "/v1/inward-orders/complete": Resource.INWARD_COMPLETIONS,
     "/v1/return-orders/events": Resource.RETURNS,
     "/v1/inventory/absolute": Resource.INVENTORY,
+    "/v1/erp/inward-receipts": Resource.INWARD_RECEIPTS,
+    "/v1/erp/stock-adjustments": Resource.STOCK_ADJUSTMENTS,
+    "/v1/erp/shipment-confirmations": Resource.SHIPMENT_CONFIRMATIONS,
 }
+ERP_RESOURCES = frozenset({"inward-receipts", "stock-adjustments", "shipment-confirmations"})
 METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE", "GET"})
 WINDOW = 900  # seconds of a request budget's long window
 MAX_NETWORKS = 100

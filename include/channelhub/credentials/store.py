@@ -1,6 +1,8 @@
 """External credentials: what a push-based partner sends in ``authUsername``/``authPassword``/
 ``authDomainName`` to call the hub's inbound API for one client-channel pair.
 
+Marketplace channels push orders, events, receipts and inventory; ERP channels push what an
+ERP that cannot be polled has to tell (receipts, stock adjustments, shipment confirmations).
 The password is shown once, when generated or rotated, and only its scrypt hash is stored.
 Each credential carries a :class:`~channelhub.credentials.grant.Grant` (addresses, resources,
 methods, expiry) and may sign its requests (:mod:`channelhub.credentials.signing`; the
@@ -39,6 +41,7 @@ VERIFIED_CACHE_SIZE = 1024
 VERIFIED_TTL = 600.0  # seconds a verified password is trusted without another scrypt
 DEFAULT_OVERLAP = timedelta(hours=24)
 MAX_OVERLAP = timedelta(days=30)
+PUSHING_TYPES = ("MARKETPLACE", "ERP")  # the channel types whose partners push documents to the hub
 UNLIMITED = Grant()  # what credentials made before grants existed have
 
 
@@ -153,9 +156,13 @@ class CredentialStore:
 
     def generate(self, client: str, channel: str, channel_type: str = "MARKETPLACE", grant: Grant = UNLIMITED,
                  label: str = "", signed: bool = False) -> ExternalCredential:
-        if channel_type != "MARKETPLACE":
+        if channel_type not in PUSHING_TYPES:
             raise PushNotAllowed(f"channel {channel!r} of {client} is an {channel_type} channel: only "
-                                 "MARKETPLACE channels push to the hub, so it gets no push credential")
+                                 "MARKETPLACE and ERP channels push to the hub, so it gets no push credential")
+        foreign = sorted(r.value for r in grant.resources or () if r.channel_type != channel_type)
+        if foreign:
+            raise CredentialError(f"resource(s) {', '.join(foreign)} are pushed by other channels than "
+                                  f"{channel_type} channels like {channel!r}")
         if len(label) > 200:
             raise CredentialError(f"a label holds 200 characters, not {len(label)}")
         username = f"{client}.{channel}.{secrets.token_hex(4)}"

@@ -11,8 +11,9 @@ from here: writing marks the channel job's asset, and the job posts. Answers:
 - 400 naming every failing field (a body that is not UTF-8 JSON: where the parser stopped);
   401 for a bad, revoked or expired credential, or a missing, stale, replayed or wrong
   signature of a credential that signs (logged with the reason, without the secret);
-- 403 for a credential of a channel that does not push (not a MARKETPLACE channel), or
-  used from an address, on a resource or with a method its grant does not allow;
+- 403 for a credential of a channel of the other type than the route's (marketplace routes
+  take MARKETPLACE channels' documents, ``/v1/erp/...`` routes ERP channels'), or used from an
+  address, on a resource or with a method its grant does not allow;
 - 404 for an event on an order this channel never created;
 - 409 when an order code already exists at the location with different content;
 - 422 when a gate entry or an inward completion receives more of a SKU than its inward
@@ -46,6 +47,9 @@ from channelhub.exceptions import LedgerConflict, UnknownChannel, UnknownClient
 from channelhub.hubdb.migrate import require_current
 from channelhub.inbound.guard import SCOPE_KEY, InboundGuard
 from channelhub.inbound.payloads import (
+    ErpInwardReceipt,
+    ErpShipmentConfirmation,
+    ErpStockAdjustment,
     GateEntryClose,
     InventoryUpdate,
     InwardOrder,
@@ -144,15 +148,15 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
     Authenticated = Annotated[Caller, Depends(caller)]
 
     def enter(who: Caller, documents: list[NewDocument], refers_to: tuple[str, str] | None = None,
-              receipt: Receipt | None = None) -> dict[str, Any]:
+              receipt: Receipt | None = None, pushed_by: str = "MARKETPLACE") -> dict[str, Any]:
         try:
             client = clients.get(who.client)
             channel = client.channel(who.channel)
         except (UnknownClient, UnknownChannel) as exc:
             raise HTTPException(403, str(exc)) from None
-        if channel.type != "MARKETPLACE":
-            raise HTTPException(403, f"channel {who.channel!r} is an {channel.type} channel; only MARKETPLACE "
-                                     "channels push documents to the hub")
+        if channel.type != pushed_by:
+            raise HTTPException(403, f"channel {who.channel!r} is an {channel.type} channel; only {pushed_by} "
+                                     "channels push documents to this route")
         ledger = Ledger(engine())
         if refers_to is not None and not ledger.has_document(client.client, refers_to[0]):
             raise HTTPException(404, f"{refers_to[1]} at this location is not an order this channel created")
@@ -207,5 +211,17 @@ def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
         if good:
             answer["messageIds"] = enter(who, [update.document(good, who.channel, origin(who))])["messageIds"]
         return answer
+
+    @app.post("/v1/erp/inward-receipts")
+    def erp_inward_receipt(receipt: ErpInwardReceipt, who: Authenticated) -> dict[str, Any]:
+        return enter(who, [receipt.document(who.channel, origin(who))], pushed_by="ERP")
+
+    @app.post("/v1/erp/stock-adjustments")
+    def erp_stock_adjustment(adjustment: ErpStockAdjustment, who: Authenticated) -> dict[str, Any]:
+        return enter(who, [adjustment.document(who.channel, origin(who))], pushed_by="ERP")
+
+    @app.post("/v1/erp/shipment-confirmations")
+    def erp_shipment_confirmation(shipment: ErpShipmentConfirmation, who: Authenticated) -> dict[str, Any]:
+        return enter(who, [shipment.document(who.channel, origin(who))], pushed_by="ERP")
 
     return app

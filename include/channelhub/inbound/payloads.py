@@ -335,3 +335,87 @@ class InventoryUpdate(_Payload):
         payload = {"locationCode": self.locationCode, "products": products}
         key = document_key("inventory", channel, self.locationCode, content_key(payload))
         return NewDocument(DocumentKind.INVENTORY, key, channel, payload, origin)
+
+
+# -- pushed by an ERP channel -------------------------------------------------------------------
+
+
+class ErpItem(_Payload):
+    skuCode: Code
+    quantity: Quantity
+
+
+class ErpAdjustmentItem(_Payload):
+    skuCode: Code
+    change: Annotated[int, Strict(), Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+
+
+def _each_erp_sku_once(items: list[Any], field: str) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item.skuCode in seen:
+            raise ValueError(f"{field}[{index}].skuCode {item.skuCode!r} is listed twice; send each SKU once")
+        seen.add(item.skuCode)
+
+
+class ErpInwardReceipt(_Payload):
+    """Goods the ERP received into a warehouse (a receipt it made, e.g. against a purchase order)."""
+
+    receiptId: Code
+    warehouseCode: Code
+    purchaseOrderCode: OptionalCode = None
+    receivedTime: Timestamp
+    items: list[ErpItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
+
+    @model_validator(mode="after")
+    def _skus(self) -> ErpInwardReceipt:
+        _each_erp_sku_once(self.items, "items")
+        return self
+
+    def document(self, channel: str, origin: str) -> NewDocument:
+        return NewDocument(DocumentKind.ERP_RECEIPT, document_key("erp-receipt", channel, self.warehouseCode,
+                                                                  self.receiptId),
+                           channel, self.model_dump(mode="json"), origin)
+
+
+class ErpStockAdjustment(_Payload):
+    """A change of stock the ERP booked in a warehouse (a count, damage, a transfer), per SKU."""
+
+    adjustmentId: Code
+    warehouseCode: Code
+    reason: Annotated[str, Strict(), StringConstraints(max_length=200, pattern=PRINTABLE)] | None = None
+    adjustedTime: Timestamp
+    items: list[ErpAdjustmentItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
+
+    @model_validator(mode="after")
+    def _skus(self) -> ErpStockAdjustment:
+        _each_erp_sku_once(self.items, "items")
+        return self
+
+    def document(self, channel: str, origin: str) -> NewDocument:
+        return NewDocument(DocumentKind.ERP_STOCK_ADJUSTMENT,
+                           document_key("erp-adjustment", channel, self.warehouseCode, self.adjustmentId),
+                           channel, self.model_dump(mode="json"), origin)
+
+
+class ErpShipmentConfirmation(_Payload):
+    """The ERP shipped (part of) an order it got from a channel: what left, when, with whom."""
+
+    shipmentId: Code
+    channelName: Code
+    orderCode: Code
+    warehouseCode: Code
+    shippedTime: Timestamp
+    carrier: OptionalCode = None
+    trackingNumber: OptionalCode = None
+    items: list[ErpItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
+
+    @model_validator(mode="after")
+    def _skus(self) -> ErpShipmentConfirmation:
+        _each_erp_sku_once(self.items, "items")
+        return self
+
+    def document(self, channel: str, origin: str) -> NewDocument:
+        return NewDocument(DocumentKind.ERP_SHIPMENT, document_key("erp-shipment", channel, self.channelName,
+                                                                   self.orderCode, self.shipmentId),
+                           channel, self.model_dump(mode="json"), origin)

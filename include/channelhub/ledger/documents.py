@@ -29,6 +29,10 @@ class DocumentKind(StrEnum):
     RETURN_EVENT = "RETURN_EVENT"
     INVENTORY = "INVENTORY"
     SHOP_ORDER = "SHOP_ORDER"
+    # Pushed by an ERP that cannot be polled; kept in the ledger, not posted anywhere yet.
+    ERP_RECEIPT = "ERP_RECEIPT"
+    ERP_STOCK_ADJUSTMENT = "ERP_STOCK_ADJUSTMENT"
+    ERP_SHIPMENT = "ERP_SHIPMENT"
 
     @property
     def job(self) -> ChannelJobName | LocationJobName | None:
