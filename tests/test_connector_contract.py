@@ -21,11 +21,12 @@ from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 from channelhub.connectors.contract import NEEDED_BY_CHANNEL_TYPE, Ability
 from channelhub.connectors.registry import connectors, hook_class, unfit_connector
 from channelhub.credentials import CredentialStore
-from channelhub.exceptions import ConnectionInvalid
+from channelhub.credentials.checks import check_pair, ensure_live, last_check
+from channelhub.exceptions import ConnectionInvalid, ConnectionNotLive
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.sqldb import create_engine
 from channelhub_dev.erp_server import ErpServer
-from tests.channels import client_document
+from tests.channels import client_document, make_client
 
 
 def test_each_channel_type_has_a_connector_that_serves_it_and_push_api_cannot_post():
@@ -142,3 +143,35 @@ def test_the_test_button_of_a_push_api_connection_checks_the_pairs_credentials(t
     assert ok and username in message
     ok, message = ui_test("push_ui_test", monkeypatch, conn_type="channelhub_push_api")
     assert not ok and "set client and channel in its extra" in message
+
+
+def test_a_pair_whose_connection_changed_is_tested_before_use_and_stops_while_it_fails(erp, tmp_path, monkeypatch):
+    """The gate every pair's task passes first (channel jobs, location jobs, product sync), on a real local ERP."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    upgrade_hub_db(engine)
+    client = make_client("acme")
+    extra = erp.connection()["conn_extra"]
+
+    def connection(**changes) -> None:
+        fields = {"conn_type": "channelhub_http_erp", "host": erp.base_url + "/postings",
+                  "extra": json.dumps({**extra, **changes})}
+        monkeypatch.setenv("AIRFLOW_CONN_ACME_ERP", Connection(conn_id="acme_erp", **fields).as_json())
+
+    connection()
+    ensure_live(engine, client, client.erp)  # never checked (configured before checks were kept): not held up
+    assert last_check(engine, "acme", "erp") is None
+    assert check_pair(engine, client, client.erp)[0]
+    passed = last_check(engine, "acme", "erp")
+    ensure_live(engine, client, client.erp)  # the connection that passed: no new test
+    assert last_check(engine, "acme", "erp") == passed
+    connection(headers={"Authorization": "stale"})  # someone edits the connection, wrongly
+    with pytest.raises(ConnectionNotLive, match="changed since its last passing test and fails its test"):
+        ensure_live(engine, client, client.erp)
+    with pytest.raises(ConnectionNotLive, match="fails its test"):
+        ensure_live(engine, client, client.erp)  # and the next run, until it is fixed
+    failed = last_check(engine, "acme", "erp")
+    assert not failed.passed and failed.last_passed_at == passed.checked_at and "401" in failed.message
+    connection()  # fixed
+    ensure_live(engine, client, client.erp)
+    assert last_check(engine, "acme", "erp").passed
+    assert not ConnectionNotLive.transient, "a retry cannot fix a connection: the task fails at once"

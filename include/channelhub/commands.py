@@ -42,9 +42,8 @@ from channelhub.config.client_loader import load_client_config
 from channelhub.config.clients import Channel, ChannelJobName, Client, job_dag_id
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
 from channelhub.config.tenants import TABLES
-from channelhub.connectors.registry import connector_hook
 from channelhub.credentials import CredentialStore, ExternalCredential, Grant, Resource
-from channelhub.credentials.checks import last_check, record_check
+from channelhub.credentials.checks import check_pair, last_check
 from channelhub.credentials.grant import parse_methods, parse_networks, parse_resources
 from channelhub.credentials.store import UNLIMITED
 from channelhub.dagbuilder import load_config
@@ -152,15 +151,8 @@ def _grant_parts(args: argparse.Namespace) -> dict[str, Any]:
 def _checked(client: Client, channel: Channel) -> tuple[bool, str]:
     """The connector's credential test of a pair, kept in the hub database as the pair's last check
     (when the hub database can be reached; the test's answer counts either way)."""
-    from airflow.exceptions import AirflowNotFoundException
-
-    try:
-        ok, message = connector_hook(client, channel).test_connection()
-    except AirflowNotFoundException:
-        ok, message = False, (f"no connection {channel.conn_id!r}: make it in the UI (Admin > Connections) or "
-                              "in airflow_settings.yaml")
-    _kept(client, lambda engine: record_check(engine, client.client, channel.id, channel.conn_id, ok, message))
-    return ok, message
+    engine = _kept(client, lambda engine: engine)
+    return check_pair(engine, client, channel)
 
 
 def _kept(client: Client, use: Callable[[sa.Engine], Any]) -> Any:

@@ -58,6 +58,11 @@ class CredentialError(ChannelHubError, ValueError):
     """A push credential cannot be made, narrowed or rotated as asked (the message says why)."""
 
 
+class ConnectionNotLive(ChannelHubError):
+    """A pair's connection changed since its last passing credential test and now fails it: the
+    pair does not run until its connection passes (final: a retry cannot fix a connection)."""
+
+
 class UnsafeTenantPath(ChannelHubError):
     """A path in a tenant folder that the hub refuses to touch (a link, or not what it should be).
 

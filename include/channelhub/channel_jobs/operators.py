@@ -11,6 +11,7 @@ from typing import Any
 from channelhub.channel_jobs.posting import post_due
 from channelhub.config.clients import ChannelJobName, Client
 from channelhub.connectors.registry import connector_hook
+from channelhub.credentials.checks import ensure_live
 from channelhub.exceptions import RecordsPending, RecordsRefused
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
@@ -38,6 +39,7 @@ class PostChannelJobOperator(HubOperator):
         client, job = Client.model_validate(self.client), ChannelJobName(self.job)
         with HubDbHook(client.hub_db_conn_id).engine() as engine:
             require_current(engine)
+            ensure_live(engine, client, client.erp)  # a connection changed since its last passing test is tested
             poster = connector_hook(client, client.erp).get_poster()
             # A failed credential refresh raises: Airflow retries the task.
             summary = post_due(Ledger(engine, context["run_id"]), client, job, poster)

@@ -21,6 +21,7 @@ from typing import Any
 from channelhub.config.clients import Client
 from channelhub.connectors.contract import ErpSide, ShopSide
 from channelhub.connectors.registry import connector_hook
+from channelhub.credentials.checks import ensure_live
 from channelhub.exceptions import ChannelHubError, RecordsPending, RecordsRefused
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
@@ -70,11 +71,16 @@ class _SyncOperator(HubOperator):
             state.run_succeeded()
 
     def _shop(self, state: SyncState) -> ShopSide:
-        """The shop's side; its waits on 429s and fresh logins go to the activity log."""
+        """The shop's side (its connection live: :func:`ensure_live`); its waits on 429s and fresh
+        logins go to the activity log."""
+        ensure_live(state.engine, self.client, self.channel)
         return connector_hook(self.client, self.channel).get_shop_side(
             on_notice=lambda message: state.log([Activity("out", "(shop session)", "RETRIED", message)]))
 
-    def _erp(self) -> ErpSide:
+    def _erp(self, state: SyncState) -> ErpSide:
+        """The ERP's side, its connection live (:func:`ensure_live`)."""
+        assert self.client.erp is not None  # config guarantees an ERP channel for a channel with sync flows
+        ensure_live(state.engine, self.client, self.client.erp)
         return connector_hook(self.client, self.client.erp).get_erp_side()
 
     def _finish(self, summary: Any, failed: int, what: str) -> dict[str, int]:
@@ -93,7 +99,7 @@ class InvexOperator(_SyncOperator):
 
     def run(self, context: Any) -> dict[str, int]:
         with self._state(context) as state:
-            summary = run_invex(self._erp(), self._shop(state), state, self.location, self.channel.flows.stock,
+            summary = run_invex(self._erp(state), self._shop(state), state, self.location, self.channel.flows.stock,
                                 bool(context["params"].get("full_refresh")))
         return self._finish(summary, summary.failed, "stock quantities were")
 
@@ -124,7 +130,7 @@ class CreateOrdersOperator(_SyncOperator):
     def run(self, context: Any) -> dict[str, int]:
         summary = OrderSummary()
         with self._state(context) as state:
-            create_orders(self._erp(), state.ledger, self.client, self.channel, self.location, state,
+            create_orders(self._erp(state), state.ledger, self.client, self.channel, self.location, state,
                           summary)
         if summary.pending:
             raise RecordsPending(f"{summary.pending} order(s) stay PENDING: the ERP could not take them now; "
@@ -143,7 +149,7 @@ class ReportShipmentsOperator(_SyncOperator):
     def run(self, context: Any) -> dict[str, int]:
         summary = OrderSummary()
         with self._state(context) as state:
-            report_shipments(self._erp(), self._shop(state), state.ledger, self.client, self.channel,
+            report_shipments(self._erp(state), self._shop(state), state.ledger, self.client, self.channel,
                              self.location, state, summary)
         return self._finish(summary, 0, "")
 
@@ -156,7 +162,7 @@ class ProductSyncOperator(_SyncOperator):
 
     def run(self, context: Any) -> dict[str, int]:
         with self._state(context) as state:
-            summary = sync_products(self._erp(), self._shop(state), state, self.channel.flows.products,
+            summary = sync_products(self._erp(state), self._shop(state), state, self.channel.flows.products,
                                     bool(context["params"].get("full_refresh")))
         return self._finish(summary, summary.failed, "products were")
 

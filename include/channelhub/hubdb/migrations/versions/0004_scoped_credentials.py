@@ -40,6 +40,8 @@ def upgrade() -> None:
         sa.Column("client", sa.String(64), primary_key=True),
         sa.Column("channel", sa.String(64), primary_key=True),
         sa.Column("conn_id", sa.String(250), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False,
+                  comment="SHA-256 of the connection's fields when checked: a change means test again"),
         sa.Column("passed", sa.Boolean, nullable=False, comment="the last check's outcome"),
         sa.Column("message", sa.Text, nullable=False, comment="the connector's words, without secrets"),
         sa.Column("checked_at", sa.DateTime, nullable=False, comment="UTC"),
