@@ -65,10 +65,11 @@ class HubUi:
             return False
         return {link[0].text: row.text for link, row in zip(links, rows, strict=True)}
 
-    def dag_page(self, dag_id: str) -> str:
-        """The text of a DAG's page (schedule, owner, tags, details)."""
+    def dag_page(self, dag_id: str, showing: str = "Owner") -> str:
+        """The text of a DAG's page (schedule, owner, tags, details) once it shows ``showing`` (the page
+        fills in its details and its labels' translations after it first renders)."""
         self.driver.get(f"{self.base_url}/dags/{dag_id}/details")
-        return self.wait.until(lambda d: "Owner" in (text := d.find_element(By.TAG_NAME, "body").text) and text)
+        return self.wait.until(lambda d: showing in (text := d.find_element(By.TAG_NAME, "body").text) and text)
 
     def toggle(self, dag_id: str) -> None:
         row = self.driver.find_element(By.XPATH, f"//tr[.//a[normalize-space()='{dag_id}']]")

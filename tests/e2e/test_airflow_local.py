@@ -50,7 +50,7 @@ def test_ui_lists_the_hub_dags_and_toggles_one_off(local_stack):
         assert {MAIN, TICKER, "sftp__beta__main"} <= set(listed)
         assert {"sftp-tenant", "tenant:acme"} <= set(listed[MAIN].split("\n"))
         ui.toggle(MAIN)
-        assert "Owner\nretail-ops" in ui.dag_page(MAIN)
+        assert "Owner\nretail-ops" in ui.dag_page(MAIN, showing="Owner\nretail-ops")
     deadline = time.monotonic() + 30
     while not api.call("GET", f"/dags/{MAIN}")["is_paused"]:
         assert time.monotonic() < deadline, "the UI toggle pauses the DAG"

@@ -39,10 +39,15 @@ class Check:
 
 
 def fingerprint(conn_id: str) -> str:
-    """A SHA-256 of the Airflow connection's fields: equal as long as nobody changed the connection."""
+    """A SHA-256 of the Airflow connection's fields: equal as long as nobody changed the connection;
+    empty when there is no such connection (a push partner's pair needs none)."""
+    from airflow.exceptions import AirflowNotFoundException
     from airflow.sdk.bases.hook import BaseHook
 
-    connection = BaseHook.get_connection(conn_id)
+    try:
+        connection = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return ""
     fields = [connection.conn_type, connection.host, connection.schema, connection.login, connection.password,
               connection.port, connection.extra]
     return hashlib.sha256(json.dumps(fields, default=str).encode()).hexdigest()
@@ -82,10 +87,10 @@ def check_pair(engine: sa.Engine | None, client: Client, channel: Channel) -> tu
 
     try:
         ok, message = connector_hook(client, channel).test_connection()
-        seen = fingerprint(channel.conn_id)
     except AirflowNotFoundException:
-        ok, message, seen = False, (f"no connection {channel.conn_id!r}: make it in the UI (Admin > Connections) "
-                                    "or in airflow_settings.yaml"), ""
+        ok, message = False, (f"no connection {channel.conn_id!r}: make it in the UI (Admin > Connections) "
+                              "or in airflow_settings.yaml")
+    seen = fingerprint(channel.conn_id)
     if engine is not None:
         record_check(engine, client.client, channel.id, channel.conn_id, ok, message, seen)
     return ok, message
