@@ -106,7 +106,7 @@ def _print_new_credential(client: str, channel: str, hub_db_conn_id: str, channe
     credential = _store(hub_db_conn_id).generate(client, channel, channel_type, grant, label, signed)
     print(f"External credentials for {client}/{channel}. The password is shown only now; only its hash is stored.")
     _print_secrets(credential)
-    print("Grant: " + "; ".join(f"{k} {v}" for k, v in grant.describe().items()))
+    print(f"Grant: {grant.summary()}")
 
 
 def _print_secrets(credential: ExternalCredential) -> None:
@@ -194,13 +194,10 @@ def credentials_generate(args: argparse.Namespace) -> int:
 def credentials_list(args: argparse.Namespace) -> int:
     client, channel = _pair(args.client, args.channel)
     for info in _store(client.hub_db_conn_id).listed(client.client, channel.id):
-        described = info.grant.describe()
         overlap = f"; previous secret valid until {info.previous_until:%Y-%m-%d %H:%M} UTC" if info.previous_until \
             else ""
         print(f"{info.username}  label {info.label or '-'!r}; made {info.created_at:%Y-%m-%d %H:%M} UTC; "
-              f"allow {described['allow']}; resources {described['resources']}; methods {described['methods']}; "
-              f"expires {described['expires']}; budget {described['budget']}; "
-              f"{'signed' if info.signed else 'unsigned'}{overlap}")
+              f"{info.grant.summary()}; {'signed' if info.signed else 'unsigned'}{overlap}")
     return 0
 
 
@@ -209,7 +206,7 @@ def credentials_narrow(args: argparse.Namespace) -> int:
         grant = _store(args.hub_db_conn_id).narrow(args.username, **_grant_parts(args))
     except CredentialError as exc:
         raise CliError(str(exc)) from None
-    print(f"Narrowed {args.username}: " + "; ".join(f"{k} {v}" for k, v in grant.describe().items()))
+    print(f"Narrowed {args.username}: {grant.summary()}")
     return 0
 
 

@@ -90,9 +90,8 @@ def check_pair(engine: sa.Engine | None, client: Client, channel: Channel) -> tu
     except AirflowNotFoundException:
         ok, message = False, (f"no connection {channel.conn_id!r}: make it in the UI (Admin > Connections) "
                               "or in airflow_settings.yaml")
-    seen = fingerprint(channel.conn_id)
     if engine is not None:
-        record_check(engine, client.client, channel.id, channel.conn_id, ok, message, seen)
+        record_check(engine, client.client, channel.id, channel.conn_id, ok, message, fingerprint(channel.conn_id))
     return ok, message
 
 

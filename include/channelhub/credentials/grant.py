@@ -63,6 +63,17 @@ def resource_of(route: str) -> Resource | None:
     return ROUTES.get(route.rstrip("/") or "/")
 
 
+def address_within(address: str, networks: tuple[Network, ...]) -> bool:
+    """Whether ``address`` (IPv4, IPv6, or IPv4 written as IPv6) is in one of ``networks``."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == n.version and ip in n for n in networks)
+
+
 def parse_networks(values: list[str]) -> tuple[Network, ...]:
     """Addresses and CIDR networks, IPv4 or IPv6 (an address is a network of one)."""
     if len(values) > MAX_NETWORKS:
@@ -103,15 +114,7 @@ class Grant:
     per_window: int | None = None  # calls per WINDOW seconds at most (CIMcloud's apps: 100 per 15 minutes)
 
     def allows_address(self, address: str) -> bool:
-        if self.networks is None:
-            return True
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip.version == n.version and ip in n for n in self.networks)
+        return self.networks is None or address_within(address, self.networks)
 
     def allows(self, resource: Resource, method: str) -> str | None:
         """Why the grant refuses ``method`` on ``resource``, or None when it allows it."""
@@ -168,6 +171,10 @@ class Grant:
         return cls(None if networks is None else parse_networks(json.loads(networks)),
                    None if resources is None else parse_resources(json.loads(resources)),
                    None if methods is None else parse_methods(json.loads(methods)), expires_at, per_second, per_window)
+
+    def summary(self) -> str:
+        """The grant in one line (``allow ...; resources ...; methods ...; expires ...; budget ...``)."""
+        return "; ".join(f"{part} {value}" for part, value in self.describe().items())
 
     def describe(self) -> dict[str, str]:
         """What ``channelhub credentials list`` shows of the grant."""

@@ -125,16 +125,19 @@ class _VerifiedCache:
     def key(username: str, password: str) -> tuple[str, str]:
         return username, hashlib.sha256(password.encode()).hexdigest()
 
-    def matches(self, username: str, password: str, stored: str) -> bool:
+    def _fresh(self, username: str, password: str) -> str | None:
+        """The stored hash this password of this username matched lately, or None."""
         with self._lock:
             entry = self._entries.get(self.key(username, password))
-        return entry is not None and entry[1] > time.monotonic() and hmac.compare_digest(entry[0], stored)
+        return entry[0] if entry is not None and entry[1] > time.monotonic() else None
+
+    def matches(self, username: str, password: str, stored: str) -> bool:
+        fresh = self._fresh(username, password)
+        return fresh is not None and hmac.compare_digest(fresh, stored)
 
     def holds(self, username: str, password: str) -> bool:
         """Whether this password of this username was verified lately (what a throttled caller needs)."""
-        with self._lock:
-            entry = self._entries.get(self.key(username, password))
-        return entry is not None and entry[1] > time.monotonic()
+        return self._fresh(username, password) is not None
 
     def add(self, username: str, password: str, stored: str) -> None:
         with self._lock:

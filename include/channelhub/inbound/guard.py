@@ -27,7 +27,6 @@ The verified caller is handed to the routes in the request scope under ``SCOPE_K
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -39,7 +38,7 @@ from typing import Any
 import anyio
 
 from channelhub.credentials import Caller, Refused
-from channelhub.credentials.grant import WINDOW, Network, parse_networks, resource_of
+from channelhub.credentials.grant import WINDOW, Network, address_within, parse_networks, resource_of
 from channelhub.credentials.signing import NonceCache, refusal
 from channelhub.exceptions import HubDbNotMigrated
 from channelhub.inbound.throttle import (
@@ -63,21 +62,13 @@ def trusted_proxies() -> tuple[Network, ...]:
     return parse_networks([v for v in os.environ.get(TRUSTED_PROXIES_ENV, "").split(",") if v.strip()])
 
 
-def _within(address: str, networks: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip.version == n.version and ip in n for n in networks)
-
-
 def client_address(peer: str, forwarded_for: str, proxies: tuple[Network, ...]) -> str:
     """The caller's address: the peer, or behind trusted proxies the last hop they did not add."""
-    if not proxies or not _within(peer, proxies):
+    if not proxies or not address_within(peer, proxies):
         return peer
     hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()][-20:]
     for hop in reversed(hops):
-        if not _within(hop, proxies):
+        if not address_within(hop, proxies):
             return hop
     return peer
 

@@ -60,13 +60,13 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _each_sku_once(items: list[Any]) -> None:
+def _each_sku_once(items: list[Any], field: str = "orderItems", sku: str = "channelSkuCode") -> None:
     seen: set[str] = set()
     for index, item in enumerate(items):
-        if item.channelSkuCode in seen:
-            raise ValueError(f"orderItems[{index}].channelSkuCode {item.channelSkuCode!r} is listed twice; "
-                             "send each SKU once")
-        seen.add(item.channelSkuCode)
+        code = getattr(item, sku)
+        if code in seen:
+            raise ValueError(f"{field}[{index}].{sku} {code!r} is listed twice; send each SKU once")
+        seen.add(code)
 
 
 def outward_order_key(channel: str, location: str, order: str) -> str:
@@ -350,15 +350,16 @@ class ErpAdjustmentItem(_Payload):
     change: Annotated[int, Strict(), Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 
 
-def _each_erp_sku_once(items: list[Any], field: str) -> None:
-    seen: set[str] = set()
-    for index, item in enumerate(items):
-        if item.skuCode in seen:
-            raise ValueError(f"{field}[{index}].skuCode {item.skuCode!r} is listed twice; send each SKU once")
-        seen.add(item.skuCode)
+class _ErpDocument(_Payload):
+    """What an ERP pushes: ``items`` (declared by each document), each SKU once."""
+
+    @model_validator(mode="after")
+    def _skus(self) -> _ErpDocument:
+        _each_sku_once(self.items, "items", "skuCode")  # type: ignore[attr-defined]
+        return self
 
 
-class ErpInwardReceipt(_Payload):
+class ErpInwardReceipt(_ErpDocument):
     """Goods the ERP received into a warehouse (a receipt it made, e.g. against a purchase order)."""
 
     receiptId: Code
@@ -367,18 +368,13 @@ class ErpInwardReceipt(_Payload):
     receivedTime: Timestamp
     items: list[ErpItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
 
-    @model_validator(mode="after")
-    def _skus(self) -> ErpInwardReceipt:
-        _each_erp_sku_once(self.items, "items")
-        return self
-
     def document(self, channel: str, origin: str) -> NewDocument:
         return NewDocument(DocumentKind.ERP_RECEIPT, document_key("erp-receipt", channel, self.warehouseCode,
                                                                   self.receiptId),
                            channel, self.model_dump(mode="json"), origin)
 
 
-class ErpStockAdjustment(_Payload):
+class ErpStockAdjustment(_ErpDocument):
     """A change of stock the ERP booked in a warehouse (a count, damage, a transfer), per SKU."""
 
     adjustmentId: Code
@@ -387,18 +383,13 @@ class ErpStockAdjustment(_Payload):
     adjustedTime: Timestamp
     items: list[ErpAdjustmentItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
 
-    @model_validator(mode="after")
-    def _skus(self) -> ErpStockAdjustment:
-        _each_erp_sku_once(self.items, "items")
-        return self
-
     def document(self, channel: str, origin: str) -> NewDocument:
         return NewDocument(DocumentKind.ERP_STOCK_ADJUSTMENT,
                            document_key("erp-adjustment", channel, self.warehouseCode, self.adjustmentId),
                            channel, self.model_dump(mode="json"), origin)
 
 
-class ErpShipmentConfirmation(_Payload):
+class ErpShipmentConfirmation(_ErpDocument):
     """The ERP shipped (part of) an order it got from a channel: what left, when, with whom."""
 
     shipmentId: Code
@@ -409,11 +400,6 @@ class ErpShipmentConfirmation(_Payload):
     carrier: OptionalCode = None
     trackingNumber: OptionalCode = None
     items: list[ErpItem] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
-
-    @model_validator(mode="after")
-    def _skus(self) -> ErpShipmentConfirmation:
-        _each_erp_sku_once(self.items, "items")
-        return self
 
     def document(self, channel: str, origin: str) -> NewDocument:
         return NewDocument(DocumentKind.ERP_SHIPMENT, document_key("erp-shipment", channel, self.channelName,

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from channelhub.connectors.contract import (
     CreatedSale,
@@ -34,6 +35,7 @@ from channelhub.connectors.tryton.lookups import TrytonLookups
 
 OPEN_MOVES = ["staging", "draft", "assigned"]
 UNFINISHED = ("draft", "quotation")  # states of a sale made but not confirmed
+T = TypeVar("T")
 
 
 def sale_reference(channel_name: str, order_code: str) -> str:
@@ -156,36 +158,17 @@ class TrytonErpSide(TrytonLookups):
 
     def _created(self, values: dict[int, dict[str, Any]]) -> dict[int, int | RefusedOrder]:
         """index -> the new draft sale's id, or why Tryton refused it (then nothing was made)."""
-        if len(values) > 1:
-            try:
-                return dict(zip(values, self.session.call("sale.sale", "create", list(values.values())), strict=True))
-            except TrytonRefused:
-                pass  # one of them refused the lot (nothing was made): one by one to find which
-        outcomes: dict[int, int | RefusedOrder] = {}
-        for index, sale in values.items():
-            try:
-                outcomes[index] = self.session.call("sale.sale", "create", [sale])[0]
-            except TrytonRefused as exc:
-                outcomes[index] = RefusedOrder(str(exc))
-        return outcomes
+        return _together_else_alone(values, lambda lot: self.session.call("sale.sale", "create", lot),
+                                    lambda sale: self.session.call("sale.sale", "create", [sale])[0])
 
     def _taken_through(self, sales: dict[int, int]) -> dict[int, int | RefusedOrder]:
         """index -> the sale, quoted and confirmed; or why Tryton refused to, the sale deleted again.
         (Quoting or confirming a sale already past that step does nothing, so a retry is safe.)"""
-        if len(sales) > 1:
-            try:
-                self._quote_and_confirm(list(sales.values()))
-                return dict(sales)
-            except TrytonRefused:
-                pass  # one of them refused: one by one to find which
-        outcomes: dict[int, int | RefusedOrder] = {}
-        for index, sale in sales.items():
-            try:
-                self._quote_and_confirm([sale])
-                outcomes[index] = sale
-            except TrytonRefused as exc:
-                outcomes[index] = RefusedOrder(self._deleted(sale, str(exc)))
-        return outcomes
+        def confirmed(lot: list[int]) -> list[int]:
+            self._quote_and_confirm(lot)
+            return lot
+
+        return _together_else_alone(sales, confirmed, lambda sale: confirmed([sale])[0], self._deleted)
 
     def _quote_and_confirm(self, sales: list[int]) -> None:
         self.session.call("sale.sale", "quote", sales)
@@ -270,6 +253,26 @@ class TrytonErpSide(TrytonLookups):
                                   [("id", "ASC")], ["code", "name", "list_price_used", "description", "active"])
         return [ErpProduct(p["code"], p["name"], Decimal(str(p["list_price_used"] or 0)), p.get("description") or "",
                            bool(p["active"])) for p in found]
+
+
+def _together_else_alone(items: dict[int, T], together: Callable[[list[T]], list[int]], alone: Callable[[T], int],
+                         refused: Callable[[T, str], str] = lambda item, reason: reason,
+                         ) -> dict[int, int | RefusedOrder]:
+    """index -> what ``together`` made of all the items in one call (Tryton's calls are one
+    transaction: a refusal makes nothing); when Tryton refuses the lot, ``alone`` item by item
+    to find which it refuses, each refusal's reason as ``refused`` words it."""
+    if len(items) > 1:
+        try:
+            return dict(zip(items, together(list(items.values())), strict=True))
+        except TrytonRefused:
+            pass  # one of them refused the lot: one by one to find which
+    outcomes: dict[int, int | RefusedOrder] = {}
+    for index, item in items.items():
+        try:
+            outcomes[index] = alone(item)
+        except TrytonRefused as exc:
+            outcomes[index] = RefusedOrder(refused(item, str(exc)))
+    return outcomes
 
 
 def _date(value: Any) -> dt.date:
