@@ -8,7 +8,9 @@ measured in the same run:
    call (one scrypt check): what the verified-password cache saves;
 2. the same repeat call while 20 clients (in 4 processes of their own, 5 threads each) send
    wrong passwords from the same address as fast as they are answered, against the same call
-   on an idle API: what a flood costs a partner (before the login throttle it was 5.3 s);
+   on an idle API: what a flood costs a partner (before the login throttle it was 5.3 s; with
+   the throttle answering 429 at once, 10-20x; now a throttled caller's 429 is held back a
+   second, so the flood sends about 20 calls a second);
 3. a verified **signed** call (HMAC-SHA256 over method, path, time, nonce and body) against
    a verified unsigned call, interleaved: goal <= 1.2x;
 4. a verified call of a **scoped** credential (allow list, resources, methods) against one of

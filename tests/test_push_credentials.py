@@ -202,7 +202,8 @@ def shared_redis():
     client.flushdb()
 
 
-def test_two_api_servers_sharing_redis_hold_one_login_budget_and_one_request_budget(make_hub, shared_redis):
+def test_two_api_servers_sharing_redis_hold_one_login_budget_one_request_budget_and_one_nonce_memory(
+        make_hub, shared_redis):
     first = make_hub(redis_url=shared_redis)
     second = make_hub(redis_url=shared_redis, document=first.document)
     credential = first.store.generate(first.client, "amazon-in", grant=Grant(per_window=4))
@@ -218,3 +219,9 @@ def test_two_api_servers_sharing_redis_hold_one_login_budget_and_one_request_bud
              for i, hub in enumerate((first, second) * 5)]
     if int(time.time() // WINDOW) == window:  # no 15-minute window ended meanwhile (each process alone: 8)
         assert codes.count(200) == 4 and codes.count(429) == 6, codes
+    signing = first.store.generate(first.client, "amazon-in", signed=True)
+    nonce = "nonce-sent-to-both"
+    assert signed_post(first, signing, order("N-1"), signing.signing_secret, nonce=nonce).status_code == 200
+    replayed = signed_post(second, signing, order("N-1"), signing.signing_secret, nonce=nonce)
+    assert replayed.status_code == 401 and "used already" in replayed.json()["detail"], \
+        "a request replayed to the other process is refused: the nonce is remembered in Redis"

@@ -10,7 +10,11 @@ bounded scrypt check, never a 100 MB read and parse. In order:
    else's ``X-Forwarded-For`` is ignored);
 2. a client address or a username that failed too often gets 429 with ``Retry-After``,
    unless the caller presents that username's recently verified password: a partner keeps
-   working while someone guesses at its name or from its address (a shared NAT);
+   working while someone guesses at its name or from its address (a shared NAT). The 429 is
+   held back for a second (at most ``MAX_HELD`` at once per process, beyond that answered at
+   once): a guesser that ignores ``Retry-After`` and asks again as soon as it is answered
+   sends a few calls a second per connection, not thousands, so it cannot starve the
+   partners of the API's CPU;
 3. otherwise the credential is checked in a worker thread (scrypt stays off the event loop);
    a bad, revoked or expired one is 401 and counts against the username and the address;
 4. the credential's grant: an address outside its allow list, a resource or a method it
@@ -44,6 +48,7 @@ from channelhub.exceptions import HubDbNotMigrated
 from channelhub.inbound.throttle import (
     FailureThrottle,
     RedisFailureThrottle,
+    RedisNonceCache,
     RedisRequestBudget,
     RequestBudget,
     throttles,
@@ -55,6 +60,8 @@ MAX_BODY = 2 * 1024 * 1024  # an order of 2,500 items at the longest field lengt
 Authenticate = Callable[[str, str, str, bool], Caller | Refused]
 TRUSTED_PROXIES_ENV = "CHANNELHUB_TRUSTED_PROXIES"
 LOG_EVERY = 60.0  # seconds between two log lines about one throttled username or address
+TARPIT = 1.0  # seconds a throttled caller waits for its 429
+MAX_HELD = 1_000  # throttled answers held back at once per process (each an idle connection and a timer)
 
 
 def trusted_proxies() -> tuple[Network, ...]:
@@ -84,21 +91,22 @@ async def _answer(send: Callable, status: int, detail: str, headers: dict[str, s
 class InboundGuard:
     def __init__(self, app: Any, authenticate: Authenticate,
                  recently_verified: Callable[[str, str], bool] = lambda username, password: False,
-                 max_body: int = MAX_BODY,
-                 proxies: tuple[Network, ...] | None = None, nonces: NonceCache | None = None,
-                 redis_url: str | None = None):
+                 max_body: int = MAX_BODY, proxies: tuple[Network, ...] | None = None,
+                 redis_url: str | None = None, tarpit: float = TARPIT, max_held: int = MAX_HELD):
         self.app = app
         self.authenticate = authenticate
         self.recently_verified = recently_verified
         self._logged: OrderedDict[str, float] = OrderedDict()  # who was last logged as throttled, when
         self.max_body = max_body
         self.proxies = trusted_proxies() if proxies is None else proxies
-        self.nonces = nonces or NonceCache()
         counters = throttles(redis_url)
         self.per_username: FailureThrottle | RedisFailureThrottle = counters.per_username
         self.per_address: FailureThrottle | RedisFailureThrottle = counters.per_address
         self.budget: RequestBudget | RedisRequestBudget = counters.budget
+        self.nonces: NonceCache | RedisNonceCache = counters.nonces
         self.shared = counters.shared
+        self.tarpit, self.max_held = tarpit, max_held
+        self.held = 0  # throttled answers now held back (the event loop is one thread: a plain count)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -163,8 +171,9 @@ class InboundGuard:
             await _answer(send, 413, f"the body is over {self.max_body} bytes, the most accepted")
             return
         if caller.signs:
-            unsigned = refusal(caller.signing_secrets, headers, scope["method"], scope["path"], body,
-                               lambda nonce: self.nonces.first_use(caller.username, nonce))
+            unsigned = await self._counted(lambda: refusal(
+                caller.signing_secrets, headers, scope["method"], scope["path"], body,
+                lambda nonce: self.nonces.first_use(caller.username, nonce)))
             if unsigned is not None:
                 log.warning("Refused inbound call to %s from %s by %s: %s", scope.get("path"), address,
                             caller.username, unsigned)
@@ -214,6 +223,12 @@ class InboundGuard:
                 self._logged.popitem(last=False)
             log.warning("Throttled inbound calls to %s: %s failed too often; retry in %ss (logged once a minute)",
                         scope.get("path"), who, wait)
+        if self.held < self.max_held:
+            self.held += 1
+            try:
+                await anyio.sleep(min(self.tarpit, wait))
+            finally:
+                self.held -= 1
         await _answer(send, 429, f"too many failed logins for this {who.split()[0]}; retry in {wait} s",
                       {"Retry-After": str(wait)})
 

@@ -1,5 +1,5 @@
-"""Counting calls at the push API's door: failed logins (per username and per address) and each
-credential's request budget, in process or shared through Redis.
+"""Counting calls at the push API's door: failed logins (per username and per address), each
+credential's request budget and the nonces of signed requests, in process or shared through Redis.
 
 **Failed logins.** A key that failed ``limit`` times within ``window`` seconds is refused until
 its oldest failure in the window is ``window`` old; the answer is a 429 with ``Retry-After``.
@@ -8,6 +8,10 @@ its oldest failure in the window is ``window`` old; the answer is a 429 with ``R
 CIMcloud's apps get 2/s and 100/15 min); each answer carries ``X-RateLimit-Limit``,
 ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (seconds), and a call over either cap is 429
 with ``Retry-After``. The windows are fixed (they start on whole multiples of their length).
+
+**Nonces.** A signed request's nonce is good once per credential for ``2 * TOLERANCE``
+seconds (:mod:`channelhub.credentials.signing`); shared, it is one ``SET NX EX`` in Redis, so a
+request replayed to another api-server process is refused too.
 
 **Where the counts live.** With ``CHANNELHUB_REDIS_URL`` set (the compose stack points it at
 its Celery Redis) every api-server process counts in the same Redis, so N processes give an
@@ -27,6 +31,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from channelhub.credentials.signing import TOLERANCE, NonceCache
 
 log = logging.getLogger(__name__)
 REDIS_URL_ENV = "CHANNELHUB_REDIS_URL"
@@ -187,6 +193,20 @@ class RedisRequestBudget:
         return _spent([(answers[2 * i], limit, reset) for i, (limit, reset) in enumerate(slots)])
 
 
+class RedisNonceCache:
+    """Nonces seen in the last ``2 * TOLERANCE`` seconds per credential, in Redis for every process."""
+
+    def __init__(self, client: Any, fallback: NonceCache):
+        self.client, self.fallback = client, fallback
+
+    def first_use(self, username: str, nonce: str) -> bool:
+        """True (and remembered) when the nonce is new for the credential; False for a replay."""
+        try:
+            return bool(self.client.set(f"{PREFIX}nonce:{username}:{nonce}", 1, nx=True, ex=2 * TOLERANCE))
+        except Exception as exc:
+            return _fallen_back(exc, lambda: self.fallback.first_use(username, nonce))
+
+
 _warned = threading.Event()
 
 
@@ -208,13 +228,14 @@ class Throttles:
     per_username: FailureThrottle | RedisFailureThrottle
     per_address: FailureThrottle | RedisFailureThrottle
     budget: RequestBudget | RedisRequestBudget
+    nonces: NonceCache | RedisNonceCache
     shared: bool
 
 
 def throttles(url: str | None = None) -> Throttles:
     """The door's counters: in Redis at ``url`` (default :func:`redis_url`) when there is one."""
     local = Throttles(FailureThrottle(limit=10, window=300), FailureThrottle(limit=30, window=300), RequestBudget(),
-                      False)
+                      NonceCache(), False)
     url = url or redis_url()
     if url is None:
         return local
@@ -223,4 +244,5 @@ def throttles(url: str | None = None) -> Throttles:
     client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
     return Throttles(RedisFailureThrottle(client, "username", 10, 300, local.per_username),  # type: ignore[arg-type]
                      RedisFailureThrottle(client, "address", 30, 300, local.per_address),  # type: ignore[arg-type]
-                     RedisRequestBudget(client, local.budget), True)  # type: ignore[arg-type]
+                     RedisRequestBudget(client, local.budget), RedisNonceCache(client, local.nonces),  # type: ignore[arg-type]
+                     True)
