@@ -23,7 +23,7 @@ from channelhub.exceptions import (
     PartnerUnavailable,
 )
 from channelhub.ledger import Ledger
-from channelhub.sync.orders import OrderSummary, cursor_of, pull_since_cursor
+from channelhub.sync.orders import OrderSummary, pull_since_cursor
 from channelhub.sync.state import Scope, SyncState
 from channelhub_dev.commerce_server import CommerceServer
 from channelhub_dev.hostile_answers import HOSTILE_ANSWERS
@@ -71,7 +71,7 @@ def pull(server: CommerceServer, engine, start: datetime, end: datetime, **bound
 
 
 def cursor(engine) -> datetime | None:
-    return cursor_of(SyncState(engine, Scope("acme", "web", "MAIN", "order_sync")))
+    return SyncState(engine, Scope("acme", "web", "MAIN", "order_sync")).cursor()
 
 
 def in_ledger(engine) -> set[str]:

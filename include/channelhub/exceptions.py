@@ -127,6 +127,11 @@ class ConnectorCannot(ChannelHubError):
     """A connector asked for an ability it does not declare."""
 
 
+class FlowSwitchedOff(ChannelHubError):
+    """A run of a flow's direction the client file does not enable (customer sync runs one way
+    at a time); final: the run does nothing and says which direction is on."""
+
+
 class RecordsRefused(ChannelHubError):
     """The partner refused some records for good; every other record went through, and each
     refusal is in the activity log or the ledger with its reason. Final: the task fails without

@@ -137,9 +137,12 @@ def _partner_url(api: httpx.Client, code: str) -> str:
 
 
 def place_order(shop_url: str, lines: dict[int, int], email: str, first_name: str = "Ada",
-                last_name: str = "Lovelace", city: str = "Utrecht", country: str = "NL") -> dict[str, Any]:
+                last_name: str = "Lovelace", city: str = "Utrecht", country: str = "NL",
+                billing: dict[str, str] | None = None) -> dict[str, Any]:
     """A guest's order through Oscar's public basket and checkout API: ``lines`` maps product
-    ids to quantities. The order as the checkout answered it (``number`` and all)."""
+    ids to quantities; ``billing`` (``line1``, ``line4``, ``postcode``, ``country`` code) is a
+    billing address of its own, else the order is billed where it is shipped. The order as the
+    checkout answered it (``number`` and all)."""
     with httpx.Client(base_url=shop_url + "/api", timeout=60) as customer:  # cookies: the guest's basket
         for product, quantity in lines.items():
             customer.post("/basket/add-product/", json={"url": f"{shop_url}/api/products/{product}/",
@@ -148,8 +151,10 @@ def place_order(shop_url: str, lines: dict[int, int], email: str, first_name: st
         address = {"first_name": first_name, "last_name": last_name, "line1": "Oudegracht 1", "line4": city,
                    "postcode": "3511 AA", "country": f"{shop_url}/api/countries/{country}/",
                    "phone_number": "+31302000000"}
+        billed = address if billing is None else {
+            **address, **billing, "country": f"{shop_url}/api/countries/{billing.get('country', country)}/"}
         answer = customer.post("/checkout/", json={"basket": basket["url"], "guest_email": email,
-                                                   "shipping_address": address, "billing_address": address})
+                                                   "shipping_address": address, "billing_address": billed})
         if answer.status_code != 200:
             raise RuntimeError(f"checkout answered HTTP {answer.status_code}: {answer.text[:500]}")
         return answer.json()

@@ -1,6 +1,7 @@
 """Makes a freshly initialised Tryton database ready to take the hub's documents (run once per
 template, in-process through proteus): a company with a chart of accounts and a fiscal year,
-a product category, the products the tests and the demo sell, and the parties they sell to.
+a product category, the products the tests and the demo sell, the parties they sell to, and
+the countries of their customers' addresses.
 
 ``python -m channelhub_dev.tryton_setup <trytond.conf> <database>``
 """
@@ -19,6 +20,10 @@ PARTIES = [("AMAZON_INDIA", "Amazon India"), ("MYNTRA", "Myntra"), ("OFFLINE_POS
            ("WEBSHOP_GUEST", "Webshop guest")]  # the order sync's default debtor
 #: Payment terms a shop's payment methods map to: name, days until due.
 PAYMENT_TERMS = [("Immediate", 0), ("Net 30", 30)]
+#: Countries addresses name by ISO code (Tryton's own list is imported from pycountry, which
+#: a test server need not have).
+COUNTRIES = [("NL", "Netherlands"), ("BE", "Belgium"), ("DE", "Germany"), ("GB", "United Kingdom"),
+             ("IN", "India"), ("US", "United States")]
 
 
 def set_up(config_file: str, database: str) -> None:
@@ -46,6 +51,9 @@ def set_up(config_file: str, database: str) -> None:
     party = Model.get("party.party")
     for code, name in PARTIES:
         party(name=name, code=code).save()  # with one address, which sales and shipments need
+    country = Model.get("country.country")
+    for code, name in COUNTRIES:
+        country(name=name, code=code).save()
     payment_term = Model.get("account.invoice.payment_term")
     for name, days in PAYMENT_TERMS:
         term = payment_term(name=name)

@@ -21,7 +21,7 @@ from channelhub.exceptions import PartnerAnswerInvalid
 from channelhub.ledger import Ledger
 from channelhub.settings import connection_env
 from channelhub.sync.invex import run_invex
-from channelhub.sync.orders import OrderSummary, create_orders, cursor_of, pull_since_cursor
+from channelhub.sync.orders import OrderSummary, create_orders, pull_since_cursor
 from channelhub.sync.products import sync_products
 from channelhub.sync.state import Scope, SyncState
 from channelhub_dev.oscar import OscarShop, place_order
@@ -100,7 +100,7 @@ def test_orders_placed_in_oscar_become_sales_in_tryton_once(tryton, oscar, proxy
         ("111", 2.0, "12.50"), ("112", 1.0, "12.50")]
     held = [d for d in Ledger(hub_db).deliveries_of("acme") if d["status"] == "HELD"]
     assert len(held) == 1 and lacking["number"] in held[0]["doc_key"] and "OSC-ONLY" in held[0]["last_error"]
-    assert cursor_of(state(hub_db, "order_sync")) == end
+    assert state(hub_db, "order_sync").cursor() == end
 
     again = sync(hub_db, client, start, end)  # a rerun of the same interval makes nothing twice
     assert again.created == 0 and set(erp_sales(first["number"])) == {first["number"]}
@@ -120,12 +120,12 @@ def test_a_broken_oscar_answer_fails_the_pull_and_moves_no_cursor(oscar, proxy, 
         pull_since_cursor(shop_side(), Ledger(hub_db), client, channel, channel.locations[0], flow_state, start,
                           end, OrderSummary())
     assert "/api/admin/orders/" in str(failure.value) or "page" in str(failure.value)
-    assert cursor_of(flow_state) == start
+    assert flow_state.cursor() == start
     # the shop is itself again: the next run reads what the broken one could not
     summary = OrderSummary()
     pull_since_cursor(shop_side(), Ledger(hub_db), client, channel, channel.locations[0], flow_state, start, end,
                       summary)
-    assert summary.received >= 1 and cursor_of(flow_state) == end
+    assert summary.received >= 1 and flow_state.cursor() == end
     assert any(order["number"] in d["doc_key"] for d in Ledger(hub_db).deliveries_of("acme"))
 
 

@@ -226,8 +226,11 @@ def test_order_sync_applies_apicenters_rules_and_a_rerun_creates_nothing_twice(t
     assert b["name"] == "Globex Traders" and any(m["name"] == f"Asha {p}B" and m["type"] == "email"
                                                  for m in b["mechanisms"])
     assert d["code"] == "WEBSHOP_GUEST"
-    street = poster().session.call("party.address", "read", c["addresses"][:1], ["street_unstructured"])[0]
-    assert street["street_unstructured"] == "9 FC Road"  # the order updated the customer found by email
+    session = poster().session
+    shipped_to = session.call("sale.sale", "read", [sales[f"{p}C"]["id"]], ["shipment_address"])[0]
+    address = session.call("party.address", "read", [shipped_to["shipment_address"]], ["street_name", "city"])[0]
+    assert (address["street_name"], address["city"]) == ("9 FC Road", "Pune")  # C's own address, added to A's party
+    assert len(c["addresses"]) == 2, "A's address stays: a customer keeps each address an order gave"
 
     ledger = Ledger(hub_db)
     held = {d["doc_key"].rsplit(":", 1)[1]: d for d in ledger.deliveries_of("acme") if d["status"] == "HELD"}

@@ -4,7 +4,7 @@ Every location of a marketplace channel gets the two location jobs, as in CIMS: 
 (inventory sync, ERP -> channel) and order sync (channel -> ERP), each its own DAG,
 toggled on its own. The channel's flows say how records are mapped (the data mapper,
 :mod:`channelhub.sync.mapper`) and which business rules apply; product sync (ERP -> shop)
-is per channel, not per location.
+and customer sync (either way) are per channel, not per location.
 """
 
 from __future__ import annotations
@@ -95,6 +95,40 @@ class ProductFlow(_Flow):
         return self
 
 
+class CustomerFlow(_Flow):
+    """One direction of customer sync: its own DAG, created paused unless ``enabled``."""
+
+    enabled: bool = False
+    schedule: Schedule = Schedule(frequency="cron", cron="0 * * * *")
+
+
+class CustomersToErp(CustomerFlow):
+    flow_name: ClassVar[str] = "customers_to_erp"
+
+
+class CustomersToShop(CustomerFlow):
+    flow_name: ClassVar[str] = "customers_to_shop"
+
+
+class CustomerFlows(StrictModel):
+    """Customer sync may be set up in both directions, but runs in one at a time (APIcenter's
+    rule): ``enabled`` says which, and a run of the other direction stops at once, naming it."""
+
+    shop_to_erp: CustomersToErp | None = None
+    erp_to_shop: CustomersToShop | None = None
+
+    @model_validator(mode="after")
+    def _one_direction_on(self) -> CustomerFlows:
+        if self.shop_to_erp and self.erp_to_shop and self.shop_to_erp.enabled and self.erp_to_shop.enabled:
+            raise ValueError("customers.shop_to_erp and customers.erp_to_shop are both enabled: customer sync "
+                             "may be set up both ways but runs one way at a time; set enabled: false on one")
+        return self
+
+    def directions(self) -> list[CustomerFlow]:
+        """The directions set up, each a DAG."""
+        return [flow for flow in (self.shop_to_erp, self.erp_to_shop) if flow is not None]
+
+
 class StockBasis(StrEnum):
     AVAILABLE_MINUS_RESERVATIONS = "available_minus_reservations"
     ON_HAND = "on_hand"
@@ -112,6 +146,7 @@ class Flows(StrictModel):
     orders: OrderFlow = Field(default_factory=OrderFlow)
     products: ProductFlow = Field(default_factory=ProductFlow)
     stock: StockFlow = Field(default_factory=StockFlow)
+    customers: CustomerFlows = Field(default_factory=CustomerFlows)
 
 
 class LocationsMixin(StrictModel):
@@ -135,8 +170,13 @@ def location_dag_id(client: str, channel: str, location: str, job: LocationJobNa
     return f"loc__{client}__{channel}__{location}__{job.value}".lower()
 
 
+def flow_dag_id(client: str, channel: str, flow: str) -> str:
+    """A channel-wide flow's DAG: ``product_sync``, ``customers_to_erp``, ``customers_to_shop``."""
+    return f"flow__{client}__{channel}__{flow}".lower()
+
+
 def product_sync_dag_id(client: str, channel: str) -> str:
-    return f"flow__{client}__{channel}__product_sync".lower()
+    return flow_dag_id(client, channel, "product_sync")
 
 
 def needed_abilities(channel_type: str, locations: list[Location],
@@ -151,5 +191,11 @@ def needed_abilities(channel_type: str, locations: list[Location],
     if channel_type == "MARKETPLACE" and flows.products.enabled:
         channel.add(Ability.PUSH_PRODUCTS)
         erp.add(Ability.READ_PRODUCTS)
+    if channel_type == "MARKETPLACE" and flows.customers.shop_to_erp is not None:
+        channel.add(Ability.READ_CUSTOMERS)
+        erp.add(Ability.WRITE_CUSTOMERS)
+    if channel_type == "MARKETPLACE" and flows.customers.erp_to_shop is not None:
+        channel.add(Ability.WRITE_CUSTOMERS)
+        erp.add(Ability.READ_CUSTOMERS)
     return frozenset(channel), frozenset(erp)
 

@@ -9,8 +9,8 @@ ability is one method of the hook, returning one side of this contract:
 
 - ``post documents``: ``get_poster()`` -> :class:`DocumentPoster` (the channel jobs);
 - ``read stock``: ``get_stock_reader()`` -> :class:`StockReader`;
-- ``read stock`` (sellable), ``create orders``, ``read products``: ``get_erp_side()`` ->
-  :class:`ErpSide` (the ERP's side of the sync flows);
+- ``read stock`` (sellable), ``create orders``, ``read products``, ``read customers``,
+  ``write customers``: ``get_erp_side()`` -> :class:`ErpSide` (the ERP's side of the sync flows);
 - ``pull orders``, ``push stock``, ``push products``, ``report shipments``, ``read
   customers``, ``write customers``: ``get_shop_side()`` -> :class:`ShopSide` (a webshop's
   side of the sync flows);
@@ -192,7 +192,14 @@ class ErpProduct:
 
 
 class ErpSide(Protocol):
-    """An ERP's side of the sync flows; one thread at a time."""
+    """An ERP's side of the sync flows; one thread at a time.
+
+    A customer, read or written, is a dict in the shape ``schemas/mappings/customers_to_erp.yaml``
+    makes (the same fields an order gives its customer): ``email`` (its key, lower case),
+    ``person_name``, ``company_name`` (a company party with the person as its contact),
+    ``phone``, and the billing and delivery address apart as ``billing_*`` and ``delivery_*``
+    ``street``, ``house_number``, ``postal_code``, ``city``, ``country`` (ISO code).
+    """
 
     def sellable_stock(self, warehouse: str, offset: int, limit: int) -> list[SellableStock]: ...
 
@@ -206,6 +213,13 @@ class ErpSide(Protocol):
         reference next time (and finished if unfinished)."""
 
     def products(self, offset: int, limit: int) -> list[ErpProduct]: ...
+
+    def customers(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
+        """Every customer with an email changed in [start, end], a page at a time."""
+
+    def write_customers(self, records: list[dict[str, Any]]) -> list[WriteResult]:
+        """Finds each customer by email and updates it, or creates it; one result per record,
+        keyed by email (a refusal is that record's FAILED result, the others go on)."""
 
 
 class WriteStatus(StrEnum):
@@ -250,7 +264,9 @@ class ShopSide(Protocol):
     ``schemas/mappings/orders.yaml`` reads it (``order_no``, ``status``, ``email``, ``lines``
     of ``item_no``/``qty``/``unit_price``, ...); a stock record and a product as
     ``stock.yaml`` and ``products.yaml`` write them (keyed by ``item_no``); a customer by its
-    ``email`` (lower case), with ``first_name``, ``last_name``, ``company_name``, ``phone``.
+    ``email`` (lower case), with ``first_name``, ``last_name``, ``company_name``, ``phone`` and,
+    where the shop keeps them, ``bill_address`` and ``ship_address`` (``street``,
+    ``house_number``, ``zip``, ``city``, ``country``), as an order carries them.
     """
 
     def login(self) -> None:

@@ -1,12 +1,14 @@
-"""Building the DAGs of a client's marketplace locations and product sync.
+"""Building the DAGs of a client's marketplace locations, product sync and customer sync.
 
 Per location of a marketplace channel, as CIMS does: ``loc__<client>__<channel>__<location>__invex``
 and ``...__order_sync``, each created paused unless the client file enables it; the DAG's
 toggle in the UI is the switch from then on (CIMS's "Enable/Disable Invex" and "Enable/Disable
 Order Sync"). Per channel whose connector can take products: ``flow__<client>__<channel>__product_sync``.
+Per direction of customer sync the client file sets up: ``flow__<client>__<channel>__customers_to_erp``
+and ``...__customers_to_shop`` (only the one the file enables runs; the other's runs stop at once).
 
 INVEX and product sync run on their schedule and take a ``full_refresh`` param in the
-trigger form (send everything, not only what changed). Order sync uses interval
+trigger form (send everything, not only what changed). Order sync and customer sync use interval
 semantics: each run reads the orders changed in its data interval (from the location's
 cursor when runs were missed), so clearing or backfilling a past run reads that interval
 again, which changes nothing already done. Every task calling the shop takes one slot of
@@ -25,11 +27,19 @@ from channelhub.alerts import operator_alert
 from channelhub.channel_jobs.factory import ALERTS_SMTP_CONN_ID
 from channelhub.config.client_loader import LoadedClient
 from channelhub.config.clients import Channel, Client
-from channelhub.config.sync_flows import Location, LocationJobName, location_dag_id, product_sync_dag_id
+from channelhub.config.sync_flows import (
+    CustomerFlow,
+    Location,
+    LocationJobName,
+    flow_dag_id,
+    location_dag_id,
+    product_sync_dag_id,
+)
 from channelhub.connectors.contract import Ability
 from channelhub.connectors.registry import abilities_of
 from channelhub.location_jobs.operators import (
     CreateOrdersOperator,
+    CustomerSyncOperator,
     InvexOperator,
     ProductSyncOperator,
     PullOrdersOperator,
@@ -107,6 +117,29 @@ def _product_dag(loaded: LoadedClient, channel: Channel) -> DAG:
     return dag
 
 
+def _customer_dag(loaded: LoadedClient, channel: Channel, flow: CustomerFlow) -> DAG:
+    client = loaded.config
+    source, target = ("the ERP", channel.id) if flow.flow_name == "customers_to_shop" else (channel.id, "the ERP")
+    dag = DAG(
+        dag_id=flow_dag_id(client.client, channel.id, flow.flow_name),
+        description=f"customer sync of {client.client}: customers changed in {source} to {target}, by email",
+        schedule=timetable_of(flow.schedule, CronDataIntervalTimetable),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=not flow.enabled,
+        tags=["sync-flow", f"client:{client.client}", f"channel:{channel.id}", flow.flow_name],
+        default_args=_default_args(client),
+        doc_md=f"Finds the customers {source} changed in each run's interval in {target} by email, and updates "
+               f"or creates them. Customer sync runs one way at a time: this direction is "
+               f"{'on' if flow.enabled else 'off (its runs stop at once)'} in `{loaded.source.name}`.",
+    )
+    with dag:
+        CustomerSyncOperator(task_id="sync_customers", pool=channel.partner_pool, flow=flow.flow_name,
+                             client=client.model_dump(mode="json"), channel_id=channel.id)
+    return dag
+
+
 def build_location_dags(loaded: LoadedClient) -> list[DAG]:
     client = loaded.config
     if client.erp is None:
@@ -121,4 +154,5 @@ def build_location_dags(loaded: LoadedClient) -> list[DAG]:
         if Ability.PUSH_PRODUCTS in abilities_of(channel.connector) \
                 and Ability.READ_PRODUCTS in erp_abilities:
             dags.append(_product_dag(loaded, channel))
+        dags.extend(_customer_dag(loaded, channel, flow) for flow in channel.flows.customers.directions())
     return dags

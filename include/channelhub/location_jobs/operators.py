@@ -22,10 +22,11 @@ from channelhub.config.clients import Client
 from channelhub.connectors.contract import ErpSide, ShopSide
 from channelhub.connectors.registry import connector_hook
 from channelhub.credentials.checks import ensure_live
-from channelhub.exceptions import ChannelHubError, RecordsPending, RecordsRefused
+from channelhub.exceptions import ChannelHubError, FlowSwitchedOff, RecordsPending, RecordsRefused
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
 from channelhub.operators import HubOperator
+from channelhub.sync.customers import sync_customers
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_since_cursor, report_shipments
 from channelhub.sync.products import sync_products
@@ -166,3 +167,35 @@ class ProductSyncOperator(_SyncOperator):
                                     bool(context["params"].get("full_refresh")))
         return self._finish(summary, summary.failed, "products were")
 
+
+
+class CustomerSyncOperator(_SyncOperator):
+    """Writes the customers one side changed to the other, by email (``flow``: the direction,
+    ``customers_to_erp`` or ``customers_to_shop``)."""
+
+    ui_color = "#e3f2fd"
+
+    def __init__(self, *, flow: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flow = flow
+
+    def run(self, context: Any) -> dict[str, int]:
+        customers = self.channel.flows.customers
+        to_erp = self.flow == "customers_to_erp"
+        direction = customers.shop_to_erp if to_erp else customers.erp_to_shop
+        if direction is None or not direction.enabled:
+            raise FlowSwitchedOff(
+                f"customer sync of {self.client.client}/{self.channel_id} runs one way at a time and the client "
+                f"file does not enable this one: set flows.customers.{'shop_to_erp' if to_erp else 'erp_to_shop'}"
+                ".enabled (and the other direction's off) to run it")
+        with self._state(context) as state:
+            erp, shop = self._erp(state), self._shop(state)
+            if to_erp:
+                read, write = shop.customers, lambda records, on_results: on_results(erp.write_customers(records))
+            else:
+                read, write = erp.customers, shop.push_customers
+            summary = sync_customers(read, write, direction.compiled(), state, context["data_interval_start"],
+                                     context["data_interval_end"])
+        if summary.held:
+            self.log.warning("%s customer(s) held; the reasons are in the activity log", summary.held)
+        return self._finish(summary, 0, "")

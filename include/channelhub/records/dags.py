@@ -4,11 +4,13 @@ each attempt to its run there."""
 from __future__ import annotations
 
 from channelhub.config.clients import ChannelJobName, job_dag_id
-from channelhub.config.sync_flows import LocationJobName, location_dag_id, product_sync_dag_id
+from channelhub.config.sync_flows import LocationJobName, flow_dag_id, location_dag_id
 from channelhub.ledger.documents import code_of
 
 #: Activity flows run inside another flow's DAG.
 FLOW_DAG_JOB = {"order_status": LocationJobName.ORDER_SYNC}
+#: Flows of a whole channel, each its own DAG (the others are a location's jobs).
+CHANNEL_FLOWS = ("product_sync", "customers_to_erp", "customers_to_shop")
 
 
 def delivery_location(job: str, doc_key: str) -> str:
@@ -25,6 +27,6 @@ def delivery_dag_id(client: str, job: str, doc_key: str) -> str:
 
 
 def activity_dag_id(client: str, channel: str, location: str, flow: str) -> str:
-    if flow == "product_sync":
-        return product_sync_dag_id(client, channel)
+    if flow in CHANNEL_FLOWS:
+        return flow_dag_id(client, channel, flow)
     return location_dag_id(client, channel, location, FLOW_DAG_JOB.get(flow) or LocationJobName(flow))

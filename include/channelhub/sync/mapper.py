@@ -11,7 +11,12 @@ a config error naming file and key) and adds rules. A field is made by one of:
   with no entry and no default holds the record, naming the value;
 - ``{format: "{first_name} {last_name}"}``: source fields placed in a text;
 - ``{concat: [path, ...], separator: " "}``: the non-empty source values joined;
+- ``{split: path, take: first | rest}``: a text's first word, or what follows it (a person's
+  name kept whole by one side and as first and last name by the other);
 - ``{each: path, fields: {...}}``: a list of records, each mapped with its own fields.
+
+A target field named with dots (``bill_address.city``) is made inside nested records, for a
+side that keeps an address as one record.
 
 Any of them takes ``required: true``: an empty result holds the record. Rules are
 ``{when: <expression>, then: skip|hold, message: ...}``; the expression is Python-like
@@ -41,8 +46,8 @@ from channelhub.formats.registry import schemas_dir
 from channelhub.strict import StrictModel
 from channelhub.yamlfile import describe_validation_error, read_yaml
 
-FLOWS = ("orders", "products", "stock")
-KINDS = ("from", "constant", "lookup", "format", "concat", "each")
+FLOWS = ("orders", "products", "stock", "customers_to_erp", "customers_to_shop")  # each a default mapping
+KINDS = ("from", "constant", "lookup", "format", "concat", "split", "each")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 FUNCTIONS = {"len": len, "lower": lambda v: str(v).lower(), "upper": lambda v: str(v).upper(),
              "str": str, "int": int, "float": float, "abs": abs}
@@ -91,13 +96,19 @@ class ConcatSpec(_Spec):
     separator: str = " "
 
 
+class SplitSpec(_Spec):
+    split: str = Field(min_length=1)
+    take: Literal["first", "rest"]
+
+
 class EachSpec(_Spec):
     each: str = Field(min_length=1)
     fields: dict[str, Any]
 
 
 SPECS: dict[str, type[_Spec]] = {"from": FromSpec, "constant": ConstantSpec, "lookup": LookupSpec,
-                                 "format": FormatSpec, "concat": ConcatSpec, "each": EachSpec}
+                                 "format": FormatSpec, "concat": ConcatSpec, "split": SplitSpec,
+                                 "each": EachSpec}
 
 
 class Rule(StrictModel):
@@ -170,6 +181,13 @@ def _make(name: str, spec: _Spec) -> Transform:
     if isinstance(spec, ConcatSpec):
         return lambda record: spec.separator.join(
             str(v) for path in spec.concat if not _empty(v := resolve(record, path)))
+    if isinstance(spec, SplitSpec):
+        def split(record: dict[str, Any]) -> str:
+            words = str(resolve(record, spec.split) or "").split(None, 1)
+            if spec.take == "first":
+                return words[0] if words else ""
+            return words[1] if len(words) > 1 else ""
+        return split
     assert isinstance(spec, EachSpec)
     inner = {field: compile_field(f"{name}.{field}", value) for field, value in spec.fields.items()}
     return lambda record: [{field: make(item) for field, make in inner.items()}
@@ -263,7 +281,14 @@ class FlowMapping:
 
     def map(self, record: dict[str, Any]) -> dict[str, Any]:
         """The target record; :class:`MappingError` names the field that could not be made."""
-        return {name: make(record) for name, make in self.fields.items()}
+        target: dict[str, Any] = {}
+        for name, make in self.fields.items():
+            *parents, leaf = name.split(".")
+            place = target
+            for parent in parents:
+                place = place.setdefault(parent, {})
+            place[leaf] = make(record)
+        return target
 
     def verdict(self, record: dict[str, Any]) -> tuple[str, str] | None:
         """``("skip" | "hold", message)`` from the first rule that applies, else None."""

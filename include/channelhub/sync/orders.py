@@ -39,7 +39,6 @@ from channelhub.sync.summary import FlowSummary
 
 JOB = LocationJobName.ORDER_SYNC
 STATUS_MARK = "status"
-CURSOR_MARK, CURSOR_KEY = "cursor", "last_modified"
 BATCH = 50
 MAX_ORDER_NUMBER = 100
 MAX_ORDER_BYTES = 256 * 1024
@@ -97,21 +96,10 @@ def pull_since_cursor(shop: ShopSide, ledger: Ledger, client: Client, channel: C
     """Pulls the run's interval, from the location's cursor when runs were missed, and moves the
     cursor to ``end`` only once every page was read and stored: a page the hub could not read or
     store leaves it where it was, so the next run reads those orders again. The start read from."""
-    reached = cursor_of(state)
-    if reached is None:  # the location's first run: reading starts here, even if this run fails
-        state.set_marks(CURSOR_MARK, {CURSOR_KEY: start.isoformat()})
-        reached = start
-    start = min(start, reached)  # runs were missed (or failed) since: read the gap too
+    start = state.read_from(start)
     pull_orders(shop, ledger, client, channel, location, state, start, end, summary)
-    if end > reached:
-        state.set_marks(CURSOR_MARK, {CURSOR_KEY: end.isoformat()})
+    state.move_cursor(end)
     return start
-
-
-def cursor_of(state: SyncState) -> datetime | None:
-    """How far the location's orders were read (every order changed before it is in the ledger)."""
-    cursor = state.marks(CURSOR_MARK).get(CURSOR_KEY)
-    return datetime.fromisoformat(cursor) if cursor else None
 
 
 def order_number(record: dict[str, Any]) -> str | None:

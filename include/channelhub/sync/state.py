@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ FAILING = {"FAILED", "HELD"}
 SUCCEEDING = {"RECEIVED", "CREATED", "UPDATED", "PUSHED", "UNCHANGED", "SHIPPED"}
 #: (flow, direction) whose records are ledger deliveries, with their errors kept there.
 LEDGER_TRACKED = {("order_sync", "out")}
+CURSOR_MARK, CURSOR_KEY = "cursor", "last_modified"
 
 @dataclass(frozen=True)
 class Activity:
@@ -141,3 +143,34 @@ class SyncState:
             conn.execute(sync_marks.insert(), [{
                 "client": self.scope.client, "channel": self.scope.channel, "location": self.scope.location,
                 "kind": kind, "record_key": key, "value": value, "updated_at": now} for key, value in values.items()])
+
+    def drop_marks(self, kind: str, keys: Iterable[str]) -> None:
+        """Forgets marks of one kind (those of ``keys``) in one transaction."""
+        wanted = list(keys)
+        if not wanted:
+            return
+        with self.engine.begin() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                conn.execute(sync_marks.delete().where(
+                    self._marks(kind), sync_marks.c.record_key.in_(wanted[start:start + CHUNK])))
+
+    def cursor(self) -> datetime | None:
+        """How far the flow has read its source (everything changed before it was taken in)."""
+        cursor = self.marks(CURSOR_MARK).get(CURSOR_KEY)
+        return datetime.fromisoformat(cursor) if cursor else None
+
+    def read_from(self, start: datetime) -> datetime:
+        """Where a run whose interval starts at ``start`` reads from: the cursor when runs were
+        missed or failed since. A first run sets the cursor at its own start, so even a first run
+        that fails loses nothing."""
+        reached = self.cursor()
+        if reached is None:
+            self.set_marks(CURSOR_MARK, {CURSOR_KEY: start.isoformat()})
+            return start
+        return min(start, reached)
+
+    def move_cursor(self, end: datetime) -> None:
+        """Everything up to ``end`` was read and kept: the next run reads from there (never back)."""
+        reached = self.cursor()
+        if reached is None or end > reached:
+            self.set_marks(CURSOR_MARK, {CURSOR_KEY: end.isoformat()})

@@ -39,7 +39,8 @@ def test_importing_the_flow_config_compiles_nothing():
 
 def test_the_default_order_mapping():
     order = build_mapping("orders", {}).map(ORDER)
-    assert order["order_code"] == "SO-1" and order["person_name"] == "Asha Rao" and order["city"] == "Pune"
+    assert order["order_code"] == "SO-1" and order["person_name"] == "Asha Rao" and order["delivery_city"] == "Pune"
+    assert order["billing_city"] is None, "no billing address: the ERP bills the delivery address"
     assert order["payment_method"] == "Immediate" and order["company_name"] is None
     assert order["lines"] == [{"sku": "111", "quantity": 2, "unit_price": "499"},
                               {"sku": "112", "quantity": 1, "unit_price": "9"}]
@@ -54,9 +55,21 @@ def test_the_default_order_mapping():
     ({"format": "{order_no}/{ship_address.city}"}, "SO-1/Pune"),
     ({"concat": ["last_name", "company_name", "first_name"], "separator": ", "}, "Rao, Asha"),
     ({"each": "lines", "fields": {"s": "item_no"}}, [{"s": "111"}, {"s": "112"}]),
+    ({"split": "company_name", "take": "first"}, ""),
+    ({"format": "{first_name} van der {last_name}"}, "Asha van der Rao"),
 ])
 def test_each_transform(spec, expected):
     assert compile_field("x", spec)(ORDER) == expected
+
+
+def test_a_name_splits_into_its_first_word_and_the_rest_and_dotted_targets_nest():
+    erp_customer = {"email": "j@example.nl", "person_name": "Jan van der Berg", "billing_city": "Utrecht",
+                    "billing_country": "NL", "delivery_city": "Delft"}
+    shop = build_mapping("customers_to_shop", {}).map(erp_customer)
+    assert (shop["first_name"], shop["last_name"]) == ("Jan", "van der Berg")
+    assert shop["bill_address"]["city"] == "Utrecht" and shop["bill_address"]["country"] == "NL"
+    assert shop["ship_address"]["city"] == "Delft"
+    assert build_mapping("customers_to_shop", {}).map({"email": "x@y.nl", "person_name": "Cher"})["last_name"] == ""
 
 
 def test_what_cannot_be_mapped_names_the_field_and_value():

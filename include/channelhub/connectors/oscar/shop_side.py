@@ -185,9 +185,9 @@ class OscarShopSide:
             "company_name": "",
             "phone": shipping.get("phone_number") or billing.get("phone_number") or "",
             "payment_method": self.extras.payment_method,
-            "ship_address": {"street": " ".join(str(shipping.get(k) or "") for k in ("line1", "line2")).strip(),
-                             "city": shipping.get("line4"), "zip": shipping.get("postcode"),
-                             "country": _last_part(shipping.get("country"))},
+            "shipping_method": item.get("shipping_code") or item.get("shipping_method"),
+            "bill_address": _address(item.get("billing_address")),
+            "ship_address": _address(shipping),
             "currency": item.get("currency"),
             "lines": lines,
         }
@@ -366,6 +366,15 @@ def _unit_price(line_total: Any, quantity: Any) -> Any:
         return str((Decimal(str(line_total)) / Decimal(int(quantity))).quantize(CENT, ROUND_HALF_UP))
     except (InvalidOperation, ValueError, TypeError, ZeroDivisionError):
         return line_total
+
+
+def _address(address: Any) -> dict[str, Any] | None:
+    """An Oscar address as the contract's: lines 1 and 2 are the street (Oscar keeps no house
+    number apart), line 4 the city, the country by its ISO code; None when the order has none."""
+    if not isinstance(address, dict):
+        return None
+    return {"street": " ".join(str(address.get(k) or "") for k in ("line1", "line2")).strip(), "house_number": "",
+            "city": address.get("line4"), "zip": address.get("postcode"), "country": _last_part(address.get("country"))}
 
 
 def _customer(item: dict[str, Any]) -> dict[str, Any] | None:

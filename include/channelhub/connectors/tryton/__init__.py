@@ -37,8 +37,9 @@ RETRY; a missing product or party, or a value Tryton refuses, is that document's
 with the reason (the SKU named), never the batch's.
 
 The ERP side of the sync flows (sellable stock, orders by APIcenter's customer rules,
-products) is :mod:`.erp_side`. This module is the connector's declaration (no Airflow
-import); its hook, session, poster and ERP side are reachable from here by name.
+products, customers read and written by email) is :mod:`.erp_side`. This module is the
+connector's declaration (no Airflow import); its hook, session, poster and ERP side are
+reachable from here by name.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ CONNECTOR = Connector(
     connection_type="channelhub_tryton",
     hook_name="Channel Hub Tryton ERP",
     abilities=frozenset({Ability.POST_DOCUMENTS, Ability.READ_STOCK, Ability.CREATE_ORDERS, Ability.READ_PRODUCTS,
-                         Ability.TEST_CREDENTIALS}),
+                         Ability.READ_CUSTOMERS, Ability.WRITE_CUSTOMERS, Ability.TEST_CREDENTIALS}),
     description="documents into a Tryton ERP over its JSON-RPC API",
     extras=TrytonExtras,
     ui_fields={"hidden-fields": [], "relabeling": {"host": "Tryton URL (or host)", "schema": "Database"}},

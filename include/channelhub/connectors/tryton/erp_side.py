@@ -12,13 +12,13 @@
   batch are made, quoted and confirmed together (one call each); a sale Tryton refuses is
   deleted again, and a sale a stopped run left unconfirmed is finished, not made twice.
 - **Products**: every salable product with its code (the SKU), name, price and description.
+- **Customers** (customer sync, and an order's customer): :mod:`.customers`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -29,8 +29,11 @@ from channelhub.connectors.contract import (
     RefusedOrder,
     SaleInErp,
     SellableStock,
+    WriteResult,
+    WriteStatus,
 )
 from channelhub.connectors.tryton.client import TrytonRefused, TrytonSession
+from channelhub.connectors.tryton.customers import Customer, TrytonCustomers, refused_customer
 from channelhub.connectors.tryton.lookups import TrytonLookups
 
 OPEN_MOVES = ["staging", "draft", "assigned"]
@@ -46,14 +49,14 @@ class TrytonErpSide(TrytonLookups):
     """:class:`~channelhub.connectors.contract.ErpSide` on one Tryton session (one thread at a time).
 
     It remembers, for its life (one task), which references a batch look-up found absent, so
-    ``create_orders`` after :meth:`sales` does not search again, and the customers it has found
-    or written, so a customer's next order in the run costs no look-up when nothing changed.
+    ``create_orders`` after :meth:`sales` does not search again; its customers desk remembers
+    the customers it wrote, so a customer's next order in the run costs no look-up.
     """
 
     def __init__(self, session: TrytonSession):
         super().__init__(session)
         self._absent: set[str] = set()
-        self._customers: dict[str, tuple[int, int, str]] = {}
+        self.customers_desk = TrytonCustomers(self)
 
     def _storage(self, warehouse: str) -> int:
         ident = self.warehouse(warehouse)
@@ -141,8 +144,8 @@ class TrytonErpSide(TrytonLookups):
             raise TrytonRefused("the order has no lines")
         products = self.product_ids([str(line["sku"]) for line in lines])
         term = self._payment_term(mapped.get("payment_method"))
-        party, address, customer = self._customer(mapped, default_debtor)
-        sale = {"party": party, "invoice_address": address, "shipment_address": address,
+        party, invoice_address, shipment_address, customer = self._customer(mapped, default_debtor)
+        sale = {"party": party, "invoice_address": invoice_address, "shipment_address": shipment_address,
                 "warehouse": self.warehouse(order.warehouse), "reference": order.reference,
                 "description": f"order {mapped['order_code']}",
                 "lines": [["create", [{
@@ -194,57 +197,17 @@ class TrytonErpSide(TrytonLookups):
         return self.cached(("payment_term", name), lambda: self.one(
             "account.invoice.payment_term", [("name", "=", name)], f"payment term {name!r}"))
 
-    def _customer(self, order: dict[str, Any], default_debtor: str | None) -> tuple[int, int, str]:
-        """(party, address, what was done) by APIcenter's rules."""
-        email = str(order.get("email") or "").strip().lower()
-        person, company = (str(order.get(k) or "").strip() for k in ("person_name", "company_name"))
-        if not email:
+    def _customer(self, order: dict[str, Any], default_debtor: str | None) -> tuple[int, int, int, str]:
+        """(party, invoice address, shipment address, what was done) by APIcenter's rules."""
+        customer = Customer.of(order)
+        if not customer.email:
             if not default_debtor:
                 raise TrytonRefused("the order has no customer email and the flow has no default_debtor")
             party = self.id_by_code("party.party", default_debtor, "default debtor")
-            return party, self.address(party, default_debtor), f"default debtor {default_debtor}"
-        name = company or person or email
-        address = {"street_unstructured": order.get("street") or "", "city": order.get("city") or "",
-                   "postal_code": order.get("postal_code") or ""}
-        signature = json.dumps([name, address], sort_keys=True)
-        known = self._customers.get(email)
-        if known is not None and known[2] == signature:  # this run wrote or found exactly this customer
-            return known[0], known[1], f"found debtor {name!r}"
-        party, address_id, what = self._find_or_make(email, name, person, company, address, order)
-        self._customers[email] = (party, address_id, signature)
-        return party, address_id, what
-
-    def _find_or_make(self, email: str, name: str, person: str, company: str, address: dict[str, str],
-                      order: dict[str, Any]) -> tuple[int, int, str]:
-        found = self.session.call("party.contact_mechanism", "search_read",
-                                  [("type", "=", "email"), ("value", "=", email)], 0, 1, None, ["party"])
-        if not found:
-            mechanisms = [{"type": "email", "value": email, "name": person if company else ""}]
-            if order.get("phone"):
-                mechanisms.append({"type": "phone", "value": str(order["phone"])})
-            party = self.session.call("party.party", "create", [{
-                "name": name, "contact_mechanisms": [["create", mechanisms]],
-                "addresses": [["create", [address]]]}])[0]
-            kind = "company" if company else "person"
-            return party, self.address(party, email), f"created {kind} debtor {name!r}"
-        party = found[0]["party"]
-        current = self.session.call("party.party", "read", [party], ["name", "addresses"])[0]
-        changed = []
-        if current["name"] != name:
-            self.session.call("party.party", "write", [party], {"name": name})
-            changed.append("name")
-        if not current["addresses"]:
-            self.session.call("party.address", "create", [{"party": party, **address}])
-            changed.append("address")
-        else:
-            first = current["addresses"][0]
-            kept = self.session.call("party.address", "read", [first], list(address))[0]
-            if any((kept.get(key) or "") != value for key, value in address.items() if value):
-                self.session.call("party.address", "write", [first], {k: v for k, v in address.items() if v})
-                changed.append("address")
-        self.forget(("address", str(party)))  # the address may have been made just now
-        what = f"updated debtor {name!r} ({', '.join(changed)})" if changed else f"found debtor {name!r}"
-        return party, self.address(party, email), what
+            address = self.address(party, default_debtor)
+            return party, address, address, f"default debtor {default_debtor}"
+        found = self.customers_desk.upsert(customer)
+        return found.party, found.invoice_address, found.shipment_address, found.what
 
     def products(self, offset: int, limit: int) -> list[ErpProduct]:
         """One page (by id) of the salable products."""
@@ -253,6 +216,26 @@ class TrytonErpSide(TrytonLookups):
                                   [("id", "ASC")], ["code", "name", "list_price_used", "description", "active"])
         return [ErpProduct(p["code"], p["name"], Decimal(str(p["list_price_used"] or 0)), p.get("description") or "",
                            bool(p["active"])) for p in found]
+
+    def customers(self, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
+        return self.customers_desk.changed(start, end)
+
+    def write_customers(self, records: list[dict[str, Any]]) -> list[WriteResult]:
+        results = []
+        for record in records:
+            customer = Customer.of(record)
+            problem = refused_customer(customer)
+            if problem is not None:
+                results.append(WriteResult(customer.email or None, WriteStatus.FAILED, problem))
+                continue
+            try:
+                found = self.customers_desk.upsert(customer)
+            except TrytonRefused as exc:
+                results.append(WriteResult(customer.email, WriteStatus.FAILED, str(exc)))
+                continue
+            status = WriteStatus.CREATED if found.created else WriteStatus.UPDATED
+            results.append(WriteResult(customer.email, status, found.what))
+        return results
 
 
 def _together_else_alone(items: dict[int, T], together: Callable[[list[T]], list[int]], alone: Callable[[T], int],

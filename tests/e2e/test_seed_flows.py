@@ -1,0 +1,201 @@
+"""The worked examples of docs/sync-flows.md for the seeds' flows, each run through its real DAG
+(``airflow dags test``) between a real Tryton 8.0, a real django-oscar shop and the local
+CIMcloud-style shop: customer sync each way, and orders whose billing and delivery address
+differ. What each example's shop holds, its config, and what the other side holds after.
+
+The flows here run on a monthly interval (``0 0 1 * *``), so a run dated the first of next
+month reads everything the test made this month, however slow the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import yaml
+
+from channelhub.connectors.tryton import TrytonHook
+from channelhub.settings import connection_env
+from channelhub.sqldb import create_engine
+from channelhub.sync.state import Scope, SyncState
+from channelhub_dev.commerce_server import CommerceServer
+from channelhub_dev.oscar import OscarShop, place_order, staff_session
+from channelhub_dev.stack import LocalStack
+from channelhub_dev.tryton import TrytonProcess
+
+pytestmark = pytest.mark.e2e
+TRYTON_CONN, SHOP_CONN, OSCAR_CONN = "seed_tryton", "seed_shop", "seed_oscar"
+TO_ERP, TO_SHOP = "flow__retail__web__customers_to_erp", "flow__retail__oscar__customers_to_shop"
+OSCAR_ORDERS = "loc__retail__oscar__wh__order_sync"
+
+
+def monthly() -> dict:
+    """A schedule of its own each time (YAML aliases are refused in config files)."""
+    return {"frequency": "cron", "cron": "0 0 1 * *"}
+
+
+def client_file() -> dict:
+    """The example client: customers flow from the CIMcloud-style shop into Tryton, and from
+    Tryton out to Oscar, whose orders go to Tryton."""
+    return {"client": "retail", "channels": [
+        {"id": "web", "type": "MARKETPLACE", "connector": "commerce_api", "conn_id": SHOP_CONN, "pool": "default_pool",
+         "flows": {"customers": {"shop_to_erp": {"enabled": True, "schedule": monthly()},
+                                 "erp_to_shop": {"enabled": False, "schedule": monthly()}}}},
+        {"id": "oscar", "type": "MARKETPLACE", "connector": "oscar", "conn_id": OSCAR_CONN, "pool": "default_pool",
+         "locations": [{"code": "WH", "warehouse": "WH", "order_sync": {"enabled": True, "schedule": monthly()}}],
+         "flows": {"orders": {"default_debtor": "WEBSHOP_GUEST"},
+                   "customers": {"erp_to_shop": {"enabled": True, "schedule": monthly()}}}},
+        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": TRYTON_CONN, "pool": "default_pool",
+         "mapping": {"web": {"erp_channel_name": "WEB"}, "oscar": {"erp_channel_name": "OSCAR"}}}]}
+
+
+def next_month() -> str:
+    """A run date whose monthly interval holds now."""
+    now = datetime.now(UTC)
+    first = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+    return first.isoformat()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("seed-flows")
+    tryton = TrytonProcess(workdir / "tryton").start()
+    shop = CommerceServer().start()
+    oscar = OscarShop(workdir / "oscar").start()
+    oscar.ids = oscar.add_products({"111": (Decimal("12.50"), 20), "112": (Decimal("12.50"), 20)})
+    for folder in ("tenants", "clients"):
+        (workdir / folder).mkdir()
+    (workdir / "clients" / "retail.yaml").write_text(yaml.safe_dump(client_file()))
+    connections = [tryton.connection(TRYTON_CONN), {"conn_id": SHOP_CONN, **shop.connection(job_poll=0.1)},
+                   oscar.connection(OSCAR_CONN)]
+    names = []
+    for connection in connections:  # the test reads Tryton and the shops too
+        key, value = connection_env(connection)
+        os.environ[key] = value
+        names.append(key)
+    local = LocalStack(workdir, workdir / "tenants", clients_dir=workdir / "clients", connections=connections).start()
+    local.migrate()
+    yield local, shop, oscar
+    for key in names:
+        del os.environ[key]
+    local.stop()
+    oscar.stop()
+    shop.stop()
+    tryton.stop()
+
+
+def tryton():
+    return TrytonHook(TRYTON_CONN).get_poster().session
+
+
+def party_of(email: str) -> dict:
+    session = tryton()
+    found = session.call("party.contact_mechanism", "search_read", [("type", "=", "email"), ("value", "=", email)],
+                         0, None, None, ["party", "name"])
+    assert len(found) == 1, found
+    party = session.call("party.party", "read", [found[0]["party"]], ["name", "addresses"])[0]
+    party["contact"] = found[0]["name"]
+    party["addresses"] = session.call("party.address", "read", party["addresses"], [
+        "street_name", "building_number", "postal_code", "city", "country.code", "invoice", "delivery"])
+    return party
+
+
+def activity(local: LocalStack, channel: str, flow: str) -> dict[str, tuple[str, str]]:
+    engine = create_engine(local.hub_db_url)
+    try:
+        rows = SyncState(engine, Scope("retail", channel, "", flow)).activity(flow)
+    finally:
+        engine.dispose()
+    return {row["record_key"]: (row["status"], row["message"] or "") for row in rows if row["direction"] == "out"}
+
+
+def place(address: dict) -> dict:
+    return {"street": address["street_name"], "number": address["building_number"], "zip": address["postal_code"],
+            "city": address["city"], "country": address["country."]["code"], "invoice": address["invoice"],
+            "delivery": address["delivery"]}
+
+
+def test_customers_flow_from_the_shop_into_tryton_with_billing_and_delivery_apart(stack):
+    local, shop, _ = stack
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    shop.add("customers",
+             {"email": "Inkoop@Globex.example", "first_name": "Anna", "last_name": "de Vries",
+              "company_name": "Globex BV", "phone": "+31 30 200 0000", "last_modified": stamp,
+              "bill_address": {"street": "Oudegracht", "house_number": "12", "zip": "3511 AB", "city": "Utrecht",
+                               "country": "NL"},
+              "ship_address": {"street": "Industrieweg", "house_number": "4a", "zip": "3542 AD",
+                               "city": "Utrecht", "country": "NL"}},
+             {"email": "ravi@example.in", "first_name": "Ravi", "last_name": "Kumar", "last_modified": stamp,
+              "ship_address": {"street": "MG Road", "house_number": "1", "zip": "411001", "city": "Pune",
+                               "country": "IN"}},
+             {"email": "far@example.org", "first_name": "Far", "last_name": "Away", "last_modified": stamp,
+              "ship_address": {"street": "Nowhere", "zip": "1", "city": "Atlantis", "country": "XX"}})
+    local.airflow("dags", "test", TO_ERP, next_month())
+
+    globex = party_of("inkoop@globex.example")  # keyed by the email, lower case
+    assert globex["name"] == "Globex BV" and globex["contact"] == "Anna de Vries"  # a company with its contact
+    assert sorted(map(place, globex["addresses"]), key=lambda a: a["street"]) == [
+        {"street": "Industrieweg", "number": "4a", "zip": "3542 AD", "city": "Utrecht", "country": "NL",
+         "invoice": False, "delivery": True},
+        {"street": "Oudegracht", "number": "12", "zip": "3511 AB", "city": "Utrecht", "country": "NL",
+         "invoice": True, "delivery": False}]
+    ravi = party_of("ravi@example.in")
+    assert ravi["name"] == "Ravi Kumar" and not ravi["contact"]  # a person
+    assert [place(a)["city"] for a in ravi["addresses"]] == ["Pune"]  # one address, billed and delivered
+    log = activity(local, "web", "customers_to_erp")
+    status, message = log["inkoop@globex.example"]
+    assert status == "CREATED" and "company debtor 'Globex BV'" in message
+    assert log["far@example.org"] == ("HELD", "the target refused it: country 'XX' is not in Tryton")
+
+    local.airflow("dags", "test", TO_ERP, next_month())  # a rerun: found by email, nothing new; XX still held
+    assert len(party_of("inkoop@globex.example")["addresses"]) == 2
+    assert activity(local, "web", "customers_to_erp")["far@example.org"][0] == "HELD"
+
+    refused = local.airflow("dags", "test", flow_dag("web", "customers_to_shop"), next_month(), check=False)
+    assert refused.returncode != 0 and "does not enable this one" in refused.stdout + refused.stderr
+
+
+def flow_dag(channel: str, flow: str) -> str:
+    return f"flow__retail__{channel}__{flow}"
+
+
+def test_customers_flow_from_tryton_out_to_oscar_by_email(stack):
+    local, _, oscar = stack
+    session = tryton()
+    country = session.call("country.country", "search", [("code", "=", "BE")], 0, 1, None)[0]
+    session.call("party.party", "create", [{
+        "name": "Jan van der Berg", "contact_mechanisms": [["create", [{"type": "email", "value": "jan@example.be"}]]],
+        "addresses": [["create", [{"street_name": "Meir", "building_number": "5", "postal_code": "2000",
+                                   "city": "Antwerpen", "country": country}]]]}])
+    local.airflow("dags", "test", TO_SHOP, next_month())
+    with staff_session(oscar.url) as api:
+        users = {u["email"]: u for page in _pages(api, "/admin/users/") for u in page}
+    assert (users["jan@example.be"]["first_name"], users["jan@example.be"]["last_name"]) == ("Jan", "van der Berg")
+    assert activity(local, "oscar", "customers_to_shop")["jan@example.be"][0] == "CREATED"
+
+
+def _pages(api, path: str):
+    url = path
+    while url:
+        answer = api.get(url).raise_for_status().json()
+        yield answer["results"]
+        url = answer.get("next")
+
+
+def test_an_oscar_order_reaches_tryton_with_its_billing_and_delivery_address(stack):
+    local, _, oscar = stack
+    order = place_order(oscar.url, {oscar.ids["111"]: 1}, "lena@example.de", first_name="Lena", last_name="Fischer",
+                        city="Berlin", country="DE", billing={"line1": "Unter den Linden 1", "line4": "Berlin",
+                                                              "postcode": "10117", "country": "DE"})
+    local.airflow("dags", "test", OSCAR_ORDERS, next_month())
+    session = tryton()
+    sale = session.call("sale.sale", "search_read", [("reference", "=", f"OSCAR:{order['number']}")], 0, None, None,
+                        ["invoice_address", "shipment_address", "state"])
+    assert len(sale) == 1 and sale[0]["state"] in ("confirmed", "processing"), sale
+    invoice, shipment = session.call("party.address", "read", [sale[0]["invoice_address"], sale[0]["shipment_address"]],
+                                     ["street_name", "city", "postal_code", "country.code"])
+    assert (invoice["street_name"], invoice["postal_code"], invoice["country."]["code"]) == (
+        "Unter den Linden 1", "10117", "DE")
+    assert (shipment["street_name"], shipment["city"]) == ("Oudegracht 1", "Berlin")

@@ -1,0 +1,46 @@
+"""Customer sync in a client file: set up each way, run one way at a time, on connectors that can."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from channelhub.config.client_loader import load_client_config
+from channelhub.location_jobs.factory import build_location_dags
+
+
+def document(customers: dict, connector: str = "commerce_api") -> dict:
+    return {"client": "acme", "channels": [
+        {"id": "web", "type": "MARKETPLACE", "connector": connector, "conn_id": "acme_web",
+         "flows": {"customers": customers}},
+        {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": "acme_tryton",
+         "mapping": {"web": {"erp_channel_name": "WEB"}}}]}
+
+
+def loaded(tmp_path, customers: dict, connector: str = "commerce_api"):
+    (tmp_path / "acme.yaml").write_text(yaml.safe_dump(document(customers, connector)))
+    return load_client_config(tmp_path)
+
+
+@pytest.mark.parametrize(("customers", "connector", "expected"), [
+    ({"shop_to_erp": {"enabled": True}, "erp_to_shop": {"enabled": True}}, "commerce_api",
+     "customers.shop_to_erp and customers.erp_to_shop are both enabled"),
+    ({"erp_to_shop": {"enabled": True}}, "push_api", "connector 'push_api' cannot write customers"),
+    ({"shop_to_erp": {"mapping": {"vat_number": "vat"}}}, "commerce_api",
+     "the customers_to_erp mapping has no field(s) vat_number"),
+])
+def test_a_customer_flow_the_hub_cannot_run_is_a_config_error_naming_it(tmp_path, customers, connector, expected):
+    config = loaded(tmp_path, customers, connector)
+    assert not config.clients
+    (error,) = config.errors
+    assert any(expected in problem for problem in error.problems), error.problems
+
+
+def test_each_direction_set_up_is_a_dag_and_only_the_enabled_one_starts_unpaused(tmp_path):
+    config = loaded(tmp_path, {"shop_to_erp": {"enabled": True}, "erp_to_shop": {"enabled": False}})
+    dags = {dag.dag_id: dag for dag in build_location_dags(config.clients["acme"]) if "customers" in dag.dag_id}
+    assert set(dags) == {"flow__acme__web__customers_to_erp", "flow__acme__web__customers_to_shop"}
+    assert not dags["flow__acme__web__customers_to_erp"].is_paused_upon_creation
+    assert dags["flow__acme__web__customers_to_shop"].is_paused_upon_creation
+    assert [task.task_id for task in dags["flow__acme__web__customers_to_erp"].tasks] == ["sync_customers"]
+    assert "customers_to_erp" in dags["flow__acme__web__customers_to_erp"].tags
