@@ -23,7 +23,7 @@ from channelhub_dev.stack import free_port
 from channelhub_dev.template_cache import cached_template, run_checked
 
 MODULES = ("trytond", "trytond-sale", "trytond-purchase", "trytond-stock", "proteus")
-SETUP_REVISION = "3"  # bump when tryton_setup changes what the template holds
+SETUP_REVISION = "4"  # bump when tryton_setup changes what the template holds
 ADMIN_PASSWORD = "admin-local-only"
 DATABASE = "hub"
 

@@ -24,13 +24,19 @@ PAYMENT_TERMS = [("Immediate", 0), ("Net 30", 30)]
 #: a test server need not have).
 COUNTRIES = [("NL", "Netherlands"), ("BE", "Belgium"), ("DE", "Germany"), ("GB", "United Kingdom"),
              ("IN", "India"), ("US", "United States")]
+#: Sales taxes per country (name, rate) and revenue accounts per country (code, name), as a
+#: client's per-country order mapping names them.
+TAXES = [("VAT NL 21%", "0.21"), ("MwSt DE 19%", "0.19")]
+REVENUE_ACCOUNTS = [("8000-NL", "Revenue Netherlands"), ("8000-DE", "Revenue Germany")]
+#: The employee a sale or invoice is made by where the ERP needs one (APIcenter's default number).
+EMPLOYEE = ("999999", "Webshop desk")
 
 
 def set_up(config_file: str, database: str) -> None:
     from proteus import Model, config
 
     config.set_trytond(database=database, config_file=config_file)
-    from trytond.modules.account.tests.tools import create_chart, create_fiscalyear, get_accounts
+    from trytond.modules.account.tests.tools import create_chart, create_fiscalyear, create_tax, get_accounts
     from trytond.modules.account_invoice.tests.tools import set_fiscalyear_invoice_sequences
     from trytond.modules.company.tests.tools import create_company, get_company
 
@@ -44,13 +50,25 @@ def set_up(config_file: str, database: str) -> None:
     category.account_expense, category.account_revenue = accounts["expense"], accounts["revenue"]
     category.save()
     unit, = Model.get("product.uom").find([("name", "=", "Unit")])
+    party = Model.get("party.party")
     template = Model.get("product.template")
     for code, name, price in PRODUCTS:
         template(name=name, code=code, type="goods", salable=True, purchasable=True, list_price=Decimal(price),
                  default_uom=unit, sale_uom=unit, purchase_uom=unit, account_category=category).save()
-    party = Model.get("party.party")
     for code, name in PARTIES:
         party(name=name, code=code).save()  # with one address, which sales and shipments need
+    for name, rate in TAXES:
+        tax = create_tax(Decimal(rate))
+        tax.name = tax.description = name
+        tax.save()
+    account = Model.get("account.account")
+    for code, name in REVENUE_ACCOUNTS:
+        revenue = accounts["revenue"]
+        account(name=name, code=code, type=revenue.type, parent=revenue.parent).save()
+    code, name = EMPLOYEE
+    desk = party(name=name, code=code)
+    desk.save()
+    Model.get("company.employee")(party=desk, company=company).save()
     country = Model.get("country.country")
     for code, name in COUNTRIES:
         country(name=name, code=code).save()

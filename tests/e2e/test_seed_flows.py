@@ -1,7 +1,8 @@
 """The worked examples of docs/sync-flows.md for the seeds' flows, each run through its real DAG
 (``airflow dags test``) between a real Tryton 8.0, a real django-oscar shop and the local
-CIMcloud-style shop: customer sync each way, and orders whose billing and delivery address
-differ. What each example's shop holds, its config, and what the other side holds after.
+CIMcloud-style shop: customer sync each way, orders whose billing and delivery address differ,
+and orders that become invoices by status with a tax and revenue account per country. What
+each example's shop holds, its config, and what the other side holds after.
 
 The flows here run on a monthly interval (``0 0 1 * *``), so a run dated the first of next
 month reads everything the test made this month, however slow the machine.
@@ -28,7 +29,7 @@ from channelhub_dev.tryton import TrytonProcess
 pytestmark = pytest.mark.e2e
 TRYTON_CONN, SHOP_CONN, OSCAR_CONN = "seed_tryton", "seed_shop", "seed_oscar"
 TO_ERP, TO_SHOP = "flow__retail__web__customers_to_erp", "flow__retail__oscar__customers_to_shop"
-OSCAR_ORDERS = "loc__retail__oscar__wh__order_sync"
+OSCAR_ORDERS, BOOK_ORDERS = "loc__retail__oscar__wh__order_sync", "loc__retail__books__books__order_sync"
 
 
 def monthly() -> dict:
@@ -47,8 +48,19 @@ def client_file() -> dict:
          "locations": [{"code": "WH", "warehouse": "WH", "order_sync": {"enabled": True, "schedule": monthly()}}],
          "flows": {"orders": {"default_debtor": "WEBSHOP_GUEST"},
                    "customers": {"erp_to_shop": {"enabled": True, "schedule": monthly()}}}},
+        {"id": "books", "type": "MARKETPLACE", "connector": "commerce_api", "conn_id": SHOP_CONN,
+         "pool": "default_pool",
+         "locations": [{"code": "BOOKS", "warehouse": "WH", "order_sync": {"enabled": True, "schedule": monthly()}}],
+         "flows": {"orders": {"create": "invoice", "statuses": ["paid", "complete"], "default_debtor": "WEBSHOP_GUEST",
+                              "mapping": {
+                                  "tax": {"lookup": "ship_address.country",
+                                          "table": {"NL": "VAT NL 21%", "DE": "MwSt DE 19%"}},
+                                  "revenue_account": {"lookup": "ship_address.country",
+                                                      "table": {"NL": "8000-NL", "DE": "8000-DE"}},
+                                  "employee": {"constant": "999999"}}}}},
         {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": TRYTON_CONN, "pool": "default_pool",
-         "mapping": {"web": {"erp_channel_name": "WEB"}, "oscar": {"erp_channel_name": "OSCAR"}}}]}
+         "mapping": {"web": {"erp_channel_name": "WEB"}, "oscar": {"erp_channel_name": "OSCAR"},
+                     "books": {"erp_channel_name": "BOOKS"}}}]}
 
 
 def next_month() -> str:
@@ -199,3 +211,46 @@ def test_an_oscar_order_reaches_tryton_with_its_billing_and_delivery_address(sta
     assert (invoice["street_name"], invoice["postal_code"], invoice["country."]["code"]) == (
         "Unter den Linden 1", "10117", "DE")
     assert (shipment["street_name"], shipment["city"]) == ("Oudegracht 1", "Berlin")
+
+
+def book_order(number: str, status: str, country: str, stamp: str) -> dict:
+    return {"order_no": number, "location": "BOOKS", "status": status, "order_date": stamp[:10], "last_modified": stamp,
+            "email": f"{number.lower()}@example.nl", "first_name": "Bo", "last_name": number,
+            "payment_method": "invoice",
+            "ship_address": {"street": "Damrak", "house_number": "1", "zip": "1012 LG", "city": "Amsterdam",
+                             "country": country},
+            "lines": [{"item_no": "111", "qty": 2, "unit_price": "10.00"}]}
+
+
+def test_paid_orders_become_posted_invoices_with_the_tax_and_revenue_account_of_their_country(stack):
+    local, shop, _ = stack
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    shop.add("orders", book_order("INV-1", "paid", "NL", stamp), book_order("INV-2", "pending", "NL", stamp),
+             book_order("INV-3", "complete", "FR", stamp))
+    local.airflow("dags", "test", BOOK_ORDERS, next_month())
+    session = tryton()
+    invoices = session.call("account.invoice", "search_read", [("reference", "like", "BOOKS:%")], 0, None, None,
+                            ["reference", "state", "total_amount", "posted_by", "lines", "type"])
+    assert [(i["reference"], i["state"], i["type"], str(i["total_amount"])) for i in invoices] == [
+        ("BOOKS:INV-1", "posted", "out", "24.20")]  # 2 x 10.00 and 21 % VAT
+    assert session.call("sale.sale", "search_count", [("reference", "like", "BOOKS:%")]) == 0
+    (line,) = session.call("account.invoice.line", "read", invoices[0]["lines"], ["taxes", "account.code"])
+    tax = session.call("account.tax", "read", line["taxes"], ["name"])
+    assert [t["name"] for t in tax] == ["VAT NL 21%"] and line["account."]["code"] == "8000-NL"
+    employee = session.call("company.employee", "read", [invoices[0]["posted_by"]], ["party.code"])[0]
+    assert employee["party."]["code"] == "999999"
+    log = {row["record_key"]: row for row in _order_log(local)}
+    assert log["INV-2"]["status"] == "SKIPPED"
+    assert "status 'pending' is not one this flow moves (paid, complete)" in log["INV-2"]["message"]
+    held = [row for row in _order_log(local, "out") if row["record_key"] == "INV-3"]
+    assert held and held[-1]["status"] == "HELD"
+    assert "ship_address.country 'FR' has no entry in the tax table (known: DE, NL)" in held[-1]["message"]
+
+
+def _order_log(local: LocalStack, direction: str = "in") -> list[dict]:
+    engine = create_engine(local.hub_db_url)
+    try:
+        rows = SyncState(engine, Scope("retail", "books", "BOOKS", "order_sync")).activity("order_sync")
+    finally:
+        engine.dispose()
+    return [row for row in rows if row["direction"] == direction]

@@ -69,12 +69,39 @@ class _Flow(StrictModel):
         return self._compiled
 
 
+class OrderDocument(StrEnum):
+    """What an order becomes in the ERP (APIcenter's order types)."""
+
+    SALE = "sale"
+    INVOICE = "invoice"
+
+
 class OrderFlow(_Flow):
     flow_name: ClassVar[str] = "orders"
     default_debtor: str | None = Field(default=None, min_length=1, max_length=60,
                                        description="ERP party code for orders without customer data.")
     limits: OrderLimits = Field(default_factory=OrderLimits,
                                 description="Bounds an order's values must keep; past them it is held.")
+    create: OrderDocument = Field(default=OrderDocument.SALE,
+                                  description="What an order becomes in the ERP: a sale or a customer invoice.")
+    statuses: list[str] = Field(default_factory=list, max_length=50,
+                                description="Only orders in one of these shop statuses move (e.g. paid, complete); "
+                                            "none listed: every status the rules do not skip.")
+
+    @field_validator("statuses")
+    @classmethod
+    def _statuses(cls, statuses: list[str]) -> list[str]:
+        cleaned = [status.strip().lower() for status in statuses]
+        if any(not status or len(status) > 60 for status in cleaned):
+            raise ValueError("a status is 1 to 60 characters")
+        return list(dict.fromkeys(cleaned))
+
+    @model_validator(mode="after")
+    def _invoice_fields(self) -> OrderFlow:
+        if self.create is OrderDocument.SALE and "revenue_account" in self.mapping:
+            raise ValueError("mapping.revenue_account is used when orders become invoices (create: invoice); a "
+                             "sale's invoices take the product's revenue account")
+        return self
 
 
 class ProductFlow(_Flow):

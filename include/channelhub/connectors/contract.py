@@ -135,7 +135,7 @@ class SellableStock:
 
 @dataclass(frozen=True)
 class SaleInErp:
-    """A sale the ERP holds for an order, found by its reference.
+    """A sale (or customer invoice, never ``shipped``) the ERP holds for an order, found by its reference.
 
     ``confirmed`` is False for a sale made but not taken through (a run stopped between its
     steps): :meth:`ErpSide.create_orders` finishes it instead of making another."""
@@ -148,13 +148,16 @@ class SaleInErp:
 
 @dataclass(frozen=True)
 class OrderForErp:
-    """One shop order to become a sale: the mapped order (``schemas/mappings/orders.yaml``'s
-    ERP side: ``order_code``, ``email``, ``lines`` of ``sku``/``quantity``/``unit_price``, ...),
-    the reference the ERP keeps it by, and the warehouse that ships it."""
+    """One shop order to become a sale (or, with ``document="invoice"``, a customer invoice):
+    the mapped order (``schemas/mappings/orders.yaml``'s ERP side: ``order_code``, ``email``,
+    the billing and delivery address, ``tax``, ``revenue_account``, ``employee``, ``lines`` of
+    ``sku``/``quantity``/``unit_price``, ...), the reference the ERP keeps it by, and the
+    warehouse that ships it."""
 
     reference: str
     order: dict[str, Any]
     warehouse: str
+    document: str = "sale"
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,14 @@ from datetime import datetime
 from typing import Any
 
 from channelhub.config.clients import Channel, Client
-from channelhub.config.sync_flows import Location, LocationJobName
+from channelhub.config.sync_flows import Location, LocationJobName, OrderFlow
 from channelhub.connectors.contract import CreatedSale, ErpSide, OrderForErp, RefusedOrder, ShopSide, WriteResult
 from channelhub.exceptions import MappingError, PartnerUnavailable
 from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.ledger.documents import code_of, document_key, key_part
 from channelhub.ledger.store import DeliveryOutcome, DeliveryStatus, utcnow
 from channelhub.sync.mapper import FlowMapping
-from channelhub.sync.order_checks import OrderLimits, OrderOutOfBounds, checked_order
+from channelhub.sync.order_checks import OrderOutOfBounds, checked_order
 from channelhub.sync.state import Activity, SyncState
 from channelhub.sync.summary import FlowSummary
 
@@ -77,7 +77,7 @@ def pull_orders(shop: ShopSide, ledger: Ledger, client: Client, channel: Channel
                                         _trimmed(record)))
                 summary.errors.append("an order without a usable order_no")
                 continue
-            document, entry = _entered(record, number, prefix, mapping, flow.limits, channel, location)
+            document, entry = _entered(record, number, prefix, mapping, flow, channel, location)
             if document is None:
                 summary.skipped += 1
             else:
@@ -112,10 +112,14 @@ def order_number(record: dict[str, Any]) -> str | None:
     return number
 
 
-def _entered(record: dict[str, Any], number: str, prefix: str, mapping: FlowMapping, limits: OrderLimits,
+def _entered(record: dict[str, Any], number: str, prefix: str, mapping: FlowMapping, flow: OrderFlow,
              channel: Channel, location: Location) -> tuple[NewDocument | None, Activity]:
-    """The ledger document of one shop order and its activity entry (None and SKIPPED when a rule
-    skips it); a problem holds the order, never the page."""
+    """The ledger document of one shop order and its activity entry (None and SKIPPED when its
+    status is not one the flow moves, or a rule skips it); a problem holds the order, never the page."""
+    status = str(record.get("status") or "").strip().lower()
+    if flow.statuses and status not in flow.statuses:
+        return None, Activity("in", number, "SKIPPED", f"status {status[:60]!r} is not one this flow moves "
+                                                       f"({', '.join(flow.statuses)})", _trimmed(record))
     size = len(json.dumps(record, default=str))
     if size > MAX_ORDER_BYTES:
         order, source = None, _trimmed(record)
@@ -126,7 +130,7 @@ def _entered(record: dict[str, Any], number: str, prefix: str, mapping: FlowMapp
             return None, Activity("in", number, "SKIPPED", verdict[1], record)
         source, problem = record, verdict[1] if verdict is not None else None
         try:
-            order = checked_order(mapping.map(record), limits)
+            order = checked_order(mapping.map(record), flow.limits)
         except (MappingError, OrderOutOfBounds) as exc:
             order, problem = None, problem or str(exc)
     return (NewDocument(DocumentKind.SHOP_ORDER, prefix + key_part(number), channel.id,
@@ -168,8 +172,8 @@ def create_orders(erp_side: ErpSide, ledger: Ledger, client: Client, channel: Ch
             elif delivery.payload.get("hold"):
                 done.append(_held(delivery.delivery_id, number, delivery.payload["hold"], None, summary))
             else:
-                to_create.append((delivery.delivery_id, number,
-                                  OrderForErp(reference, delivery.payload["order"], location.warehouse)))
+                to_create.append((delivery.delivery_id, number, OrderForErp(
+                    reference, delivery.payload["order"], location.warehouse, channel.flows.orders.create.value)))
         done += _create(erp_side, to_create, channel.flows.orders.default_debtor, summary)
         ledger.mark([outcome for outcome, _ in done])
         state.log([entry for _, entry in done])

@@ -3,14 +3,17 @@
 - **Stock** (INVEX): on hand is what is in the warehouse's *storage* zone (goods at the
   gate, in the input zone, are not sellable yet); reserved is what open customer shipments
   will take out (their outgoing moves not yet done); forecast is Tryton's own.
-- **Orders** (order sync), APIcenter's rules in order: an order whose sale exists (by its
-  reference ``<ERP channel name>:<order code>``) is skipped; every SKU must be a product,
-  else the order is refused naming the SKUs; the payment method must be a payment term;
+- **Orders** (order sync), APIcenter's rules in order: an order whose sale (or customer
+  invoice, for a flow that makes invoices) exists by its reference ``<ERP channel name>:<order
+  code>`` is skipped; every SKU must be a product, else the order is refused naming the SKUs;
+  the payment method must be a payment term, the tax a tax, the employee an employee, the
+  revenue account (invoices) a revenue account;
   the customer is found by email and updated, or created: a company name makes a company
   party with the person as the email contact's name, otherwise a person party; with no
   customer data the configured default debtor (a party code) takes the order. The sales of a
-  batch are made, quoted and confirmed together (one call each); a sale Tryton refuses is
-  deleted again, and a sale a stopped run left unconfirmed is finished, not made twice.
+  batch are made, quoted and confirmed together (one call each; invoices made and posted); one
+  Tryton refuses is deleted again, and one a stopped run left unfinished is finished, not made
+  twice. An invoice's lines take the mapped revenue account, else the product's.
 - **Products**: every salable product with its code (the SKU), name, price and description.
 - **Customers** (customer sync, and an order's customer): :mod:`.customers`.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -37,8 +41,27 @@ from channelhub.connectors.tryton.customers import Customer, TrytonCustomers, re
 from channelhub.connectors.tryton.lookups import TrytonLookups
 
 OPEN_MOVES = ["staging", "draft", "assigned"]
-UNFINISHED = ("draft", "quotation")  # states of a sale made but not confirmed
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What an order can become in Tryton, and how it is taken through."""
+
+    name: str
+    model: str
+    domain: tuple[tuple[str, str, str], ...]  # what tells it apart among the model's records
+    unfinished: tuple[str, ...]  # states of one made but not taken through
+    steps: tuple[str, ...]  # the buttons that take it through, in order
+    employee_fields: tuple[str, ...]  # who made it, where the ERP keeps an employee
+    extra_fields: tuple[str, ...] = ()
+
+
+SALE = Kind("sale", "sale.sale", (), ("draft", "quotation"), ("quote", "confirm"), ("quoted_by", "confirmed_by"),
+            ("shipment_state",))
+INVOICE = Kind("invoice", "account.invoice", (("type", "=", "out"),), ("draft", "validated"), ("post",),
+               ("validated_by", "posted_by"))
+KINDS = {kind.name: kind for kind in (SALE, INVOICE)}
 
 
 def sale_reference(channel_name: str, order_code: str) -> str:
@@ -83,113 +106,173 @@ class TrytonErpSide(TrytonLookups):
                               Decimal(str(p["forecast_quantity"]))) for p in products]
 
     def sales(self, references: list[str]) -> dict[str, SaleInErp]:
-        """reference -> the sale Tryton has for it (shipped: its shipments are all done)."""
-        return {reference: SaleInErp(reference, sale["number"] or "", sale["shipment_state"] == "sent",
-                                     sale["state"] not in UNFINISHED)
-                for reference, sale in self._found(references).items()}
+        """reference -> the sale or customer invoice Tryton has for it (a sale is shipped when its
+        shipments are all done; an invoice never ships)."""
+        return {reference: SaleInErp(reference, found["number"] or "", found.get("shipment_state") == "sent",
+                                     found["state"] not in KINDS[found["kind"]].unfinished)
+                for reference, found in self._found(references).items()}
 
     def _found(self, references: list[str]) -> dict[str, dict[str, Any]]:
-        """reference -> Tryton's sale (id, number, state, shipment state); remembers the absent."""
-        if not references:
-            return {}
-        found = self.session.call("sale.sale", "search_read", [("reference", "in", references)], 0, None, None,
-                                  ["reference", "number", "state", "shipment_state"])
-        sales = {sale["reference"]: sale for sale in found}
-        self._absent.update(set(references) - set(sales))
-        return sales
+        """reference -> Tryton's sale or customer invoice (id, number, state, its kind); remembers the absent."""
+        found: dict[str, dict[str, Any]] = {}
+        for kind in KINDS.values():
+            wanted = [reference for reference in references if reference not in found]
+            if not wanted:
+                break
+            rows = self.session.call(kind.model, "search_read", [("reference", "in", wanted), *kind.domain], 0, None,
+                                     None, ["reference", "number", "state", *kind.extra_fields])
+            found.update({row["reference"]: {**row, "kind": kind.name} for row in rows})
+        self._absent.update(set(references) - set(found))
+        return found
 
     def create_orders(self, orders: list[OrderForErp],
                       default_debtor: str | None) -> list[CreatedSale | RefusedOrder]:
-        """The orders as confirmed sales, made together: one ``create``, ``quote`` and ``confirm``
-        call for the lot (Tryton's confirm costs about as much for one sale as for thirty), one
-        by one only to find which sale Tryton refuses. A refused sale is deleted again."""
+        """The orders as confirmed sales (or posted customer invoices), made together: one
+        ``create`` and one call per step for the lot (Tryton's confirm costs about as much for one
+        sale as for thirty), one by one only to find which one Tryton refuses, which is deleted again."""
+        results: list[CreatedSale | RefusedOrder | None] = [None] * len(orders)
+        for kind in {order.document for order in orders}:
+            indexes = [index for index, order in enumerate(orders) if order.document == kind]
+            made = self._made([orders[index] for index in indexes], default_debtor, KINDS[kind])
+            for index, result in zip(indexes, made, strict=True):
+                results[index] = result
+        return results  # type: ignore[return-value]
+
+    def _made(self, orders: list[OrderForErp], default_debtor: str | None,
+              kind: Kind) -> list[CreatedSale | RefusedOrder]:
         results: list[CreatedSale | RefusedOrder | None] = [None] * len(orders)
         existing = self._found([order.reference for order in orders if order.reference not in self._absent])
-        made: dict[int, tuple[int, str]] = {}  # order's index -> (sale id, what was done about the customer)
+        made: dict[int, tuple[int, str]] = {}  # order's index -> (record id, what was done about the customer)
         values: dict[int, tuple[dict[str, Any], str]] = {}
         for index, order in enumerate(orders):
-            sale = existing.get(order.reference)
-            if sale is not None and sale["state"] not in UNFINISHED:
-                results[index] = CreatedSale(sale["number"], already_there=True)
-            elif sale is not None:  # made by a run that stopped before confirming it
-                made[index] = (sale["id"], "an unfinished sale of an earlier run, finished")
+            found = existing.get(order.reference)
+            if found is not None and (found["kind"] != kind.name or found["state"] not in kind.unfinished):
+                results[index] = CreatedSale(found["number"] or "", already_there=True)
+            elif found is not None:  # made by a run that stopped before taking it through
+                made[index] = (found["id"], f"an unfinished {kind.name} of an earlier run, finished")
             else:
                 try:
-                    values[index] = self._sale_values(order, default_debtor)
+                    values[index] = self._values(order, default_debtor, kind)
                 except TrytonRefused as exc:
                     results[index] = RefusedOrder(str(exc))
-        for index, outcome in self._created({i: v[0] for i, v in values.items()}).items():
+        for index, outcome in self._created({i: v[0] for i, v in values.items()}, kind).items():
             if isinstance(outcome, RefusedOrder):
                 results[index] = outcome
             else:
                 made[index] = (outcome, values[index][1])
         for order in orders:
             self._absent.discard(order.reference)  # from now on it may exist
-        confirmed = self._taken_through({index: sale for index, (sale, _) in made.items()})
-        refused = {index: outcome for index, outcome in confirmed.items() if isinstance(outcome, RefusedOrder)}
+        finished = self._taken_through({index: record for index, (record, _) in made.items()}, kind)
+        refused = {index: outcome for index, outcome in finished.items() if isinstance(outcome, RefusedOrder)}
         results_of = {index: made[index] for index in made if index not in refused}
-        numbers = self._numbers([sale for sale, _ in results_of.values()])
+        numbers = self._numbers([record for record, _ in results_of.values()], kind)
         for index, outcome in refused.items():
             results[index] = outcome
-        for index, (sale, customer) in results_of.items():
-            results[index] = CreatedSale(numbers[sale], customer)
+        for index, (record, customer) in results_of.items():
+            results[index] = CreatedSale(numbers[record], customer)
         assert all(result is not None for result in results)
         return results  # type: ignore[return-value]
 
-    def _sale_values(self, order: OrderForErp, default_debtor: str | None) -> tuple[dict[str, Any], str]:
-        """The sale Tryton is to make of one order, and what was done about its customer."""
+    def _values(self, order: OrderForErp, default_debtor: str | None, kind: Kind) -> tuple[dict[str, Any], str]:
+        """What Tryton is to make of one order (a sale or an invoice), and what was done about its customer."""
         mapped = order.order
         lines = mapped.get("lines") or []
         if not lines:
             raise TrytonRefused("the order has no lines")
         products = self.product_ids([str(line["sku"]) for line in lines])
         term = self._payment_term(mapped.get("payment_method"))
+        taxes = [["add", [self._tax(str(mapped["tax"]))]]] if mapped.get("tax") else []
+        employee = self._employee(str(mapped["employee"])) if mapped.get("employee") else None
         party, invoice_address, shipment_address, customer = self._customer(mapped, default_debtor)
-        sale = {"party": party, "invoice_address": invoice_address, "shipment_address": shipment_address,
-                "warehouse": self.warehouse(order.warehouse), "reference": order.reference,
-                "description": f"order {mapped['order_code']}",
-                "lines": [["create", [{
-                    "type": "line", "product": products[str(line["sku"])], "quantity": float(line["quantity"]),
-                    "unit": self.unit(products[str(line["sku"])]),
-                    "unit_price": Decimal(str(line["unit_price"])), "description": str(line["sku"])}
-                    for line in lines]]]}
+        record: dict[str, Any] = {"party": party, "invoice_address": invoice_address, "reference": order.reference,
+                                  "description": f"order {mapped['order_code']}"}
+        line_values = [{"type": "line", "product": products[str(line["sku"])], "quantity": float(line["quantity"]),
+                        "unit": self.unit(products[str(line["sku"])]), "unit_price": Decimal(str(line["unit_price"])),
+                        "description": str(line["sku"]), "taxes": taxes} for line in lines]
+        if kind is INVOICE:
+            revenue = self._account(str(mapped["revenue_account"])) if mapped.get("revenue_account") else None
+            for line, product in zip(line_values, (products[str(line["sku"])] for line in lines), strict=True):
+                line["account"] = revenue or self._product_revenue(product)
+            record |= {"type": "out", "account": self._receivable(), "journal": self._revenue_journal()}
+            if mapped.get("order_date"):
+                record["invoice_date"] = _date(mapped["order_date"])
+        else:
+            record |= {"shipment_address": shipment_address, "warehouse": self.warehouse(order.warehouse)}
+            if mapped.get("order_date"):
+                record["sale_date"] = _date(mapped["order_date"])
+        record["lines"] = [["create", line_values]]
         if term is not None:
-            sale["payment_term"] = term
-        if mapped.get("order_date"):
-            sale["sale_date"] = _date(mapped["order_date"])
-        return sale, customer
+            record["payment_term"] = term
+        if employee is not None:
+            record |= dict.fromkeys(kind.employee_fields, employee)
+        return record, customer
 
-    def _created(self, values: dict[int, dict[str, Any]]) -> dict[int, int | RefusedOrder]:
-        """index -> the new draft sale's id, or why Tryton refused it (then nothing was made)."""
-        return _together_else_alone(values, lambda lot: self.session.call("sale.sale", "create", lot),
-                                    lambda sale: self.session.call("sale.sale", "create", [sale])[0])
+    def _created(self, values: dict[int, dict[str, Any]], kind: Kind) -> dict[int, int | RefusedOrder]:
+        """index -> the new draft's id, or why Tryton refused it (then nothing was made)."""
+        return _together_else_alone(values, lambda lot: self.session.call(kind.model, "create", lot),
+                                    lambda one: self.session.call(kind.model, "create", [one])[0])
 
-    def _taken_through(self, sales: dict[int, int]) -> dict[int, int | RefusedOrder]:
-        """index -> the sale, quoted and confirmed; or why Tryton refused to, the sale deleted again.
-        (Quoting or confirming a sale already past that step does nothing, so a retry is safe.)"""
-        def confirmed(lot: list[int]) -> list[int]:
-            self._quote_and_confirm(lot)
+    def _taken_through(self, records: dict[int, int], kind: Kind) -> dict[int, int | RefusedOrder]:
+        """index -> the record, taken through its steps (a sale quoted and confirmed, an invoice
+        posted); or why Tryton refused to, the record deleted again. (A step a record is already
+        past does nothing, so a retry is safe.)"""
+        def finished(lot: list[int]) -> list[int]:
+            for step in kind.steps:
+                self.session.call(kind.model, step, lot)
             return lot
 
-        return _together_else_alone(sales, confirmed, lambda sale: confirmed([sale])[0], self._deleted)
+        return _together_else_alone(records, finished, lambda one: finished([one])[0],
+                                    lambda one, reason: self._deleted(one, reason, kind))
 
-    def _quote_and_confirm(self, sales: list[int]) -> None:
-        self.session.call("sale.sale", "quote", sales)
-        self.session.call("sale.sale", "confirm", sales)
-
-    def _deleted(self, sale: int, reason: str) -> str:
-        """Deletes a sale Tryton would not confirm (cancelled first, as Tryton requires), so
-        nothing half-made stays; the reason, saying so when Tryton would not delete it either."""
+    def _deleted(self, record: int, reason: str, kind: Kind) -> str:
+        """Deletes a draft Tryton would not take through, so nothing half-made stays; the reason,
+        saying so when Tryton would not delete it either."""
         try:
-            self.session.call("sale.sale", "delete", [sale])
+            self.session.call(kind.model, "delete", [record])
         except TrytonRefused as exc:
-            return f"{reason} (its unfinished sale stays in Tryton: {exc})"
+            return f"{reason} (its unfinished {kind.name} stays in Tryton: {exc})"
         return reason
 
-    def _numbers(self, sales: list[int]) -> dict[int, str]:
-        if not sales:
+    def _numbers(self, records: list[int], kind: Kind) -> dict[int, str]:
+        if not records:
             return {}
-        return {row["id"]: row["number"] for row in self.session.call("sale.sale", "read", sales, ["number"])}
+        return {row["id"]: row["number"] or "" for row in self.session.call(kind.model, "read", records, ["number"])}
+
+    def _tax(self, name: str) -> int:
+        return self.cached(("tax", name), lambda: self.one("account.tax", [("name", "=", name)], f"tax {name!r}"))
+
+    def _account(self, code: str) -> int:
+        return self.cached(("account", code), lambda: self.one(
+            "account.account", [("code", "=", code), ("type.revenue", "=", True)], f"revenue account {code!r}"))
+
+    def _employee(self, code: str) -> int:
+        return self.cached(("employee", code), lambda: self.one(
+            "company.employee", [("party.code", "=", code)], f"employee {code!r} (an employee whose party has "
+                                                              "that code)"))
+
+    def _product_revenue(self, product: int) -> int:
+        """The revenue account of the product's accounting category (what Tryton's own invoice
+        lines take)."""
+        def revenue() -> int:
+            category = self.session.call("product.product", "read", [product], ["account_category"])[0]
+            found = category["account_category"] and self.session.call(
+                "product.category", "read", [category["account_category"]], ["account_revenue"])[0]["account_revenue"]
+            if not found:
+                raise TrytonRefused(f"product {product} has no revenue account in Tryton (its accounting category)")
+            return found
+        return self.cached(("product revenue", str(product)), revenue)
+
+    def _receivable(self) -> int:
+        def receivable() -> int:
+            found = self.session.call("account.configuration", "read", [1], ["default_account_receivable"])[0]
+            if not found["default_account_receivable"]:
+                raise TrytonRefused("Tryton's account configuration has no default receivable account")
+            return found["default_account_receivable"]
+        return self.cached(("receivable", ""), receivable)
+
+    def _revenue_journal(self) -> int:
+        return self.cached(("journal", "revenue"), lambda: self.one(
+            "account.journal", [("type", "=", "revenue")], "a revenue journal"))
 
     def _payment_term(self, name: str | None) -> int | None:
         if not name:
