@@ -11,6 +11,9 @@ Not a stub that answers 200: it holds what a real shop would enforce, so the hub
   searchstring term is ``command~field~value`` (``searchequal``, ``searchlike``,
   ``searchbetween~field~a~b``, ``searchgreater``, ``searchless``), terms joined with
   ``|and|`` / ``|or|`` (``|and|`` binds tighter) and grouped with parentheses.
+- ``GET /{site}/{resource}/{key}``: one record by its key (``{"record": {...}}``), 404 when
+  there is none; ``DELETE /{site}/{resource}/{key}`` removes it (404 when there is none).
+  Resources keyed by one field only (not ``inventory``).
 - ``POST /{site}/{resource}`` upserts by the resource's key (merging the fields given);
   ``PUT`` only updates. At most 10 records are imported at once (200 with a result per
   record); 11 up to ``async_batch`` go to a queue (202 with a ``jobId``, polled at
@@ -140,7 +143,7 @@ class CommerceState:
     job_seconds: float = 0.2
     tokens: dict[str, float] = field(default_factory=dict)
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {r: {} for r in KEYS})
-    writes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    writes: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)  # None: deleted
     calls: list[tuple[str, str, int, float]] = field(default_factory=list)
     jobs: dict[str, Job] = field(default_factory=dict)
     recent: deque[float] = field(default_factory=deque)
@@ -270,6 +273,9 @@ class _Handler(JsonHandler):
         if len(parts) == 2 and parts[0] == "jobs":
             self._job(parts[1], headers)
             return
+        if len(parts) == 2:
+            self._one("GET", parts, headers)
+            return
         if len(parts) != 3 or parts[0] not in KEYS:
             self._reply(404, {"error": f"no such path {self.path}"}, headers)
             return
@@ -322,6 +328,33 @@ class _Handler(JsonHandler):
             self._authenticate(body)
             return
         self._write("POST", parts, body)
+
+    def do_DELETE(self) -> None:
+        parts = self._parts()
+        if parts is None:
+            return
+        headers = self._admitted()
+        if headers is not None:
+            self._one("DELETE", parts, headers)
+
+    def _one(self, method: str, parts: list[str], headers: dict[str, str]) -> None:
+        """One record by its key: read, or deleted (kept in ``writes`` as ``None``)."""
+        state = self.server.state
+        resource, key = parts if len(parts) == 2 else ("", "")
+        if len(KEYS.get(resource, ())) != 1:
+            self._reply(404, {"error": f"no such path {self.path}"}, headers)
+            return
+        with state.lock:
+            record = state.records[resource].get(key)
+            if record is not None and method == "DELETE":
+                del state.records[resource][key]
+                state.writes.append((resource, key, None))
+        if record is None:
+            self._reply(404, {"error": f"no {resource} record {key!r}"}, headers)
+        elif method == "DELETE":
+            self._reply(200, {"key": key, "status": "deleted"}, headers)
+        else:
+            self._reply(200, {"record": record}, headers)
 
     def do_PUT(self) -> None:
         body = self._body()
@@ -429,7 +462,8 @@ class CommerceServer(LocalJsonServer[CommerceState]):
                 counts[status] = counts.get(status, 0) + 1
             return counts
 
-    def writes_of(self, resource: str) -> list[tuple[str, dict[str, Any]]]:
+    def writes_of(self, resource: str) -> list[tuple[str, dict[str, Any] | None]]:
+        """(key, record written) of the resource in order; a deletion's record is None."""
         with self.state.lock:
             return [(key, record) for kind, key, record in self.state.writes if kind == resource]
 

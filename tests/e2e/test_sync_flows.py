@@ -361,3 +361,27 @@ def test_product_sync_creates_updates_and_keeps_the_shops_enrichment(tryton, sho
     sync_products(desk(), shop_session(), flow_state, overwrite, full_refresh=True)
     assert records["111"]["long_description"] is None  # the ERP has no description: it overwrote the copy
 
+
+
+def test_product_sync_removes_what_the_erp_no_longer_sells_and_asks_the_shop_one_sku_at_a_time(
+        tryton, shop, hub_db):
+    shop.add("products", {"item_no": "OWN-1", "description": "the shop's own product"})
+    flow = make_client(products={"enabled": True, "unsalable": "remove"}).channel("web").flows.products
+    flow_state = SyncState(hub_db, Scope("acme", "web", "", "product_sync"), "removal-run")
+    sync_products(desk(), shop_session(), flow_state, flow, full_refresh=True)
+    lookups = [path for method, path, _, _ in shop.state.calls if method == "GET" and "/products/" in path
+               and path.count("/") == 3]
+    assert lookups, "a few SKUs unknown to the hub are looked up one GET each, not by reading every product"
+    session = poster().session
+    template = session.call("product.template", "search", [("code", "=", "331")], 0, 1, None)
+    session.call("product.template", "write", template, {"salable": False})
+    try:
+        summary = sync_products(desk(), shop_session(), flow_state, flow)
+    finally:
+        session.call("product.template", "write", template, {"salable": True})
+    records = shop.state.records["products"]
+    assert summary.removed == 1 and "331" not in records and "OWN-1" in records  # only what the hub sent
+    assert ("products", "331", None) in shop.state.writes
+    assert [a["status"] for a in flow_state.activity("product_sync") if a["record_key"] == "331"][-1] == "REMOVED"
+    again = sync_products(desk(), shop_session(), flow_state, flow)  # sold again: sent anew
+    assert again.created == 1 and "331" in records

@@ -10,7 +10,7 @@ and customer sync (either way) are per channel, not per location.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
@@ -111,6 +111,9 @@ class ProductFlow(_Flow):
     keep_enriched: bool = Field(default=True, description="Never overwrite enriched_fields of a product "
                                                           "the shop already has.")
     enriched_fields: list[str] = Field(default_factory=lambda: ["long_description"])
+    unsalable: Literal["keep", "remove"] = Field(
+        default="keep", description="What becomes of a product the hub sent once the ERP no longer sells it (not "
+                                    "salable, inactive or gone): kept in the shop, or removed from it.")
 
     @model_validator(mode="after")
     def _enriched_are_fields(self) -> ProductFlow:
@@ -218,6 +221,8 @@ def needed_abilities(channel_type: str, locations: list[Location],
     if channel_type == "MARKETPLACE" and flows.products.enabled:
         channel.add(Ability.PUSH_PRODUCTS)
         erp.add(Ability.READ_PRODUCTS)
+    if channel_type == "MARKETPLACE" and flows.products.unsalable == "remove":
+        channel.add(Ability.REMOVE_PRODUCTS)
     if channel_type == "MARKETPLACE" and flows.customers.shop_to_erp is not None:
         channel.add(Ability.READ_CUSTOMERS)
         erp.add(Ability.WRITE_CUSTOMERS)

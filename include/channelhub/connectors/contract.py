@@ -11,9 +11,9 @@ ability is one method of the hook, returning one side of this contract:
 - ``read stock``: ``get_stock_reader()`` -> :class:`StockReader`;
 - ``read stock`` (sellable), ``create orders``, ``read products``, ``read customers``,
   ``write customers``: ``get_erp_side()`` -> :class:`ErpSide` (the ERP's side of the sync flows);
-- ``pull orders``, ``push stock``, ``push products``, ``report shipments``, ``read
-  customers``, ``write customers``: ``get_shop_side()`` -> :class:`ShopSide` (a webshop's
-  side of the sync flows);
+- ``pull orders``, ``push stock``, ``push products``, ``remove products``, ``report
+  shipments``, ``read customers``, ``write customers``: ``get_shop_side()`` -> :class:`ShopSide`
+  (a webshop's side of the sync flows);
 - ``test credentials``: ``test_connection() -> (ok, message)``, what Airflow's connection
   Test button and ``channelhub credentials test`` call.
 
@@ -42,6 +42,7 @@ class Ability(StrEnum):
     PULL_ORDERS = "pull orders"
     PUSH_STOCK = "push stock"
     PUSH_PRODUCTS = "push products"
+    REMOVE_PRODUCTS = "remove products"
     REPORT_SHIPMENTS = "report shipments"
     CREATE_ORDERS = "create orders"
     READ_PRODUCTS = "read products"
@@ -282,8 +283,11 @@ class ShopSide(Protocol):
         """A writer of stock records (``item_no``, ``location``, ``qty_available``); each result is
         keyed ``<item_no>|<location>``."""
 
-    def product_skus(self) -> set[str]:
-        """The SKUs the shop already has."""
+    def products_present(self, skus: list[str]) -> set[str]:
+        """Which of these SKUs the shop already has."""
+
+    def remove_products(self, skus: list[str], on_results: OnResults) -> None:
+        """Deletes products by SKU; results keyed by SKU (one the shop no longer has counts as done)."""
 
     def push_products(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
         """Creates or updates products by ``item_no``."""
@@ -294,5 +298,5 @@ class ShopSide(Protocol):
     def customers(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
         """Every customer changed in [start, end], one checked page at a time."""
 
-    def push_customers(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
-        """Creates or updates customers by ``email``; results keyed by email."""
+    def customer_writer(self, on_results: OnResults) -> RecordWriter:
+        """A writer of customers, created or updated by ``email``; results keyed by email (lower case)."""

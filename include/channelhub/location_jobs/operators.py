@@ -26,7 +26,7 @@ from channelhub.exceptions import ChannelHubError, FlowSwitchedOff, RecordsPendi
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
 from channelhub.operators import HubOperator
-from channelhub.sync.customers import sync_customers
+from channelhub.sync.customers import BatchWriter, sync_customers
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_since_cursor, report_shipments
 from channelhub.sync.products import sync_products
@@ -190,11 +190,9 @@ class CustomerSyncOperator(_SyncOperator):
                 ".enabled (and the other direction's off) to run it")
         with self._state(context) as state:
             erp, shop = self._erp(state), self._shop(state)
-            if to_erp:
-                read, write = shop.customers, lambda records, on_results: on_results(erp.write_customers(records))
-            else:
-                read, write = erp.customers, shop.push_customers
-            summary = sync_customers(read, write, direction.compiled(), state, context["data_interval_start"],
+            read, writer_of = ((shop.customers, lambda answer: BatchWriter(erp.write_customers, answer)) if to_erp
+                               else (erp.customers, shop.customer_writer))
+            summary = sync_customers(read, writer_of, direction.compiled(), state, context["data_interval_start"],
                                      context["data_interval_end"])
         if summary.held:
             self.log.warning("%s customer(s) held; the reasons are in the activity log", summary.held)

@@ -5,7 +5,11 @@ sent (``full_refresh`` sends all). With ``keep_enriched`` on, the fields the sho
 itself (``enriched_fields``, e.g. a long description written by its merchandisers) are
 sent only when the hub creates the product; a product the shop already has is updated
 without them, so its enrichment is never overwritten. Which products the shop already has
-is known from the hub's marks, and, for SKUs the hub never sent, read from the shop.
+is known from the hub's marks, and, for SKUs the hub never sent, asked of the shop.
+
+With ``unsalable: remove``, a product the hub sent before that the ERP no longer lists as
+salable is removed from the shop (only SKUs the hub itself sent, never the shop's own; and
+not in a run where some product could not be mapped, whose SKU the hub cannot know).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class ProductSummary(FlowSummary):
     updated: int = 0
     failed: int = 0
     held: int = 0
+    removed: int = 0
 
 
 def _version(record: dict[str, Any]) -> str:
@@ -45,6 +50,8 @@ def sync_products(erp: ErpSide, shop: ShopSide, state: SyncState, flow: ProductF
     mapping = flow.compiled()
     sent = state.marks(MARK)
     changed: dict[str, tuple[dict[str, Any], str]] = {}
+    listed: set[str] = set()  # the SKUs of every product the ERP sells now
+    unknown = 0  # products whose SKU cannot be known this run (the mapping fails for them)
     entries = []
     offset = 0
     while page := erp.products(offset, PAGE):
@@ -52,28 +59,34 @@ def sync_products(erp: ErpSide, shop: ShopSide, state: SyncState, flow: ProductF
         summary.read += len(page)
         for product in (p.as_record() for p in page):
             try:
-                verdict = mapping.verdict(product)
-                if verdict is not None:
-                    entries.append(Activity("out", product["code"], "SKIPPED" if verdict[0] == "skip" else "HELD",
-                                            verdict[1], product))
-                    summary.held += verdict[0] == "hold"
-                    continue
                 record = mapping.map(product)
             except MappingError as exc:
-                entries.append(Activity("out", product["code"], "HELD", str(exc), product))
-                summary.held += 1
+                record, problem = None, str(exc)
+                unknown += 1
+            if record is not None:
+                listed.add(str(record["item_no"]))
+            verdict = mapping.verdict(product)
+            if verdict is None and record is None:
+                verdict = ("hold", problem)
+            if verdict is not None:
+                entries.append(Activity("out", product["code"], "SKIPPED" if verdict[0] == "skip" else "HELD",
+                                        verdict[1], product))
+                summary.held += verdict[0] == "hold"
                 continue
+            assert record is not None
             version = _version(record)
             if not full_refresh and sent.get(str(record["item_no"])) == version:
                 summary.unchanged += 1
                 continue
             changed[str(record["item_no"])] = (record, version)
     state.log(entries)
+    if flow.unsalable == "remove" and not unknown:
+        _remove(shop, state, sorted(set(sent) - listed), summary)
     if not changed:
         return summary
     in_shop = set(sent)
     if flow.keep_enriched and set(changed) - in_shop:
-        in_shop |= shop.product_skus()
+        in_shop |= shop.products_present(sorted(set(changed) - in_shop))
     outgoing = []
     for sku, (record, _) in changed.items():
         keep = flow.keep_enriched and sku in in_shop
@@ -98,3 +111,24 @@ def sync_products(erp: ErpSide, shop: ShopSide, state: SyncState, flow: ProductF
 
     shop.push_products(outgoing, confirmed)
     return summary
+
+
+def _remove(shop: ShopSide, state: SyncState, skus: list[str], summary: ProductSummary) -> None:
+    """Removes from the shop the products the hub sent that the ERP no longer sells; a removal
+    the shop confirmed forgets the SKU's mark, so the product is sent anew if it is sold again."""
+    if not skus:
+        return
+
+    def removed(results: list[WriteResult]) -> None:
+        done = [r.key for r in results if r.ok and r.key]
+        summary.removed += len(done)
+        for result in results:
+            if not result.ok:
+                summary.failed += 1
+                summary.errors.append(f"{result.key}: {result.message}")
+        state.drop_marks(MARK, done)
+        state.log([Activity("out", r.key or "?", "REMOVED" if r.ok else "FAILED",
+                            "no longer sold in the ERP: removed from the shop" if r.ok
+                            else f"the shop refused to remove it: {r.message}") for r in results])
+
+    shop.remove_products(skus, removed)

@@ -30,7 +30,7 @@ CHUNK = 500
 RUN_KEY = "(run)"
 #: Statuses that open an error, and those that settle one of the same record.
 FAILING = {"FAILED", "HELD"}
-SUCCEEDING = {"RECEIVED", "CREATED", "UPDATED", "PUSHED", "UNCHANGED", "SHIPPED"}
+SUCCEEDING = {"RECEIVED", "CREATED", "UPDATED", "PUSHED", "UNCHANGED", "SHIPPED", "REMOVED"}
 #: (flow, direction) whose records are ledger deliveries, with their errors kept there.
 LEDGER_TRACKED = {("order_sync", "out")}
 CURSOR_MARK, CURSOR_KEY = "cursor", "last_modified"
@@ -38,7 +38,7 @@ CURSOR_MARK, CURSOR_KEY = "cursor", "last_modified"
 @dataclass(frozen=True)
 class Activity:
     """One record's passage: ``direction`` in/out, a status (RECEIVED, CREATED, UPDATED, PUSHED,
-    UNCHANGED, SKIPPED, HELD, FAILED, RETRIED, SHIPPED) and why."""
+    UNCHANGED, SKIPPED, HELD, FAILED, RETRIED, SHIPPED, REMOVED) and why."""
 
     direction: str
     record_key: str

@@ -205,10 +205,12 @@ class CommerceSession:
         """Authenticates now if the session has no token yet (otherwise its first call does)."""
         self.request(None)
 
-    def request(self, method: str | None, path: str = "", body: Any = None) -> tuple[int, dict[str, Any]]:
+    def request(self, method: str | None, path: str = "", body: Any = None,
+                missing_ok: bool = False) -> tuple[int, dict[str, Any]]:
         """One API call with auth, rate limits and retries handled; (status, JSON object answered).
         With no ``method``, only authenticates (when needed), with the same retries. An answer
-        that is not a JSON object raises :class:`PartnerAnswerInvalid`."""
+        that is not a JSON object raises :class:`PartnerAnswerInvalid`; with ``missing_ok`` a 404
+        is answered ``(404, {})`` (a single record the shop does not have)."""
         failures, relogged = 0, False
         while True:
             try:
@@ -227,6 +229,8 @@ class CommerceSession:
                     raise _RateLimited(answer)
                 if answer.status >= 500:
                     raise _Transient(f"{method} {_shown(path)} answered HTTP {answer.status}")
+                if answer.status == 404 and missing_ok:
+                    return 404, {}
                 if answer.status >= 400:
                     raise PartnerRefused(f"{method} {_shown(path)} answered HTTP {answer.status}: "
                                          f"{str(loose_json(answer).get('error', ''))[:300]}")
@@ -275,6 +279,22 @@ class CommerceSession:
                                   "what was read is kept and the cursor stays, so the next run reads from the "
                                   "same point. If the shop really holds that many, raise max_pages in the "
                                   "connection's extras (or run more often)")
+
+    def record(self, resource: str, key: str) -> dict[str, Any] | None:
+        """One record by its key (``GET /{resource}/{key}``), or None when the shop has none."""
+        path = f"/{resource}/{quote(key, safe='')}"
+        status, answer = self.request("GET", path, missing_ok=True)
+        if status == 404:
+            return None
+        record = answer.get("record")
+        if not isinstance(record, dict):
+            raise PartnerAnswerInvalid(f"GET {_shown(path)}: the answer holds no record object")
+        return record
+
+    def delete(self, resource: str, key: str) -> bool:
+        """Deletes one record by its key; False when the shop had none (nothing to delete)."""
+        status, _ = self.request("DELETE", f"/{resource}/{quote(key, safe='')}", missing_ok=True)
+        return status != 404
 
     def write(self, method: str, resource: str, records: list[dict[str, Any]],
               on_results: OnResults | None = None) -> list[WriteResult]:

@@ -1,5 +1,6 @@
 """The shop side of the sync flows on a CIMcloud-style API: searchstrings for orders, SKUs and
-customers, upserts for stock, products and customers, ``PUT orders`` for shipments."""
+customers, single-record ``GET`` for a few SKUs, upserts for stock, products and customers,
+``DELETE`` for products no longer sold, ``PUT orders`` for shipments."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from channelhub.connectors.commerce_api.session import (
     all_of,
     search_term,
 )
-from channelhub.connectors.contract import OnResults, RecordWriter
+from channelhub.connectors.contract import OnResults, RecordWriter, WriteResult, WriteStatus
+from channelhub.exceptions import PartnerRefused
+
+#: Up to this many SKUs are looked up one GET each; more cost one search of every product.
+SINGLE_LOOKUPS = 20
 
 
 def shop_time(moment: datetime) -> str:
@@ -38,10 +43,22 @@ class CommerceShopSide:
     def stock_writer(self, on_results: OnResults) -> RecordWriter:
         return ImportStream(self.session, "POST", "inventory", on_results)
 
-    def product_skus(self) -> set[str]:
-        return {str(record.get("item_no")) for page in self.session.search("products",
-                                                                           search_term("searchlike", "item_no", ""))
-                for record in page}
+    def products_present(self, skus: list[str]) -> set[str]:
+        """A few SKUs one ``GET`` each; more, one search of every product (50 a page)."""
+        if len(skus) <= SINGLE_LOOKUPS:
+            return {sku for sku in skus if self.session.record("products", sku) is not None}
+        wanted = set(skus)
+        return {sku for page in self.session.search("products", search_term("searchlike", "item_no", ""))
+                for record in page if (sku := str(record.get("item_no"))) in wanted}
+
+    def remove_products(self, skus: list[str], on_results: OnResults) -> None:
+        for sku in skus:
+            try:
+                gone = self.session.delete("products", sku)
+            except PartnerRefused as exc:
+                on_results([WriteResult(sku, WriteStatus.FAILED, str(exc))])
+                continue
+            on_results([WriteResult(sku, WriteStatus.UPDATED, "deleted" if gone else "the shop had it no more")])
 
     def push_products(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
         self.session.write("POST", "products", records, on_results=on_results)
@@ -54,6 +71,12 @@ class CommerceShopSide:
         return self.session.search("customers", search_term("searchbetween", "last_modified", shop_time(start),
                                                             shop_time(end)))
 
-    def push_customers(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
-        self.session.write("POST", "customers", [{**record, "email": str(record.get("email") or "").strip().lower()}
-                                                 for record in records], on_results=on_results)
+    def customer_writer(self, on_results: OnResults) -> RecordWriter:
+        return CustomerStream(self.session, "POST", "customers", on_results)
+
+
+class CustomerStream(ImportStream):
+    """Customers written as they come, keyed by their email in lower case, as the contract keys them."""
+
+    def add(self, records: list[dict[str, Any]]) -> None:
+        super().add([{**record, "email": str(record.get("email") or "").strip().lower()} for record in records])

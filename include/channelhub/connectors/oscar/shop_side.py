@@ -9,7 +9,8 @@ the contract's record shapes (the flows' default mappings) and back.
   (``num_in_stock - num_allocated``) is the record's ``qty_available``; an unchanged one
   costs no call. A SKU without a stock record at the partner fails with its reason.
 - **Products**: created (with a stock record at the connection's partner) or updated by UPC
-  (the SKU): title, description, visibility, and the price of its stock records.
+  (the SKU): title, description, visibility, and the price of its stock records; deleted
+  when product sync removes one the ERP no longer sells.
 - **Customers**: Oscar's users (``/api/admin/users/``), staff left out, found by email.
   Oscar keeps no change time on a user, so the interval read is of joining
   (``date_joined``). A user keeps an email and a name: ``company_name`` and ``phone`` are
@@ -195,12 +196,59 @@ class OscarShopSide:
     # -- stock ---------------------------------------------------------------------------------
 
     def stock_writer(self, on_results: OnResults) -> RecordWriter:
-        return OscarStockWriter(self, on_results)
+        return OscarWriter(self._write_stock, on_results)
+
+    def _write_stock(self, record: dict[str, Any]) -> WriteResult:
+        """One stock record (see the module docs), its result keyed ``<item_no>|<location>``."""
+        result = self._stock_written(record)
+        return WriteResult(f"{record.get('item_no')}|{record.get('location')}", result.status, result.message)
+
+    def _stock_written(self, record: dict[str, Any]) -> WriteResult:
+        sku, location = str(record.get("item_no") or ""), str(record.get("location") or "")
+        try:
+            wanted = Decimal(str(record.get("qty_available")))
+        except InvalidOperation:
+            return WriteResult(sku, WriteStatus.FAILED, f"qty_available {record.get('qty_available')!r} is no number")
+        if wanted != wanted.to_integral_value() or wanted < 0:
+            return WriteResult(sku, WriteStatus.FAILED, f"qty_available {wanted} is not a whole number of 0 or more "
+                                                        "(Oscar counts stock in whole units)")
+        try:
+            partner = self.partner_url(location)
+        except PartnerRefused as exc:
+            return WriteResult(sku, WriteStatus.FAILED, str(exc))
+        product = self.catalogue().get(sku)
+        stock = next((r for r in product.stockrecords if r.partner == partner), None) if product else None
+        if stock is None:
+            return WriteResult(sku, WriteStatus.FAILED, f"the shop has no stock record of SKU {sku!r} at partner "
+                                                        f"{location!r}; add one in Oscar's dashboard")
+        in_stock = int(wanted) + stock.num_allocated
+        if in_stock == stock.num_in_stock:
+            return WriteResult(sku, WriteStatus.UPDATED, "unchanged: no call")
+        try:
+            self.client.call("PATCH", f"/admin/stockrecords/{stock.id}/", {"num_in_stock": in_stock})
+        except PartnerRefused as exc:
+            return WriteResult(sku, WriteStatus.FAILED, str(exc))
+        stock.num_in_stock = in_stock
+        return WriteResult(sku, WriteStatus.UPDATED)
 
     # -- products ------------------------------------------------------------------------------
 
-    def product_skus(self) -> set[str]:
-        return set(self.catalogue())
+    def products_present(self, skus: list[str]) -> set[str]:
+        return set(skus) & set(self.catalogue())
+
+    def remove_products(self, skus: list[str], on_results: OnResults) -> None:
+        for sku in skus:
+            product = self.catalogue().get(sku)
+            if product is None:
+                on_results([WriteResult(sku, WriteStatus.UPDATED, "the shop had it no more")])
+                continue
+            try:
+                self.client.call("DELETE", f"/admin/products/{product.id}/")
+            except PartnerRefused as exc:
+                on_results([WriteResult(sku, WriteStatus.FAILED, str(exc))])
+                continue
+            del self.catalogue()[sku]
+            on_results([WriteResult(sku, WriteStatus.UPDATED, "deleted")])
 
     def push_products(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
         for record in records:
@@ -271,15 +319,17 @@ class OscarShopSide:
                         self._users[email.strip().lower()] = url
         return self._users
 
-    def push_customers(self, records: list[dict[str, Any]], on_results: OnResults) -> None:
-        for record in records:
-            email = str(record.get("email") or "").strip().lower()
-            try:
-                on_results([self._push_customer(email, record)])
-            except PartnerRefused as exc:
-                on_results([WriteResult(email, WriteStatus.FAILED, str(exc))])
+    def customer_writer(self, on_results: OnResults) -> RecordWriter:
+        return OscarWriter(self._push_customer, on_results)
 
-    def _push_customer(self, email: str, record: dict[str, Any]) -> WriteResult:
+    def _push_customer(self, record: dict[str, Any]) -> WriteResult:
+        email = str(record.get("email") or "").strip().lower()
+        try:
+            return self._customer_written(email, record)
+        except PartnerRefused as exc:
+            return WriteResult(email, WriteStatus.FAILED, str(exc))
+
+    def _customer_written(self, email: str, record: dict[str, Any]) -> WriteResult:
         if not EMAIL.fullmatch(email):
             return WriteResult(email or None, WriteStatus.FAILED, f"email {email[:80]!r} is not an email address")
         fields = {name: str(record[name])[:MAX_NAME] for name in NAME_FIELDS if record.get(name) is not None}
@@ -296,49 +346,16 @@ class OscarShopSide:
         return WriteResult(email, WriteStatus.CREATED)
 
 
-class OscarStockWriter:
-    """Stock records written one call each as they are added (Oscar's API has no batch route)."""
+class OscarWriter:
+    """Records written one call each as they are added (Oscar's API has no batch route), each
+    result delivered at once."""
 
-    def __init__(self, shop: OscarShopSide, on_results: OnResults):
-        self.shop = shop
+    def __init__(self, write_one: Callable[[dict[str, Any]], WriteResult], on_results: OnResults):
+        self.write_one = write_one
         self.on_results = on_results
-        self.calls = 0
 
     def add(self, records: list[dict[str, Any]]) -> None:
-        self.on_results([self._write(record) for record in records])
-
-    def _write(self, record: dict[str, Any]) -> WriteResult:
-        result = self._written(record)
-        return WriteResult(f"{record.get('item_no')}|{record.get('location')}", result.status, result.message)
-
-    def _written(self, record: dict[str, Any]) -> WriteResult:
-        sku, location = str(record.get("item_no") or ""), str(record.get("location") or "")
-        try:
-            wanted = Decimal(str(record.get("qty_available")))
-        except InvalidOperation:
-            return WriteResult(sku, WriteStatus.FAILED, f"qty_available {record.get('qty_available')!r} is no number")
-        if wanted != wanted.to_integral_value() or wanted < 0:
-            return WriteResult(sku, WriteStatus.FAILED, f"qty_available {wanted} is not a whole number of 0 or more "
-                                                        "(Oscar counts stock in whole units)")
-        try:
-            partner = self.shop.partner_url(location)
-        except PartnerRefused as exc:
-            return WriteResult(sku, WriteStatus.FAILED, str(exc))
-        product = self.shop.catalogue().get(sku)
-        stock = next((r for r in product.stockrecords if r.partner == partner), None) if product else None
-        if stock is None:
-            return WriteResult(sku, WriteStatus.FAILED, f"the shop has no stock record of SKU {sku!r} at partner "
-                                                        f"{location!r}; add one in Oscar's dashboard")
-        in_stock = int(wanted) + stock.num_allocated
-        if in_stock == stock.num_in_stock:
-            return WriteResult(sku, WriteStatus.UPDATED, "unchanged: no call")
-        try:
-            self.shop.client.call("PATCH", f"/admin/stockrecords/{stock.id}/", {"num_in_stock": in_stock})
-        except PartnerRefused as exc:
-            return WriteResult(sku, WriteStatus.FAILED, str(exc))
-        stock.num_in_stock = in_stock
-        self.calls += 1
-        return WriteResult(sku, WriteStatus.UPDATED)
+        self.on_results([self.write_one(record) for record in records])
 
     def work_while_waiting(self) -> None:
         """Every write is done when ``add`` returns: nothing waits."""

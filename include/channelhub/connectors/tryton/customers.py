@@ -19,6 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from channelhub.connectors.contract import RefusedOrder, WriteResult, WriteStatus
+from channelhub.connectors.tryton.batches import together_else_alone
+from channelhub.connectors.tryton.client import TrytonRefused
 from channelhub.connectors.tryton.lookups import TrytonLookups
 
 KINDS = ("billing", "delivery")
@@ -113,7 +116,11 @@ class TrytonCustomers:
                                   [("type", "=", "email"), ("value", "=", customer.email)], 0, 1, None, ["party"])
         if not found:
             return self._made(customer, values)
-        party = found[0]["party"]
+        return self._updated(found[0]["party"], customer, values)
+
+    def _updated(self, party: int, customer: Customer, values: dict[str, dict[str, Any]]) -> Found:
+        """The customer's party brought up to date: its name, contacts, and each address (added
+        when the party has none like it)."""
         current = self.session.call("party.party", "read", [party], ["name", "addresses", "contact_mechanisms"])[0]
         changed = []
         if current["name"] != customer.name:
@@ -156,28 +163,52 @@ class TrytonCustomers:
         return changed
 
     def _made(self, customer: Customer, values: dict[str, dict[str, Any]]) -> Found:
-        mechanisms = [{"type": "email", "value": customer.email, "name": customer.person if customer.company else ""}]
-        if customer.phone:
-            mechanisms.append({"type": "phone", "value": customer.phone})
-        addresses = []
-        for kind, wanted in values.items():
-            twin = next((a for a in addresses if {k: v for k, v in a.items() if k not in FLAG.values()} == wanted),
-                        None)
-            if twin is not None:
-                twin[FLAG[kind]] = True
-            else:
-                addresses.append({**wanted, FLAG[kind]: True})
-        party = self.session.call("party.party", "create", [{
-            "name": customer.name, "contact_mechanisms": [["create", mechanisms]],
-            "addresses": [["create", addresses or [{}]]]}])[0]
+        party = self.session.call("party.party", "create", [_party_values(customer, values)])[0]
         made = self.session.call("party.address", "read",
                                  self.session.call("party.party", "read", [party], ["addresses"])[0]["addresses"],
                                  ADDRESS_READ)
         ids = {kind: next(a["id"] for a in made if _same_place(a, wanted)) for kind, wanted in values.items()}
         invoice = ids.get("billing") or ids.get("delivery") or made[0]["id"]
-        kind = "company" if customer.company else "person"
-        return Found(party, invoice, ids.get("delivery") or invoice, f"created {kind} debtor {customer.name!r}",
-                     created=True)
+        return Found(party, invoice, ids.get("delivery") or invoice, _created_what(customer), created=True)
+
+    def write(self, customers: list[Customer]) -> list[WriteResult]:
+        """Customer sync's writes: each customer found by email and updated, or created; the new
+        ones of the lot in one call (one by one only when Tryton refuses the lot). One result per
+        customer, keyed by email; a customer twice in the lot is written once, as it comes last."""
+        last = {customer.email: customer for customer in customers}
+        results: dict[str, WriteResult] = {}
+        values: dict[str, dict[str, dict[str, Any]]] = {}
+        for email, customer in last.items():
+            try:
+                values[email] = self._values(customer)
+            except TrytonRefused as exc:
+                results[email] = WriteResult(email, WriteStatus.FAILED, str(exc))
+        known = self._parties_by_email(list(values))
+        new = {email: _party_values(last[email], values[email]) for email in values if email not in known}
+        made = together_else_alone(new, lambda lot: self.session.call("party.party", "create", lot),
+                                   lambda one: self.session.call("party.party", "create", [one])[0])
+        for email, outcome in made.items():
+            results[email] = (WriteResult(email, WriteStatus.FAILED, outcome.reason)
+                              if isinstance(outcome, RefusedOrder)
+                              else WriteResult(email, WriteStatus.CREATED, _created_what(last[email])))
+        for email, party in known.items():
+            try:
+                found = self._updated(party, last[email], values[email])
+            except TrytonRefused as exc:
+                results[email] = WriteResult(email, WriteStatus.FAILED, str(exc))
+                continue
+            self._written[email] = (last[email], found)
+            results[email] = WriteResult(email, WriteStatus.UPDATED, found.what)
+        return [results[customer.email] for customer in customers]
+
+    def _parties_by_email(self, emails: list[str]) -> dict[str, int]:
+        """email -> the party whose email contact it is (one search for the lot)."""
+        found: dict[str, int] = {}
+        for start in range(0, len(emails), PAGE):
+            rows = self.session.call("party.contact_mechanism", "search_read", [
+                ("type", "=", "email"), ("value", "in", emails[start:start + PAGE])], 0, None, None, ["party", "value"])
+            found.update({row["value"].lower(): row["party"] for row in rows})
+        return found
 
     # -- read back -----------------------------------------------------------------------------
 
@@ -201,17 +232,20 @@ class TrytonCustomers:
                                            ["type", "value", "name"])
             addresses = self.session.call("party.address", "read", [a for p in parties for a in p["addresses"]],
                                           ADDRESS_READ)
-            by_id = {row["id"]: row for row in (*mechanisms, *addresses)}
-            page = [self._customer(party, by_id) for party in parties]
+            contacts = {row["id"]: row for row in mechanisms}
+            places = {row["id"]: row for row in addresses}
+            page = [self._customer(party, contacts, places) for party in parties]
             yield [customer for customer in page if customer is not None]
 
-    def _customer(self, party: dict[str, Any], by_id: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
-        mechanisms = [by_id[m] for m in party["contact_mechanisms"] if m in by_id]
+    def _customer(self, party: dict[str, Any], contacts: dict[int, dict[str, Any]],
+                  places: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+        """One party as a customer (None without an email), from its contacts and addresses by id."""
+        mechanisms = [contacts[m] for m in party["contact_mechanisms"] if m in contacts]
         email = next((m for m in mechanisms if m["type"] == "email" and m["value"]), None)
         if email is None:
             return None
         phone = next((m["value"] for m in mechanisms if m["type"] in ("phone", "mobile")), "")
-        addresses = [by_id[a] for a in party["addresses"] if a in by_id]
+        addresses = [places[a] for a in party["addresses"] if a in places]
         billing = next((a for a in addresses if a.get("invoice")), addresses[0] if addresses else None)
         delivery = next((a for a in addresses if a.get("delivery")), billing)
         contact = (email.get("name") or "").strip()
@@ -250,3 +284,24 @@ def refused_customer(customer: Customer) -> str | None:
         return f"email {customer.email[:80]!r} is not an email address"
     return None
 
+
+
+def _party_values(customer: Customer, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A new party for the customer: its email contact (with the person, for a company), phone, and
+    addresses (one address where billing and delivery are the same place)."""
+    mechanisms = [{"type": "email", "value": customer.email, "name": customer.person if customer.company else ""}]
+    if customer.phone:
+        mechanisms.append({"type": "phone", "value": customer.phone})
+    addresses: list[dict[str, Any]] = []
+    for kind, wanted in values.items():
+        twin = next((a for a in addresses if {k: v for k, v in a.items() if k not in FLAG.values()} == wanted), None)
+        if twin is not None:
+            twin[FLAG[kind]] = True
+        else:
+            addresses.append({**wanted, FLAG[kind]: True})
+    return {"name": customer.name, "contact_mechanisms": [["create", mechanisms]],
+            "addresses": [["create", addresses or [{}]]]}
+
+
+def _created_what(customer: Customer) -> str:
+    return f"created {'company' if customer.company else 'person'} debtor {customer.name!r}"

@@ -21,10 +21,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from channelhub.connectors.contract import (
     CreatedSale,
@@ -36,12 +36,12 @@ from channelhub.connectors.contract import (
     WriteResult,
     WriteStatus,
 )
+from channelhub.connectors.tryton.batches import together_else_alone
 from channelhub.connectors.tryton.client import TrytonRefused, TrytonSession
 from channelhub.connectors.tryton.customers import Customer, TrytonCustomers, refused_customer
 from channelhub.connectors.tryton.lookups import TrytonLookups
 
 OPEN_MOVES = ["staging", "draft", "assigned"]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ class TrytonErpSide(TrytonLookups):
 
     def _created(self, values: dict[int, dict[str, Any]], kind: Kind) -> dict[int, int | RefusedOrder]:
         """index -> the new draft's id, or why Tryton refused it (then nothing was made)."""
-        return _together_else_alone(values, lambda lot: self.session.call(kind.model, "create", lot),
+        return together_else_alone(values, lambda lot: self.session.call(kind.model, "create", lot),
                                     lambda one: self.session.call(kind.model, "create", [one])[0])
 
     def _taken_through(self, records: dict[int, int], kind: Kind) -> dict[int, int | RefusedOrder]:
@@ -221,7 +221,7 @@ class TrytonErpSide(TrytonLookups):
                 self.session.call(kind.model, step, lot)
             return lot
 
-        return _together_else_alone(records, finished, lambda one: finished([one])[0],
+        return together_else_alone(records, finished, lambda one: finished([one])[0],
                                     lambda one, reason: self._deleted(one, reason, kind))
 
     def _deleted(self, record: int, reason: str, kind: Kind) -> str:
@@ -304,41 +304,11 @@ class TrytonErpSide(TrytonLookups):
         return self.customers_desk.changed(start, end)
 
     def write_customers(self, records: list[dict[str, Any]]) -> list[WriteResult]:
-        results = []
-        for record in records:
-            customer = Customer.of(record)
-            problem = refused_customer(customer)
-            if problem is not None:
-                results.append(WriteResult(customer.email or None, WriteStatus.FAILED, problem))
-                continue
-            try:
-                found = self.customers_desk.upsert(customer)
-            except TrytonRefused as exc:
-                results.append(WriteResult(customer.email, WriteStatus.FAILED, str(exc)))
-                continue
-            status = WriteStatus.CREATED if found.created else WriteStatus.UPDATED
-            results.append(WriteResult(customer.email, status, found.what))
-        return results
-
-
-def _together_else_alone(items: dict[int, T], together: Callable[[list[T]], list[int]], alone: Callable[[T], int],
-                         refused: Callable[[T, str], str] = lambda item, reason: reason,
-                         ) -> dict[int, int | RefusedOrder]:
-    """index -> what ``together`` made of all the items in one call (Tryton's calls are one
-    transaction: a refusal makes nothing); when Tryton refuses the lot, ``alone`` item by item
-    to find which it refuses, each refusal's reason as ``refused`` words it."""
-    if len(items) > 1:
-        try:
-            return dict(zip(items, together(list(items.values())), strict=True))
-        except TrytonRefused:
-            pass  # one of them refused the lot: one by one to find which
-    outcomes: dict[int, int | RefusedOrder] = {}
-    for index, item in items.items():
-        try:
-            outcomes[index] = alone(item)
-        except TrytonRefused as exc:
-            outcomes[index] = RefusedOrder(refused(item, str(exc)))
-    return outcomes
+        customers = [Customer.of(record) for record in records]
+        refused = {customer.email: problem for customer in customers if (problem := refused_customer(customer))}
+        written = iter(self.customers_desk.write([c for c in customers if c.email not in refused]))
+        return [WriteResult(c.email or None, WriteStatus.FAILED, refused[c.email]) if c.email in refused
+                else next(written) for c in customers]
 
 
 def _date(value: Any) -> dt.date:
