@@ -2,7 +2,8 @@
 (``airflow dags test``) between a real Tryton 8.0, a real django-oscar shop and the local
 CIMcloud-style shop: customer sync each way, orders whose billing and delivery address differ,
 and orders that become invoices by status with a tax and revenue account per country. What
-each example's shop holds, its config, and what the other side holds after.
+each example's shop holds, its config, and what the other side holds after. And the four ERP
+channel jobs of the same client, posting pushed documents into that Tryton.
 
 The flows here run on a monthly interval (``0 0 1 * *``), so a run dated the first of next
 month reads everything the test made this month, however slow the machine.
@@ -17,7 +18,9 @@ from decimal import Decimal
 import pytest
 import yaml
 
+from channelhub.config.client_loader import load_client_config
 from channelhub.connectors.tryton import TrytonHook
+from channelhub.ledger import DocumentKind, Ledger, NewDocument
 from channelhub.settings import connection_env
 from channelhub.sqldb import create_engine
 from channelhub.sync.state import Scope, SyncState
@@ -30,6 +33,7 @@ pytestmark = pytest.mark.e2e
 TRYTON_CONN, SHOP_CONN, OSCAR_CONN = "seed_tryton", "seed_shop", "seed_oscar"
 TO_ERP, TO_SHOP = "flow__retail__web__customers_to_erp", "flow__retail__oscar__customers_to_shop"
 OSCAR_ORDERS, BOOK_ORDERS = "loc__retail__oscar__wh__order_sync", "loc__retail__books__books__order_sync"
+JOBS = ("SALES_POSTING", "INWARDS_POSTING", "INWARDS_GATE_ENTRY_POSTING", "RETURNS_POSTING")
 
 
 def monthly() -> dict:
@@ -58,9 +62,11 @@ def client_file() -> dict:
                                   "revenue_account": {"lookup": "ship_address.country",
                                                       "table": {"NL": "8000-NL", "DE": "8000-DE"}},
                                   "employee": {"constant": "999999"}}}}},
+        {"id": "amazon-in", "type": "MARKETPLACE", "connector": "push_api", "conn_id": "seed_amazon"},
         {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": TRYTON_CONN, "pool": "default_pool",
+         "jobs": {job: {"enabled": True} for job in JOBS},
          "mapping": {"web": {"erp_channel_name": "WEB"}, "oscar": {"erp_channel_name": "OSCAR"},
-                     "books": {"erp_channel_name": "BOOKS"}}}]}
+                     "books": {"erp_channel_name": "BOOKS"}, "amazon-in": {"erp_channel_name": "AMAZON_INDIA"}}}]}
 
 
 def next_month() -> str:
@@ -254,3 +260,50 @@ def _order_log(local: LocalStack, direction: str = "in") -> list[dict]:
     finally:
         engine.dispose()
     return [row for row in rows if row["direction"] == direction]
+
+
+def pushed(kind: DocumentKind, key: str, payload: dict) -> NewDocument:
+    return NewDocument(kind, key, "amazon-in", payload, "test")
+
+
+def test_the_four_channel_jobs_post_into_tryton(stack):
+    local, _, _ = stack
+    item = {"orderItemCode": "1", "channelSkuCode": "221", "orderedQuantity": 1, "cancelledQuantity": 0,
+            "sellingPricePerUnit": 1200.0, "sellerDiscount": 0, "channelDiscount": 0, "shippingCharge": 0}
+    documents = [
+        pushed(DocumentKind.OUTWARD_EVENT, "outward:amazon-in:WH1:JOB-1:OUTWARD_ORDER_COMPLETE", {
+            "orderCode": "JOB-1", "locationCode": "WH1", "orderType": "SALE", "eventType": "OUTWARD_ORDER_COMPLETE",
+            "eventTime": "2026-11-20T10:00:00Z", "orderItems": [item], "shipments": []}),
+        pushed(DocumentKind.INWARD_COMPLETE, "inward-complete:amazon-in:WH1:PO-JOB", {
+            "orderCode": "PO-JOB", "orderType": "PO", "locationCode": "WH1", "partnerCode": "SUP1",
+            "completedTime": "2026-11-20T09:00:00Z", "eventType": "INWARD_ORDER_COMPLETE",
+            "orderItems": [{"orderItemCode": "1", "channelSkuCode": "221", "quantity": 10}]}),
+        pushed(DocumentKind.GATE_ENTRY, "gate-entry:amazon-in:WH1:PO-GATE:GE-1", {
+            "orderCode": "PO-GATE", "orderType": "PO", "invoiceId": "INV-9", "gateEntryId": "GE-1",
+            "locationCode": "WH1", "partnerCode": "SUP1",
+            "orderItems": [{"channelSkuCode": "222", "qcPassQuantity": 4, "qcFailQuantity": 1}]}),
+        pushed(DocumentKind.RETURN_EVENT, "return:amazon-in:WH1:R-JOB:COMPLETE", {
+            "returnOrderCode": "R-JOB", "forwardOrderCode": "JOB-1", "locationCode": "WH1", "eventType": "COMPLETE",
+            "eventTime": "2026-11-21T10:00:00Z",
+            "orderItems": [{"orderItemCode": "1", "channelSkuCode": "221", "quantity": 1}]})]
+    engine = create_engine(local.hub_db_url)
+    try:
+        client = load_client_config(local.clients_dir).get("retail")
+        Ledger(engine).record(client, documents)
+        for job in JOBS:
+            local.airflow("dags", "test", f"erp__retail__{job.lower()}", "2026-11-21T00:00:00+00:00")
+        statuses = {d["doc_key"].split(":")[0]: d["status"] for d in Ledger(engine).deliveries_of("retail")
+                    if "amazon-in" in d["doc_key"]}
+    finally:
+        engine.dispose()
+    assert statuses == dict.fromkeys(("outward", "inward-complete", "gate-entry", "return"), "SENT"), statuses
+    session = tryton()
+    sale = session.call("sale.sale", "search_read", [("reference", "like", "AMAZON_INDIA:JOB-1%")], 0, None, None,
+                        ["shipment_state", "state"])
+    assert len(sale) == 1 and sale[0]["shipment_state"] == "sent"  # the completed order's shipment is done
+    receipts = session.call("stock.shipment.in", "search_read", [("reference", "like", "%PO-%")], 0, None, None,
+                            ["reference", "state"])
+    assert sorted(r["state"] for r in receipts) == ["done", "received"], receipts  # the gate entry is not put away
+    returns = session.call("stock.shipment.out.return", "search_read", [("reference", "like", "%R-JOB%")], 0, None,
+                           None, ["state"])
+    assert [r["state"] for r in returns] == ["done"]
