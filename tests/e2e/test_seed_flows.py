@@ -61,7 +61,8 @@ def client_file() -> dict:
                                           "table": {"NL": "VAT NL 21%", "DE": "MwSt DE 19%"}},
                                   "revenue_account": {"lookup": "ship_address.country",
                                                       "table": {"NL": "8000-NL", "DE": "8000-DE"}},
-                                  "employee": {"constant": "999999"}}}}},
+                                  "employee": {"constant": "999999"},
+                                  "comment": {"format": "web order {order_no}"}}}}},
         {"id": "amazon-in", "type": "MARKETPLACE", "connector": "push_api", "conn_id": "seed_amazon"},
         {"id": "erp", "type": "ERP", "connector": "tryton", "conn_id": TRYTON_CONN, "pool": "default_pool",
          "jobs": {job: {"enabled": True} for job in JOBS},
@@ -236,10 +237,11 @@ def test_paid_orders_become_posted_invoices_with_the_tax_and_revenue_account_of_
     local.airflow("dags", "test", BOOK_ORDERS, next_month())
     session = tryton()
     invoices = session.call("account.invoice", "search_read", [("reference", "like", "BOOKS:%")], 0, None, None,
-                            ["reference", "state", "total_amount", "posted_by", "lines", "type"])
+                            ["reference", "state", "total_amount", "posted_by", "lines", "type", "comment"])
     assert [(i["reference"], i["state"], i["type"], str(i["total_amount"])) for i in invoices] == [
         ("BOOKS:INV-1", "posted", "out", "24.20")]  # 2 x 10.00 and 21 % VAT
     assert session.call("sale.sale", "search_count", [("reference", "like", "BOOKS:%")]) == 0
+    assert invoices[0]["comment"] == "web order INV-1"  # a field Tryton's connector declares beyond the default
     (line,) = session.call("account.invoice.line", "read", invoices[0]["lines"], ["taxes", "account.code"])
     tax = session.call("account.tax", "read", line["taxes"], ["name"])
     assert [t["name"] for t in tax] == ["VAT NL 21%"] and line["account."]["code"] == "8000-NL"

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from channelhub.config.retention import Retention
-from channelhub.config.sync_flows import Flows, LocationsMixin, needed_abilities
+from channelhub.config.sync_flows import Flows, LocationsMixin, check_targets, needed_abilities
 from channelhub.config.tenants import Duration, Schedule
 from channelhub.connectors.registry import abilities_of, unable, unfit_connector
 from channelhub.exceptions import UnknownChannel
@@ -126,7 +126,12 @@ class Client(StrictModel):
             if unmapped:
                 raise ValueError(f"ERP channel {erps[0]}: mapping has no entry for marketplace channel(s) "
                                  f"{', '.join(unmapped)} (say erp_channel_name and updates_to_erp)")
-        for channel in self.channels:
+        for index, channel in enumerate(self.channels):
+            if channel.type == "MARKETPLACE":
+                try:
+                    check_targets(channel.flows, channel.connector, self.erp.connector if self.erp else None)
+                except ValueError as exc:
+                    raise ValueError(f"channels[{index}].{exc}") from None
             _, needed = needed_abilities(channel.type, channel.locations, channel.flows)
             if not needed:
                 continue

@@ -16,9 +16,10 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from channelhub.config.tenants import Schedule
 from channelhub.connectors.contract import Ability
+from channelhub.connectors.registry import extra_fields_of
 from channelhub.names import LOCATION_CODE
 from channelhub.strict import StrictModel
-from channelhub.sync.mapper import FlowMapping, Rule, build_mapping
+from channelhub.sync.mapper import FlowMapping, Rule, build_mapping, check_fields
 from channelhub.sync.order_checks import OrderLimits
 
 
@@ -63,9 +64,11 @@ class _Flow(StrictModel):
         return self
 
     def compiled(self) -> FlowMapping:
-        """The flow's mapping (defaults from the configured schemas folder), compiled once."""
+        """The flow's mapping (defaults from the configured schemas folder), compiled once. A
+        field the default lacks is checked against the flow's target by the channel and client
+        (:func:`check_targets`), which know the connectors."""
         if self._compiled is None:
-            self._compiled = build_mapping(self.flow_name, self.mapping, tuple(self.rules))
+            self._compiled = build_mapping(self.flow_name, self.mapping, tuple(self.rules), extra_fields=None)
         return self._compiled
 
 
@@ -194,6 +197,25 @@ class LocationsMixin(StrictModel):
             raise ValueError(f"location code(s) listed twice (case does not count, the DAG ids are lower "
                              f"case): {', '.join(repeated)}")
         return locations
+
+
+def check_targets(flows: Flows, shop_connector: str, erp_connector: str | None) -> None:
+    """ValueError naming any mapped field that a flow's target neither has by default nor
+    declares it takes: the shop's connector for products, stock and customers out of the ERP;
+    the ERP's for orders and customers into it."""
+    targets: list[tuple[str, _Flow, str | None]] = [
+        ("products", flows.products, shop_connector), ("stock", flows.stock, shop_connector),
+        ("orders", flows.orders, erp_connector)]
+    if flows.customers.erp_to_shop is not None:
+        targets.append(("customers.erp_to_shop", flows.customers.erp_to_shop, shop_connector))
+    if flows.customers.shop_to_erp is not None:
+        targets.append(("customers.shop_to_erp", flows.customers.shop_to_erp, erp_connector))
+    for key, flow, connector in targets:
+        extras = extra_fields_of(connector, flow.flow_name) if connector else frozenset()
+        try:
+            check_fields(flow.flow_name, flow.mapping, extras, f"connector {connector!r}" if connector else "")
+        except ValueError as exc:
+            raise ValueError(f"flows.{key}.mapping: {exc}") from None
 
 
 def location_dag_id(client: str, channel: str, location: str, job: LocationJobName) -> str:

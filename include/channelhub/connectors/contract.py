@@ -27,7 +27,7 @@ strings; a connector translates its partner's answers into these. Final refusals
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -70,6 +70,10 @@ class Connector:
     extras: type[ConnectionExtras] = ConnectionExtras
     #: Airflow's ``ui-field-behaviour``: fields hidden and relabelled in the connection form.
     ui_fields: dict[str, Any] | None = None
+    #: Fields beyond a flow's default mapping that this connector takes as the flow's target,
+    #: per flow mapping (``products``, ``customers_to_shop``, ``orders``, ...): a client file
+    #: may map to them; to any other unknown field it may not.
+    extra_fields: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def provider_entry(self) -> dict[str, Any]:
         """The connection type as Airflow's provider info lists it."""

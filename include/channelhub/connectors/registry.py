@@ -58,6 +58,12 @@ def abilities_of(name: str) -> frozenset[Ability]:
     return connector.abilities if connector else frozenset()
 
 
+def extra_fields_of(name: str, flow: str) -> frozenset[str]:
+    """The fields beyond ``flow``'s default mapping that connector ``name`` takes as its target."""
+    connector = connectors().get(name)
+    return connector.extra_fields.get(flow, frozenset()) if connector else frozenset()
+
+
 def unknown_connector(name: str) -> str:
     if name in load_problems():
         return f"connector {name!r} is installed but cannot be used: {load_problems()[name]}"

@@ -321,15 +321,34 @@ def _read_default_mapping(flow: str, folder: Path) -> tuple[dict[str, Any], tupl
     return document.get("fields") or {}, tuple(Rule.model_validate(r) for r in document.get("rules") or [])
 
 
-def build_mapping(flow: str, overrides: dict[str, Any], extra_rules: tuple[Rule, ...] = ()) -> FlowMapping:
-    """The flow's default mapping with per-field overrides and added rules; ValueError names any problem."""
+def build_mapping(flow: str, overrides: dict[str, Any], extra_rules: tuple[Rule, ...] = (),
+                  extra_fields: frozenset[str] | None = frozenset()) -> FlowMapping:
+    """The flow's default mapping with per-field overrides and added rules; ValueError names any
+    problem. An override may add a field the default lacks only among ``extra_fields`` (what the
+    flow's target declares it takes); ``None`` leaves that check to the caller
+    (:func:`unknown_fields`), which knows the target."""
     defaults, rules = default_mapping(flow)
-    unknown = sorted(set(overrides) - set(defaults))
-    if unknown:
-        raise ValueError(f"the {flow} mapping has no field(s) {', '.join(unknown)}; "
-                         f"its fields: {', '.join(defaults)}")
+    if extra_fields is not None:
+        check_fields(flow, overrides, extra_fields, "")
     merged = {**defaults, **overrides}
     for rule in (*rules, *extra_rules):
         check_expression(rule.when)
     return FlowMapping(flow, {name: compile_field(name, spec) for name, spec in merged.items()},
                        (*rules, *extra_rules))
+
+
+def unknown_fields(flow: str, overrides: dict[str, Any]) -> list[str]:
+    """The override names ``flow``'s default mapping lacks."""
+    defaults, _ = default_mapping(flow)
+    return sorted(set(overrides) - set(defaults))
+
+
+def check_fields(flow: str, overrides: dict[str, Any], extra_fields: frozenset[str], target: str) -> None:
+    """ValueError naming every override field that neither the default mapping nor the target has."""
+    unknown = [name for name in unknown_fields(flow, overrides) if name not in extra_fields]
+    if unknown:
+        defaults, _ = default_mapping(flow)
+        takes = (f"; {target} also takes: {', '.join(sorted(extra_fields))}" if extra_fields
+                 else f"; {target} takes no other fields" if target else "")
+        raise ValueError(f"the {flow} mapping has no field(s) {', '.join(unknown)}; its fields: "
+                         f"{', '.join(defaults)}{takes}")

@@ -65,3 +65,22 @@ def test_statuses_are_compared_in_lower_case_once_each(tmp_path):
                                           "mapping": {"revenue_account": {"constant": "8000"}}})
     orders = config.clients["acme"].config.channel("web").flows.orders
     assert orders.statuses == ["paid", "complete"] and orders.create.value == "invoice"
+
+
+def with_products(connector: str, mapping: dict) -> dict:
+    shop, erp = document({}, connector)["channels"]
+    return {"client": "acme", "channels": [{**shop, "flows": {"products": {"mapping": mapping}}}, erp]}
+
+
+def test_a_target_that_declares_more_fields_takes_them_and_one_that_does_not_refuses_them(tmp_path):
+    taken = loaded(tmp_path, {}, orders={"mapping": {"comment": {"format": "web order {order_no}"}}})
+    orders = taken.clients["acme"].config.channel("web").flows.orders.compiled()
+    assert orders.fields["comment"]({"order_no": "SO-1"}) == "web order SO-1"  # Tryton keeps a sale's comment
+    brand = {"brand": {"constant": "Globex"}}
+    (tmp_path / "acme.yaml").write_text(yaml.safe_dump(with_products("commerce_api", brand)))
+    products = load_client_config(tmp_path).clients["acme"].config.channel("web").flows.products.compiled()
+    assert products.map({"code": "1", "name": "Tee"})["brand"] == "Globex"
+    (tmp_path / "acme.yaml").write_text(yaml.safe_dump(with_products("oscar", brand)))
+    (error,) = load_client_config(tmp_path).errors
+    assert any("channels[0].flows.products.mapping: the products mapping has no field(s) brand" in problem
+               and "connector 'oscar' takes no other fields" in problem for problem in error.problems), error.problems

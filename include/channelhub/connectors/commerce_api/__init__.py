@@ -53,6 +53,10 @@ CONNECTOR = Connector(
     extras=CommerceExtras,
     ui_fields={"hidden-fields": [], "relabeling": {"host": "API base URL", "schema": "Site",
                                                    "login": "AuthUserName", "password": "AuthPassword"}},
+    # The shop's resources keep more fields than the default mappings fill (CIMcloud's field-level docs).
+    extra_fields={"products": frozenset({"brand", "country_of_origin", "delivery_time", "meta_title",
+                                         "meta_description", "weight"}),
+                  "customers_to_shop": frozenset({"vat_number", "language"})},
 )
 
 _PUBLIC = {

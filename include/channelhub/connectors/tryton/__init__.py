@@ -66,6 +66,7 @@ CONNECTOR = Connector(
     description="documents into a Tryton ERP over its JSON-RPC API",
     extras=TrytonExtras,
     ui_fields={"hidden-fields": [], "relabeling": {"host": "Tryton URL (or host)", "schema": "Database"}},
+    extra_fields={"orders": frozenset({"comment"})},  # the sale's (or invoice's) comment
 )
 
 _PUBLIC = {

@@ -42,6 +42,7 @@ from channelhub.connectors.tryton.customers import Customer, TrytonCustomers, re
 from channelhub.connectors.tryton.lookups import TrytonLookups
 
 OPEN_MOVES = ["staging", "draft", "assigned"]
+MAX_COMMENT = 2000  # characters of an order's comment kept on its sale or invoice
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,8 @@ class TrytonErpSide(TrytonLookups):
             record["payment_term"] = term
         if employee is not None:
             record |= dict.fromkeys(kind.employee_fields, employee)
+        if mapped.get("comment"):
+            record["comment"] = str(mapped["comment"])[:MAX_COMMENT]
         return record, customer
 
     def _created(self, values: dict[int, dict[str, Any]], kind: Kind) -> dict[int, int | RefusedOrder]:
