@@ -51,7 +51,10 @@ def client_file() -> dict:
         {"id": "oscar", "type": "MARKETPLACE", "connector": "oscar", "conn_id": OSCAR_CONN, "pool": "default_pool",
          "locations": [{"code": "WH", "warehouse": "WH", "order_sync": {"enabled": True, "schedule": monthly()}}],
          "flows": {"orders": {"default_debtor": "WEBSHOP_GUEST"},
-                   "customers": {"erp_to_shop": {"enabled": True, "schedule": monthly()}}}},
+                   "customers": {"erp_to_shop": {"enabled": True, "schedule": monthly()}},
+                   "products": {"enabled": True, "mapping": {"item_no": {
+                       "from": "code", "required": True, "pattern": "[0-9]+",
+                       "explain": "this shop takes SKUs of digits only"}}}}},
         {"id": "books", "type": "MARKETPLACE", "connector": "commerce_api", "conn_id": SHOP_CONN,
          "pool": "default_pool",
          "locations": [{"code": "BOOKS", "warehouse": "WH", "order_sync": {"enabled": True, "schedule": monthly()}}],
@@ -309,3 +312,26 @@ def test_the_four_channel_jobs_post_into_tryton(stack):
     returns = session.call("stock.shipment.out.return", "search_read", [("reference", "like", "%R-JOB%")], 0, None,
                            None, ["state"])
     assert [r["state"] for r in returns] == ["done"]
+
+
+def test_a_product_whose_sku_breaks_the_targets_rule_is_held_naming_it(stack):
+    local, _, oscar = stack
+    session = tryton()
+    model = session.call("product.template", "search_read", [("code", "=", "111")], 0, 1, None,
+                         ["default_uom", "sale_uom", "purchase_uom", "account_category"])[0]
+    session.call("product.template", "create", [{
+        "name": "Tee with a lettered SKU", "code": "TEE-S", "type": "goods", "salable": True, "list_price": 5,
+        **{k: model[k] for k in ("default_uom", "sale_uom", "purchase_uom", "account_category")},
+        "products": [["create", [{}]]]}])
+    local.airflow("dags", "test", "flow__retail__oscar__product_sync", next_month())
+    with staff_session(oscar.url) as api:
+        upcs = {p["upc"] for page in _pages(api, "/admin/products/") for p in page}
+    assert {"111", "221", "331"} <= upcs and "TEE-S" not in upcs
+    engine = create_engine(local.hub_db_url)
+    try:
+        rows = SyncState(engine, Scope("retail", "oscar", "", "product_sync")).activity("product_sync")
+    finally:
+        engine.dispose()
+    (held,) = [row for row in rows if row["record_key"] == "TEE-S"]
+    assert held["status"] == "HELD"
+    assert held["message"] == "item_no 'TEE-S' does not match [0-9]+: this shop takes SKUs of digits only"

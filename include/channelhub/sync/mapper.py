@@ -18,7 +18,9 @@ a config error naming file and key) and adds rules. A field is made by one of:
 A target field named with dots (``bill_address.city``) is made inside nested records, for a
 side that keeps an address as one record.
 
-Any of them takes ``required: true``: an empty result holds the record. Rules are
+Any of them takes ``required: true``: an empty result holds the record; and ``pattern`` (with
+``explain``): a target's rule for the value, such as a SKU of digits only, which a value that
+does not match in full holds the record with, naming field, value and rule. Rules are
 ``{when: <expression>, then: skip|hold, message: ...}``; the expression is Python-like
 (comparisons, ``and``/``or``/``not``, ``in``, ``len``, ``lower``) over the source record's
 fields, evaluated by ``simpleeval`` (never ``eval``), and checked when the config loads: only
@@ -38,7 +40,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
 from channelhub.exceptions import MappingError
@@ -64,12 +66,28 @@ MAX_EXPONENT = 64
 MAX_COLLECTION = 200
 EVAL_BUDGET = 10_000
 MAX_NUMBER_BITS = 4096
+MAX_PATTERN = 200
+MAX_CHECKED = 1000  # characters of a value a pattern is matched against; a longer one does not match
 MISSING = object()
 
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     required: bool = False
+    #: A target's rule for the value (e.g. digits-only SKUs): a value that does not match
+    #: holds the record, naming the field, the value and ``explain``.
+    pattern: str | None = Field(default=None, min_length=1, max_length=MAX_PATTERN)
+    explain: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a regular expression: {exc}") from None
+        return pattern
 
 
 class FromSpec(_Spec):
@@ -149,16 +167,23 @@ def compile_field(name: str, raw: Any) -> Transform:
     except ValidationError as exc:
         raise ValueError(f"field {name!r}: {'; '.join(describe_validation_error(exc))}") from None
     make = _make(name, spec)
-    if not spec.required:
+    if not spec.required and spec.pattern is None:
         return make
+    pattern = re.compile(spec.pattern) if spec.pattern is not None else None
 
-    def required(record: dict[str, Any]) -> Any:
+    def checked(record: dict[str, Any]) -> Any:
         value = make(record)
         if _empty(value):
-            raise MappingError(f"{name} is required but the record gives none")
+            if spec.required:
+                raise MappingError(f"{name} is required but the record gives none")
+            return value
+        text = str(value)
+        if pattern is not None and (len(text) > MAX_CHECKED or not pattern.fullmatch(text)):
+            raise MappingError(f"{name} {text[:80]!r} does not match {spec.pattern}"
+                               + (f": {spec.explain}" if spec.explain else ""))
         return value
 
-    return required
+    return checked
 
 
 def _make(name: str, spec: _Spec) -> Transform:

@@ -72,6 +72,20 @@ def test_a_name_splits_into_its_first_word_and_the_rest_and_dotted_targets_nest(
     assert build_mapping("customers_to_shop", {}).map({"email": "x@y.nl", "person_name": "Cher"})["last_name"] == ""
 
 
+def test_a_targets_rule_for_a_value_holds_the_record_naming_field_value_and_rule():
+    digits_only = {"from": "code", "required": True, "pattern": "[0-9]+",
+                   "explain": "Parts Pim takes SKUs of digits only"}
+    mapping = build_mapping("products", {"item_no": digits_only})
+    assert mapping.map({"code": "111", "name": "Tee"})["item_no"] == "111"
+    with pytest.raises(MappingError, match=r"item_no 'TEE-S' does not match \[0-9\]\+: Parts Pim takes SKUs of "
+                                           "digits only"):
+        mapping.map({"code": "TEE-S", "name": "Tee"})
+    optional = compile_field("phone", {"from": "phone", "pattern": "[+0-9 ]+"})
+    assert optional({}) is None and optional({"phone": "+31 30"}) == "+31 30"  # empty is not checked
+    with pytest.raises(MappingError, match="does not match"):
+        optional({"phone": "9" * 2000})  # past what a pattern is matched against
+
+
 def test_what_cannot_be_mapped_names_the_field_and_value():
     with pytest.raises(MappingError, match="payment_method 'bitcoin' has no entry in the payment_method table"):
         build_mapping("orders", {}).map({**ORDER, "payment_method": "bitcoin"})
@@ -97,6 +111,7 @@ def test_rules_skip_or_hold_and_a_rule_that_fails_holds():
     ({"mapping": {"phone": 5}}, "a mapping is a source field name"),
     ({"rules": [{"when": "status ==", "then": "skip", "message": "x"}]}, "cannot be read"),
     ({"rules": [{"when": "__import__('os')", "then": "skip", "message": "x"}]}, "is refused"),
+    ({"mapping": {"phone": {"from": "phone", "pattern": "[0-9"}}}, "pattern '[0-9' is not a regular expression"),
 ])
 def test_a_bad_override_is_a_config_error_naming_file_and_key(tmp_path, override, message):
     document = {"client": "acme", "channels": [
