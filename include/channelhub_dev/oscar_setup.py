@@ -1,7 +1,8 @@
 """Sets up the local Oscar shop's template database after its migrations (run with Django set
 up, by :mod:`channelhub_dev.oscar`): the site's address, a staff user for the hub's
-connection, the partners (the hub's locations), a product class, and the countries customers
-ship to. Products come from the tests, the demo or product sync."""
+connection, the partners (the hub's locations), a product class (with the text attributes
+size, colour and ean that a variant carries), and the countries customers ship to. Products
+come from the tests, the demo or product sync."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ def main(staff: str, password: str, partners: list[str]) -> None:
     partner_model = get_model("partner", "Partner")
     for code in partners:
         partner_model.objects.create(code=code, name=f"Warehouse {code}")
-    get_model("catalogue", "ProductClass").objects.create(name="Default", slug="default", track_stock=True)
+    product_class = get_model("catalogue", "ProductClass").objects.create(name="Default", slug="default",
+                                                                          track_stock=True)
+    for code in ("size", "colour", "ean"):  # what a variant of Tryton's attribute set Apparel carries
+        product_class.attributes.create(name=code.title(), code=code, type="text")
     country = get_model("address", "Country")
     for code, name in (("NL", "Netherlands"), ("BE", "Belgium"), ("DE", "Germany"), ("GB", "United Kingdom")):
         country.objects.create(iso_3166_1_a2=code, name=name, printable_name=name, is_shipping_country=True)

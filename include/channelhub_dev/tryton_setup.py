@@ -30,6 +30,10 @@ TAXES = [("VAT NL 21%", "0.21"), ("MwSt DE 19%", "0.19")]
 REVENUE_ACCOUNTS = [("8000-NL", "Revenue Netherlands"), ("8000-DE", "Revenue Germany")]
 #: The employee a sale or invoice is made by where the ERP needs one (APIcenter's default number).
 EMPLOYEE = ("999999", "Webshop desk")
+#: A configurable product: a template (the parent) with a variant per size, each with its EAN,
+#: in the sale category Clothing / Tees, under the attribute set Apparel.
+TEE = ("TEE", "Classic tee", "19.95", [("-S", "S", "4006381333931"), ("-M", "M", "4006381333948"),
+                                        ("-L", "L", "4006381333955")])
 
 
 def set_up(config_file: str, database: str) -> None:
@@ -57,6 +61,25 @@ def set_up(config_file: str, database: str) -> None:
                  default_uom=unit, sale_uom=unit, purchase_uom=unit, account_category=category).save()
     for code, name in PARTIES:
         party(name=name, code=code).save()  # with one address, which sales and shipments need
+    attribute = Model.get("product.attribute")
+    apparel = Model.get("product.attribute.set")(name="Apparel")
+    for name in ("size", "colour"):
+        apparel.attributes.append(attribute(name=name, string=name.title(), type_="char"))
+    apparel.save()
+    clothing = Model.get("product.category")(name="Clothing")
+    clothing.save()
+    tees = Model.get("product.category")(name="Tees", parent=clothing)
+    tees.save()
+    code, name, price, sizes = TEE
+    tee = template(name=name, code=code, type="goods", salable=True, purchasable=True, list_price=Decimal(price),
+                   default_uom=unit, sale_uom=unit, purchase_uom=unit, account_category=category,
+                   attribute_set=apparel)
+    tee.categories.append(tees)
+    tee.products.pop()  # a template comes with one variant; these are made below
+    for suffix, size, ean in sizes:
+        variant = tee.products.new(suffix_code=suffix, attributes={"size": size, "colour": "navy"})
+        variant.identifiers.new(type="ean", code=ean)
+    tee.save()
     for name, rate in TAXES:
         tax = create_tax(Decimal(rate))
         tax.name = tax.description = name

@@ -2,8 +2,8 @@
 through its basket and checkout) and a real Tryton 8.0, through the same flows as the
 CIMcloud-style shop (test_sync_flows.py), and what a broken Oscar answer does to them.
 
-Oscar's locations are its partners (``WH``); Tryton's products 111, 112, 221, 222 and 331
-are in the shop with stock records there, plus ``OSC-ONLY``, which the ERP lacks.
+Oscar's locations are its partners (``WH``); Tryton's products 111, 112, 221, 222, 331 and the
+tee's variants are in the shop with stock records there, plus ``OSC-ONLY``, which the ERP lacks.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tests.e2e.test_sync_flows import desk, erp_sales, receive, sold
 
 pytestmark = pytest.mark.e2e
 TRYTON_CONN_ID, SHOP_CONN = "sync_tryton", "oscar_shop"  # the Tryton helpers of test_sync_flows use the first
-SKUS = ("111", "112", "221", "222", "331", "OSC-ONLY")
+SKUS = ("111", "112", "221", "222", "331", "TEE-S", "TEE-M", "TEE-L", "OSC-ONLY")
 
 
 @pytest.fixture(scope="module")

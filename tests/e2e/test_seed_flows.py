@@ -47,14 +47,15 @@ def client_file() -> dict:
     return {"client": "retail", "channels": [
         {"id": "web", "type": "MARKETPLACE", "connector": "commerce_api", "conn_id": SHOP_CONN, "pool": "default_pool",
          "flows": {"customers": {"shop_to_erp": {"enabled": True, "schedule": monthly()},
-                                 "erp_to_shop": {"enabled": False, "schedule": monthly()}}}},
+                                 "erp_to_shop": {"enabled": False, "schedule": monthly()}},
+                   "products": {"enabled": True, "mapping": {"item_no": {
+                       "from": "code", "required": True, "pattern": "[0-9]+",
+                       "explain": "this shop takes SKUs of digits only"}}}}},
         {"id": "oscar", "type": "MARKETPLACE", "connector": "oscar", "conn_id": OSCAR_CONN, "pool": "default_pool",
          "locations": [{"code": "WH", "warehouse": "WH", "order_sync": {"enabled": True, "schedule": monthly()}}],
          "flows": {"orders": {"default_debtor": "WEBSHOP_GUEST"},
                    "customers": {"erp_to_shop": {"enabled": True, "schedule": monthly()}},
-                   "products": {"enabled": True, "mapping": {"item_no": {
-                       "from": "code", "required": True, "pattern": "[0-9]+",
-                       "explain": "this shop takes SKUs of digits only"}}}}},
+                   "products": {"enabled": True}}},
         {"id": "books", "type": "MARKETPLACE", "connector": "commerce_api", "conn_id": SHOP_CONN,
          "pool": "default_pool",
          "locations": [{"code": "BOOKS", "warehouse": "WH", "order_sync": {"enabled": True, "schedule": monthly()}}],
@@ -315,23 +316,31 @@ def test_the_four_channel_jobs_post_into_tryton(stack):
 
 
 def test_a_product_whose_sku_breaks_the_targets_rule_is_held_naming_it(stack):
-    local, _, oscar = stack
-    session = tryton()
-    model = session.call("product.template", "search_read", [("code", "=", "111")], 0, 1, None,
-                         ["default_uom", "sale_uom", "purchase_uom", "account_category"])[0]
-    session.call("product.template", "create", [{
-        "name": "Tee with a lettered SKU", "code": "TEE-S", "type": "goods", "salable": True, "list_price": 5,
-        **{k: model[k] for k in ("default_uom", "sale_uom", "purchase_uom", "account_category")},
-        "products": [["create", [{}]]]}])
-    local.airflow("dags", "test", "flow__retail__oscar__product_sync", next_month())
-    with staff_session(oscar.url) as api:
-        upcs = {p["upc"] for page in _pages(api, "/admin/products/") for p in page}
-    assert {"111", "221", "331"} <= upcs and "TEE-S" not in upcs
+    local, shop, _ = stack
+    local.airflow("dags", "test", "flow__retail__web__product_sync", next_month())
+    assert {"111", "221", "331"} <= set(shop.state.records["products"])
+    assert not {"TEE-S", "TEE-M", "TEE-L"} & set(shop.state.records["products"])
     engine = create_engine(local.hub_db_url)
     try:
-        rows = SyncState(engine, Scope("retail", "oscar", "", "product_sync")).activity("product_sync")
+        rows = SyncState(engine, Scope("retail", "web", "", "product_sync")).activity("product_sync")
     finally:
         engine.dispose()
-    (held,) = [row for row in rows if row["record_key"] == "TEE-S"]
+    (held,) = [row for row in rows if row["record_key"] == "TEE-M"]
     assert held["status"] == "HELD"
-    assert held["message"] == "item_no 'TEE-S' does not match [0-9]+: this shop takes SKUs of digits only"
+    assert held["message"] == "item_no 'TEE-M' does not match [0-9]+: this shop takes SKUs of digits only"
+
+
+def test_a_configurable_product_reaches_oscar_as_a_parent_with_a_child_per_variant(stack):
+    local, _, oscar = stack
+    local.airflow("dags", "test", "flow__retail__oscar__product_sync", next_month())
+    with staff_session(oscar.url) as api:
+        products = {p["upc"]: p for page in _pages(api, "/admin/products/") for p in page}
+    parent = products["TEE"]
+    assert (parent["structure"], parent["title"], parent["categories"]) == ("parent", "Classic tee",
+                                                                            ["Clothing > Tees"])
+    children = {sku: products[sku] for sku in ("TEE-S", "TEE-M", "TEE-L")}
+    assert all(child["structure"] == "child" and child["parent"] == parent["id"] for child in children.values())
+    medium = {a["code"]: a["value"] for a in children["TEE-M"]["attributes"]}
+    assert medium == {"size": "M", "colour": "navy", "ean": "4006381333948"}
+    assert children["TEE-M"]["stockrecords"][0]["price"] == "19.95"
+    assert products["111"]["structure"] == "standalone"  # a template of one variant is a simple product

@@ -185,18 +185,36 @@ class RefusedOrder:
 
 @dataclass(frozen=True)
 class ErpProduct:
-    """A salable product of the ERP, as product sync maps it (``schemas/mappings/products.yaml``)."""
+    """A salable product of the ERP, as product sync maps it (``schemas/mappings/products.yaml``).
+
+    A variant of a configurable product names its ``parent`` (the configurable product's code
+    and name) and the ``attributes`` that set it apart (size, colour); a simple product has
+    no parent. ``categories`` are full paths (``Clothing > Tees``); ``list_price`` is without
+    tax, ``price_incl_tax`` with the product's sales taxes; ``manage_stock`` says whether the
+    ERP keeps stock of it (goods, not services)."""
 
     code: str
     name: str
     list_price: Decimal
     description: str = ""
     active: bool = True
+    parent: str = ""
+    parent_name: str = ""
+    attributes: tuple[tuple[str, str], ...] = ()
+    categories: tuple[str, ...] = ()
+    ean: str = ""
+    currency: str = ""
+    price_incl_tax: Decimal | None = None
+    manage_stock: bool = True
 
     def as_record(self) -> dict[str, Any]:
         """The mapper's source record (prices as text, so no float creeps in)."""
         return {"code": self.code, "name": self.name, "list_price": str(self.list_price),
-                "description": self.description, "active": self.active}
+                "description": self.description, "active": self.active, "parent": self.parent,
+                "parent_name": self.parent_name, "attributes": dict(self.attributes),
+                "categories": list(self.categories), "ean": self.ean, "currency": self.currency,
+                "price_incl_tax": None if self.price_incl_tax is None else str(self.price_incl_tax),
+                "manage_stock": self.manage_stock}
 
 
 class ErpSide(Protocol):

@@ -9,8 +9,10 @@ the contract's record shapes (the flows' default mappings) and back.
   (``num_in_stock - num_allocated``) is the record's ``qty_available``; an unchanged one
   costs no call. A SKU without a stock record at the partner fails with its reason.
 - **Products**: created (with a stock record at the connection's partner) or updated by UPC
-  (the SKU): title, description, visibility, and the price of its stock records; deleted
-  when product sync removes one the ERP no longer sells.
+  (the SKU): title, description, visibility, categories (full paths, made when missing),
+  attributes, and the price of its stock records; deleted when product sync removes one the
+  ERP no longer sells. A variant is a child of its configurable product (Oscar's parent,
+  made with its first variant); its attributes must be the product class's.
 - **Customers**: Oscar's users (``/api/admin/users/``), staff left out, found by email.
   Oscar keeps no change time on a user, so the interval read is of joining
   (``date_joined``). A user keeps an email and a name: ``company_name`` and ``phone`` are
@@ -63,6 +65,7 @@ class Product:
     id: str
     sku: str
     stockrecords: list[StockRecord] = field(default_factory=list)
+    parent: int | None = None  # the parent's id, for a child (a variant)
 
 
 def _product(item: dict[str, Any]) -> Product:
@@ -78,7 +81,8 @@ def _product(item: dict[str, Any]) -> Product:
             raise PartnerAnswerInvalid(f"product {product_id}: a stock record without id or partner")
         records.append(StockRecord(record_id, partner, in_stock if isinstance(in_stock, int) else 0,
                                    allocated if isinstance(allocated, int) else 0))
-    return Product(str(product_id), sku or "", records)
+    parent = item.get("parent")
+    return Product(str(product_id), sku or "", records, parent if isinstance(parent, int) else None)
 
 
 class OscarShopSide:
@@ -92,6 +96,8 @@ class OscarShopSide:
         self._catalogue: dict[str, Product] | None = None  # SKU -> product
         self._by_id: dict[str, Product] = {}
         self._users: dict[str, str] | None = None  # email -> URL
+        self._class_attributes: set[str] | None = None
+        self._parents_seen: set[str] = set()  # configurable products made or brought up to date this run
 
     # -- look-ups ------------------------------------------------------------------------------
 
@@ -264,22 +270,76 @@ class OscarShopSide:
             fields["description"] = record["long_description"]
         if record.get("active") is not None:
             fields["is_public"] = bool(record["active"])
+        attributes = self._attribute_values(record)
+        parent_sku = str(record.get("parent_item_no") or "")
+        categories = [str(c) for c in record.get("categories") or []]
         product = self.catalogue().get(sku)
         if product is not None:
-            self.client.call("PATCH", f"/admin/products/{product.id}/", fields)
+            changes = dict(fields)
+            if attributes:  # Oscar finds attributes by the product's class, or a child's parent
+                changes |= {"attributes": attributes, **({"parent": product.parent} if product.parent is not None
+                                                         else {"product_class": self.extras.product_class})}
+            if not parent_sku and categories:
+                changes["categories"] = categories
+            self.client.call("PATCH", f"/admin/products/{product.id}/", changes)
+            if parent_sku:
+                self._parent(parent_sku, record, categories)
             if record.get("price") is not None:
                 for stock in product.stockrecords:
                     self.client.call("PATCH", f"/admin/stockrecords/{stock.id}/", {"price": str(record["price"])})
             return WriteResult(sku, WriteStatus.UPDATED)
-        partner = self._creation_partner()
-        created = self.client.call("POST", "/admin/products/", {
-            **fields, "upc": sku, "slug": slug_of(sku), "product_class": self.extras.product_class,
-            "stockrecords": [{"partner": partner, "partner_sku": sku, "num_in_stock": 0,
-                              "price": str(record.get("price") or "0")}]})
+        body: dict[str, Any] = {
+            **fields, "upc": sku, "slug": slug_of(sku), "attributes": attributes,
+            "stockrecords": [{"partner": self._creation_partner(), "partner_sku": sku, "num_in_stock": 0,
+                              "price": str(record.get("price") or "0")}]}
+        if parent_sku:  # a variant: a child of its configurable product, which is made with its first variant
+            body |= {"structure": "child", "parent": int(self._parent(parent_sku, record, categories).id),
+                     "product_class": None}
+        else:
+            body |= {"product_class": self.extras.product_class, "categories": categories}
+        created = self.client.call("POST", "/admin/products/", body)
         if isinstance(created, dict):
-            product = _product(created)
-            self.catalogue()[sku] = product
+            self.catalogue()[sku] = _product(created)
         return WriteResult(sku, WriteStatus.CREATED)
+
+    def _parent(self, parent_sku: str, record: dict[str, Any], categories: list[str]) -> Product:
+        """The configurable product (Oscar's parent) of a variant: made when its first variant is,
+        its title and categories brought up to date once a run when it was there before."""
+        fields = {"title": record.get("parent_description") or parent_sku, "categories": categories}
+        parent = self.catalogue().get(parent_sku)
+        if parent is None:
+            created = self.client.call("POST", "/admin/products/", {
+                **fields, "structure": "parent", "upc": parent_sku, "slug": slug_of(parent_sku),
+                "product_class": self.extras.product_class})
+            if not isinstance(created, dict):
+                raise PartnerAnswerInvalid(f"product {parent_sku!r}: the shop's answer is not an object")
+            parent = self.catalogue()[parent_sku] = _product(created)
+            self._parents_seen.add(parent_sku)
+        elif parent_sku not in self._parents_seen:
+            self.client.call("PATCH", f"/admin/products/{parent.id}/", fields)
+            self._parents_seen.add(parent_sku)
+        return parent
+
+    def _attribute_values(self, record: dict[str, Any]) -> list[dict[str, str]]:
+        """A variant's attributes (and its EAN, where the product class keeps one) as Oscar's
+        attribute values; an attribute the product class lacks refuses the product, naming it."""
+        known = self.class_attributes()
+        values = {str(k): str(v) for k, v in (record.get("attributes") or {}).items()}
+        missing = sorted(set(values) - known)
+        if missing:
+            raise PartnerRefused(f"Oscar's product class {self.extras.product_class!r} has no attribute(s) "
+                                 f"{', '.join(missing)}; add them to the product type in Oscar's dashboard")
+        if record.get("ean") and "ean" in known:
+            values["ean"] = str(record["ean"])
+        return [{"code": code, "value": value} for code, value in values.items()]
+
+    def class_attributes(self) -> set[str]:
+        """The attribute codes of the product class products are made in (read once)."""
+        if self._class_attributes is None:
+            answer = self.client.call("GET", f"/admin/productclasses/{self.extras.product_class}/")
+            items = answer.get("attributes") if isinstance(answer, dict) else None
+            self._class_attributes = {str(a.get("code")) for a in items or [] if isinstance(a, dict)}
+        return self._class_attributes
 
     def _creation_partner(self) -> str:
         if self.extras.partner:

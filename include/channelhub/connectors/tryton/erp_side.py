@@ -296,12 +296,70 @@ class TrytonErpSide(TrytonLookups):
         return found.party, found.invoice_address, found.shipment_address, found.what
 
     def products(self, offset: int, limit: int) -> list[ErpProduct]:
-        """One page (by id) of the salable products."""
+        """One page (by id) of the salable products: a template with more than one variant is a
+        configurable product (the parent), its variants the products sold; with each, its
+        attributes, sale categories, EAN, price with the sales taxes, and whether it is stocked."""
         found = self.session.call("product.product", "search_read", [("salable", "=", True), ("code", "!=", None)],
-                                  offset, limit,
-                                  [("id", "ASC")], ["code", "name", "list_price_used", "description", "active"])
-        return [ErpProduct(p["code"], p["name"], Decimal(str(p["list_price_used"] or 0)), p.get("description") or "",
-                           bool(p["active"])) for p in found]
+                                  offset, limit, [("id", "ASC")],
+                                  ["code", "name", "list_price_used", "description", "active", "template",
+                                   "attributes", "identifiers"])
+        if not found:
+            return []
+        templates = {t["id"]: t for t in self.session.call(
+            "product.template", "read", sorted({p["template"] for p in found}),
+            ["code", "name", "products", "categories", "type", "account_category"])}
+        eans = {i["id"]: i["code"] for i in self.session.call(
+            "product.identifier", "read", [i for p in found for i in p["identifiers"]], ["type", "code"])
+            if i["type"] == "ean"}
+        paths = self._category_paths(sorted({c for t in templates.values() for c in t["categories"]}))
+        currency = self._currency()
+        products = []
+        for product in found:
+            template = templates[product["template"]]
+            price = Decimal(str(product["list_price_used"] or 0))
+            configurable = len(template["products"]) > 1
+            products.append(ErpProduct(
+                product["code"], product["name"], price, product.get("description") or "", bool(product["active"]),
+                parent=(template["code"] or "") if configurable else "",
+                parent_name=template["name"] if configurable else "",
+                attributes=tuple(sorted((str(k), str(v)) for k, v in (product.get("attributes") or {}).items())),
+                categories=tuple(paths[c] for c in template["categories"]),
+                ean=next((eans[i] for i in product["identifiers"] if i in eans), ""), currency=currency,
+                price_incl_tax=self._with_taxes(price, template), manage_stock=template["type"] == "goods"))
+        return products
+
+    def _category_paths(self, categories: list[int]) -> dict[int, str]:
+        """category -> its full path, ``Clothing > Tees`` (Tryton's own name is ``Clothing / Tees``)."""
+        if not categories:
+            return {}
+        return {c["id"]: c["rec_name"].replace(" / ", " > ")
+                for c in self.session.call("product.category", "read", categories, ["rec_name"])}
+
+    def _currency(self) -> str:
+        def code() -> str:
+            company = self.session.call("company.company", "search_read", [], 0, 1, None, ["currency"])
+            if not company:
+                return ""
+            return self.session.call("currency.currency", "read", [company[0]["currency"]], ["code"])[0]["code"]
+        return self.cached(("currency", ""), code)
+
+    def _with_taxes(self, price: Decimal, template: dict[str, Any]) -> Decimal:
+        """The price with the sales taxes of the template's accounting category (where Tryton keeps them)."""
+        category = template.get("account_category")
+        taxes = self.cached(("category taxes", str(category)), lambda: self.session.call(
+            "product.category", "read", [category], ["customer_taxes_used"])[0]["customer_taxes_used"]) \
+            if category else []
+        total = price
+        for tax in self._taxes(tuple(taxes)):
+            total += price * Decimal(str(tax["rate"] or 0)) if tax["type"] == "percentage" \
+                else Decimal(str(tax["amount"] or 0))
+        return total.quantize(Decimal("0.01"))
+
+    def _taxes(self, taxes: tuple[int, ...]) -> list[dict[str, Any]]:
+        if not taxes:
+            return []
+        return self.cached(("taxes", ",".join(map(str, taxes))), lambda: self.session.call(
+            "account.tax", "read", list(taxes), ["type", "rate", "amount"]))
 
     def customers(self, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
         return self.customers_desk.changed(start, end)
