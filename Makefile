@@ -68,10 +68,11 @@ bench-api: install  ## the push API: a verified partner's call vs its first (scr
 bench-console: install  ## the operations console at 1M deliveries and 1M activity rows on PostgreSQL: pages, retry, purge, recording cost
 	$(BIN)/python -m bench.console
 
-bench-sync: install  ## INVEX of 10,000 SKUs vs the shop rate-limit floor and into Oscar; order sync into Tryton (from both shops) and customer sync of 2,000 each way vs a direct client
+bench-sync: install  ## INVEX of 10,000 SKUs vs the shop rate-limit floor and into Oscar; order sync into Tryton (from both shops) customer sync of 2,000 each way vs a direct client; 1,000 products x 5 variants into Oscar
 	$(BIN)/python -m bench.sync_flows
 	$(BIN)/python -m bench.sync_oscar
 	$(BIN)/python -m bench.sync_customers
+	$(BIN)/python -m bench.sync_variants
 
 lock: install
 	$(BIN)/uv pip compile requirements-dev.txt -o constraints.txt --python-version 3.11 --no-header
