@@ -22,8 +22,9 @@ import urllib3
 from channelhub_dev.stack import free_port
 from channelhub_dev.template_cache import cached_template, run_checked
 
-MODULES = ("trytond", "trytond-sale", "trytond-purchase", "trytond-stock", "trytond-product-attribute", "proteus")
-SETUP_REVISION = "5"  # bump when tryton_setup changes what the template holds
+MODULES = ("trytond", "trytond-sale", "trytond-purchase", "trytond-stock", "trytond-product-attribute",
+           "trytond-carrier", "trytond-sale-shipment-cost", "proteus")
+SETUP_REVISION = "7"  # bump when tryton_setup changes what the template holds
 ADMIN_PASSWORD = "admin-local-only"
 DATABASE = "hub"
 
@@ -57,7 +58,7 @@ def _build(target: Path) -> None:
         # No --email: trytond checks an address's domain in DNS, which this machine cannot reach;
         # the empty answer to its prompt means "no email".
         run_checked([_bin("trytond-admin"), "-c", str(config), "-d", DATABASE, "--all", "-u", "sale", "purchase",
-                     "stock", "product_attribute", "--activate-dependencies"], env, timeout=1800)
+                     "stock", "product_attribute", "sale_shipment_cost", "--activate-dependencies"], env, timeout=1800)
         run_checked([sys.executable, "-m", "channelhub_dev.tryton_setup", str(config), DATABASE], env, timeout=900)
         shutil.copyfile(folder / f"{DATABASE}.sqlite", target)
 

@@ -30,6 +30,9 @@ TAXES = [("VAT NL 21%", "0.21"), ("MwSt DE 19%", "0.19")]
 REVENUE_ACCOUNTS = [("8000-NL", "Revenue Netherlands"), ("8000-DE", "Revenue Germany")]
 #: The employee a sale or invoice is made by where the ERP needs one (APIcenter's default number).
 EMPLOYEE = ("999999", "Webshop desk")
+#: Carriers an order's shipping method maps to (party code, name), and what shipping costs.
+CARRIERS = [("POSTNL", "PostNL"), ("DHL", "DHL")]
+SHIPPING = ("SHIP", "Shipping", "4.95")
 #: A configurable product: a template (the parent) with a variant per size, each with its EAN,
 #: in the sale category Clothing / Tees, under the attribute set Apparel.
 TEE = ("TEE", "Classic tee", "19.95", [("-S", "S", "4006381333931"), ("-M", "M", "4006381333948"),
@@ -61,6 +64,17 @@ def set_up(config_file: str, database: str) -> None:
                  default_uom=unit, sale_uom=unit, purchase_uom=unit, account_category=category).save()
     for code, name in PARTIES:
         party(name=name, code=code).save()  # with one address, which sales and shipments need
+    code, name, price = SHIPPING
+    shipping = template(name=name, code=code, type="service", salable=True, list_price=Decimal(price),
+                        default_uom=unit, sale_uom=unit, account_category=category)
+    shipping.save()
+    for code, name in CARRIERS:
+        carrier_party = party(name=name, code=code)
+        carrier_party.save()
+        Model.get("carrier")(party=carrier_party, carrier_product=shipping.products[0]).save()
+    sale_settings = Model.get("sale.configuration")(1)
+    sale_settings.sale_shipment_cost_method = None  # a sale without a carrier charges no shipping
+    sale_settings.save()
     attribute = Model.get("product.attribute")
     apparel = Model.get("product.attribute.set")(name="Apparel")
     for name in ("size", "colour"):

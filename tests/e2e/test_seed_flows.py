@@ -53,7 +53,8 @@ def client_file() -> dict:
                        "explain": "this shop takes SKUs of digits only"}}}}},
         {"id": "oscar", "type": "MARKETPLACE", "connector": "oscar", "conn_id": OSCAR_CONN, "pool": "default_pool",
          "locations": [{"code": "WH", "warehouse": "WH", "order_sync": {"enabled": True, "schedule": monthly()}}],
-         "flows": {"orders": {"default_debtor": "WEBSHOP_GUEST"},
+         "flows": {"orders": {"default_debtor": "WEBSHOP_GUEST", "mapping": {
+                       "carrier": {"lookup": "shipping_method", "table": {"free-shipping": "POSTNL"}}}},
                    "customers": {"erp_to_shop": {"enabled": True, "schedule": monthly()}},
                    "products": {"enabled": True}}},
         {"id": "books", "type": "MARKETPLACE", "connector": "commerce_api", "conn_id": SHOP_CONN,
@@ -207,7 +208,7 @@ def _pages(api, path: str):
         url = answer.get("next")
 
 
-def test_an_oscar_order_reaches_tryton_with_its_billing_and_delivery_address(stack):
+def test_an_oscar_order_reaches_tryton_with_its_billing_and_delivery_address_and_carrier(stack):
     local, _, oscar = stack
     order = place_order(oscar.url, {oscar.ids["111"]: 1}, "lena@example.de", first_name="Lena", last_name="Fischer",
                         city="Berlin", country="DE", billing={"line1": "Unter den Linden 1", "line4": "Berlin",
@@ -215,8 +216,9 @@ def test_an_oscar_order_reaches_tryton_with_its_billing_and_delivery_address(sta
     local.airflow("dags", "test", OSCAR_ORDERS, next_month())
     session = tryton()
     sale = session.call("sale.sale", "search_read", [("reference", "=", f"OSCAR:{order['number']}")], 0, None, None,
-                        ["invoice_address", "shipment_address", "state"])
+                        ["invoice_address", "shipment_address", "state", "carrier.party.code"])
     assert len(sale) == 1 and sale[0]["state"] in ("confirmed", "processing"), sale
+    assert sale[0]["carrier."]["party."]["code"] == "POSTNL"  # Oscar's free-shipping method, mapped
     invoice, shipment = session.call("party.address", "read", [sale[0]["invoice_address"], sale[0]["shipment_address"]],
                                      ["street_name", "city", "postal_code", "country.code"])
     assert (invoice["street_name"], invoice["postal_code"], invoice["country."]["code"]) == (

@@ -104,6 +104,9 @@ class OrderFlow(_Flow):
         if self.create is OrderDocument.SALE and "revenue_account" in self.mapping:
             raise ValueError("mapping.revenue_account is used when orders become invoices (create: invoice); a "
                              "sale's invoices take the product's revenue account")
+        if self.create is OrderDocument.INVOICE and "carrier" in self.mapping:
+            raise ValueError("mapping.carrier is used when orders become sales (create: sale): an invoice ships "
+                             "nothing")
         return self
 
 

@@ -155,7 +155,7 @@ class SaleInErp:
 class OrderForErp:
     """One shop order to become a sale (or, with ``document="invoice"``, a customer invoice):
     the mapped order (``schemas/mappings/orders.yaml``'s ERP side: ``order_code``, ``email``,
-    the billing and delivery address, ``tax``, ``revenue_account``, ``employee``, ``lines`` of
+    the billing and delivery address, ``tax``, ``revenue_account``, ``carrier``, ``employee``, ``lines`` of
     ``sku``/``quantity``/``unit_price``, ...), the reference the ERP keeps it by, and the
     warehouse that ships it."""
 

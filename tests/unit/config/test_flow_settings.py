@@ -42,6 +42,8 @@ def test_a_customer_flow_the_hub_cannot_run_is_a_config_error_naming_it(tmp_path
     ({"mapping": {"revenue_account": {"constant": "8000"}}}, "mapping.revenue_account is used when orders become "
                                                              "invoices"),
     ({"statuses": ["paid", " "]}, "a status is 1 to 60 characters"),
+    ({"create": "invoice", "mapping": {"carrier": {"constant": "DHL"}}}, "mapping.carrier is used when orders "
+                                                                         "become sales"),
 ])
 def test_order_settings_the_hub_cannot_follow_are_a_config_error_naming_them(tmp_path, orders, expected):
     config = loaded(tmp_path, {}, orders=orders)

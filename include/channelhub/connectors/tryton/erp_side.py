@@ -7,7 +7,7 @@
   invoice, for a flow that makes invoices) exists by its reference ``<ERP channel name>:<order
   code>`` is skipped; every SKU must be a product, else the order is refused naming the SKUs;
   the payment method must be a payment term, the tax a tax, the employee an employee, the
-  revenue account (invoices) a revenue account;
+  carrier (sales) a carrier, the revenue account (invoices) a revenue account;
   the customer is found by email and updated, or created: a company name makes a company
   party with the person as the email contact's name, otherwise a person party; with no
   customer data the configured default debtor (a party code) takes the order. The sales of a
@@ -201,6 +201,8 @@ class TrytonErpSide(TrytonLookups):
             record |= {"shipment_address": shipment_address, "warehouse": self.warehouse(order.warehouse)}
             if mapped.get("order_date"):
                 record["sale_date"] = _date(mapped["order_date"])
+            if mapped.get("carrier"):
+                record["carrier"] = self._carrier(str(mapped["carrier"]))
         record["lines"] = [["create", line_values]]
         if term is not None:
             record["payment_term"] = term
@@ -247,6 +249,10 @@ class TrytonErpSide(TrytonLookups):
     def _account(self, code: str) -> int:
         return self.cached(("account", code), lambda: self.one(
             "account.account", [("code", "=", code), ("type.revenue", "=", True)], f"revenue account {code!r}"))
+
+    def _carrier(self, code: str) -> int:
+        return self.cached(("carrier", code), lambda: self.one(
+            "carrier", [("party.code", "=", code)], f"carrier {code!r} (a carrier whose party has that code)"))
 
     def _employee(self, code: str) -> int:
         return self.cached(("employee", code), lambda: self.one(
