@@ -5,9 +5,8 @@ Each run reads what the source side changed from the flow's cursor (the run's in
 from where an earlier run stopped) to the interval's end, a page at a time; maps each record
 (``customers_to_erp`` or ``customers_to_shop``); and hands it to the target's writer (the
 ERP writes a page at once; a shop's writer may gather records into import jobs and answer
-later, while the next page is read). A customer
-that a rule holds, that the mapper cannot map or that the target refuses (an unknown country,
-an email it will not take) is **HELD**: logged with its reason (an open error in the
+later, while the next page is read). A customer that a rule holds, that the mapper cannot
+map or that the target refuses (an unknown country, an email it will not take) is **HELD**: logged with its reason (an open error in the
 console) and kept in the flow's marks with its source record, to be written again at the
 start of every run until it goes through (then its error settles). The cursor moves to the
 interval's end only after every page was read and each customer written or kept: a fault of

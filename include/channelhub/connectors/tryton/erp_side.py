@@ -14,7 +14,10 @@
   batch are made, quoted and confirmed together (one call each; invoices made and posted); one
   Tryton refuses is deleted again, and one a stopped run left unfinished is finished, not made
   twice. An invoice's lines take the mapped revenue account, else the product's.
-- **Products**: every salable product with its code (the SKU), name, price and description.
+- **Products**: every salable variant with its code (the SKU), name, price with and without
+  its sales taxes, description, EAN, sale categories and whether it is stocked; a template of
+  several variants is a configurable product, named as each variant's parent with the
+  variant's attributes (the ``product_attribute`` module).
 - **Customers** (customer sync, and an order's customer): :mod:`.customers`.
 """
 
