@@ -26,10 +26,11 @@ from typing import Any
 from bench.sync_flows import shop_session
 from bench.tryton_posting import measured, server_of
 from channelhub.connectors.commerce_api import CommerceShopSide
+from channelhub.connectors.contract import BatchWriter
 from channelhub.connectors.tryton import TrytonErpSide, TrytonSession
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
 from channelhub.sqldb import create_engine
-from channelhub.sync.customers import BatchWriter, sync_customers
+from channelhub.sync.customers import sync_customers
 from channelhub.sync.mapper import build_mapping
 from channelhub.sync.state import Scope, SyncState
 from channelhub_dev.commerce_server import CommerceServer

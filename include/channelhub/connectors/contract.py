@@ -283,6 +283,24 @@ class RecordWriter(Protocol):
         """Everything added is written and its results delivered."""
 
 
+class BatchWriter:
+    """A :class:`RecordWriter` over a side that writes what it is given at once and answers per
+    record (the ERP's ``write_customers``; a shop with no batch route, one call a record): each
+    ``add`` is written and answered before it returns."""
+
+    def __init__(self, write: Callable[[list[dict[str, Any]]], list[WriteResult]], on_results: OnResults):
+        self.write, self.on_results = write, on_results
+
+    def add(self, records: list[dict[str, Any]]) -> None:
+        self.on_results(self.write(records))
+
+    def work_while_waiting(self) -> None:
+        """Every write is answered when ``add`` returns: nothing waits."""
+
+    def close(self) -> None:
+        """Nothing is buffered."""
+
+
 class ShopSide(Protocol):
     """A webshop's side of the sync flows; one thread at a time.
 

@@ -19,14 +19,14 @@ from functools import cached_property
 from typing import Any
 
 from channelhub.config.clients import Client
-from channelhub.connectors.contract import ErpSide, ShopSide
+from channelhub.connectors.contract import BatchWriter, ErpSide, ShopSide
 from channelhub.connectors.registry import connector_hook
 from channelhub.credentials.checks import ensure_live
 from channelhub.exceptions import ChannelHubError, FlowSwitchedOff, RecordsPending, RecordsRefused
 from channelhub.hubdb.hook import HubDbHook
 from channelhub.hubdb.migrate import require_current
 from channelhub.operators import HubOperator
-from channelhub.sync.customers import BatchWriter, sync_customers
+from channelhub.sync.customers import sync_customers
 from channelhub.sync.invex import run_invex
 from channelhub.sync.orders import OrderSummary, create_orders, pull_since_cursor, report_shipments
 from channelhub.sync.products import sync_products

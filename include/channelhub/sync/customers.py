@@ -1,17 +1,17 @@
 """Customer sync of one channel, one way at a time: customers changed on one side, mapped, and
 found by email on the other, then updated or created there.
 
-Each run reads what the source side changed from the flow's cursor (the run's interval, or
-from where an earlier run stopped) to the interval's end, a page at a time; maps each record
-(``customers_to_erp`` or ``customers_to_shop``); and hands it to the target's writer (the
-ERP writes a page at once; a shop's writer may gather records into import jobs and answer
-later, while the next page is read). A customer that a rule holds, that the mapper cannot
-map or that the target refuses (an unknown country, an email it will not take) is **HELD**: logged with its reason (an open error in the
-console) and kept in the flow's marks with its source record, to be written again at the
-start of every run until it goes through (then its error settles). The cursor moves to the
-interval's end only after every page was read and each customer written or kept: a fault of
-either side fails the task and leaves the cursor, and the retry reads from it again (writing
-a customer again is an update that changes nothing).
+Each run reads what the source side changed from the flow's cursor (the run's interval, or from
+where an earlier run stopped) to the interval's end, a page at a time; maps each record
+(``customers_to_erp`` or ``customers_to_shop``); and hands it to the target's writer (the ERP
+writes a page at once; a shop's writer may gather records into import jobs and answer later,
+while the next page is read). A customer that a rule holds, that the mapper cannot map or that
+the target refuses (an unknown country, an email it will not take) is **HELD**: logged with its
+reason (an open error in the console) and kept in the flow's marks with its source record, to be
+written again at the start of every run until it goes through (then its error settles). The
+cursor moves to the interval's end only after every page was read and each customer written or
+kept: a fault of either side fails the task and leaves the cursor, and the retry reads from it
+again (writing a customer again is an update that changes nothing).
 """
 
 from __future__ import annotations
@@ -52,23 +52,6 @@ def customer_key(record: dict[str, Any]) -> str | None:
     if not isinstance(email, str) or not 0 < len(email.strip()) <= MAX_EMAIL:
         return None
     return email.strip().lower()
-
-
-class BatchWriter:
-    """A :class:`RecordWriter` over a side that writes a list at once and answers per record
-    (the ERP's ``write_customers``): each ``add`` is written and answered when it is made."""
-
-    def __init__(self, write: Callable[[list[dict[str, Any]]], list[WriteResult]], on_results: OnResults):
-        self.write, self.on_results = write, on_results
-
-    def add(self, records: list[dict[str, Any]]) -> None:
-        self.on_results(self.write(records))
-
-    def work_while_waiting(self) -> None:
-        """Every write is answered when ``add`` returns: nothing waits."""
-
-    def close(self) -> None:
-        """Nothing is buffered."""
 
 
 def sync_customers(read: Read, writer_of: WriterOf, mapping: FlowMapping, state: SyncState, start: datetime,

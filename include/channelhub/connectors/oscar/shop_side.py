@@ -29,7 +29,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from channelhub.connectors.contract import OnResults, RecordWriter, WriteResult, WriteStatus
+from channelhub.connectors.contract import BatchWriter, OnResults, RecordWriter, WriteResult, WriteStatus
 from channelhub.connectors.oscar.client import OscarClient
 from channelhub.exceptions import PartnerAnswerInvalid, PartnerRefused
 
@@ -202,7 +202,7 @@ class OscarShopSide:
     # -- stock ---------------------------------------------------------------------------------
 
     def stock_writer(self, on_results: OnResults) -> RecordWriter:
-        return OscarWriter(self._write_stock, on_results)
+        return BatchWriter(lambda records: [self._write_stock(r) for r in records], on_results)
 
     def _write_stock(self, record: dict[str, Any]) -> WriteResult:
         """One stock record (see the module docs), its result keyed ``<item_no>|<location>``."""
@@ -380,7 +380,7 @@ class OscarShopSide:
         return self._users
 
     def customer_writer(self, on_results: OnResults) -> RecordWriter:
-        return OscarWriter(self._push_customer, on_results)
+        return BatchWriter(lambda records: [self._push_customer(r) for r in records], on_results)
 
     def _push_customer(self, record: dict[str, Any]) -> WriteResult:
         email = str(record.get("email") or "").strip().lower()
@@ -404,24 +404,6 @@ class OscarShopSide:
         if isinstance(created, dict) and isinstance(created.get("url"), str):
             self.users()[email] = created["url"]
         return WriteResult(email, WriteStatus.CREATED)
-
-
-class OscarWriter:
-    """Records written one call each as they are added (Oscar's API has no batch route), each
-    result delivered at once."""
-
-    def __init__(self, write_one: Callable[[dict[str, Any]], WriteResult], on_results: OnResults):
-        self.write_one = write_one
-        self.on_results = on_results
-
-    def add(self, records: list[dict[str, Any]]) -> None:
-        self.on_results([self.write_one(record) for record in records])
-
-    def work_while_waiting(self) -> None:
-        """Every write is done when ``add`` returns: nothing waits."""
-
-    def close(self) -> None:
-        """Nothing is buffered."""
 
 
 def _zoned(item: dict[str, Any], name: str, what: str) -> datetime:
