@@ -112,11 +112,8 @@ class TrytonCustomers:
 
     def _find_or_make(self, customer: Customer) -> Found:
         values = self._values(customer)
-        found = self.session.call("party.contact_mechanism", "search_read",
-                                  [("type", "=", "email"), ("value", "=", customer.email)], 0, 1, None, ["party"])
-        if not found:
-            return self._made(customer, values)
-        return self._updated(found[0]["party"], customer, values)
+        party = self._parties_by_email([customer.email]).get(customer.email)
+        return self._made(customer, values) if party is None else self._updated(party, customer, values)
 
     def _updated(self, party: int, customer: Customer, values: dict[str, dict[str, Any]]) -> Found:
         """The customer's party brought up to date: its name, contacts, and each address (added
@@ -131,9 +128,7 @@ class TrytonCustomers:
         ids: dict[str, int] = {}
         for kind, wanted in values.items():
             same = next((a["id"] for a in existing if _same_place(a, wanted)), None)
-            if same is None and kind == "delivery" and values.get("billing") == wanted:
-                same = ids.get("billing")
-            if same is None:
+            if same is None:  # added to ``existing``, so a delivery address like the billing one finds it
                 same = self.session.call("party.address", "create", [{"party": party, **wanted, FLAG[kind]: True}])[0]
                 existing.append({"id": same, **wanted})
                 changed.append(f"{kind} address")
