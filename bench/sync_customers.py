@@ -8,8 +8,9 @@ direct client doing the same reads and writes, in one run.
   same session and, per page, searches the emails and creates the parties (their addresses and
   contacts; country ids known). Each on a fresh copy of Tryton's template.
 - **Tryton -> shop**: the hub's ``customers_to_shop`` run against a direct client reading the
-  same parties, contacts and addresses from Tryton and posting the same records to the shop
-  (import jobs of up to 1,000). Each into a fresh shop, from one Tryton.
+  same parties, contacts and addresses from Tryton, looking up the shop's contacts by email (50 a
+  search) and posting the new accounts, contacts and addresses (import jobs of up to 1,000, each
+  resource in turn). Each into a fresh shop, from one Tryton.
 
 The figure is the direct client's time over the hub's (goal >= 0.95).
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 from bench.sync_flows import shop_session
 from bench.tryton_posting import measured, server_of
-from channelhub.connectors.commerce_api import CommerceShopSide
+from channelhub.connectors.commerce_api import CommerceSession, CommerceShopSide, any_of, search_term
 from channelhub.connectors.contract import BatchWriter
 from channelhub.connectors.tryton import TrytonErpSide, TrytonSession
 from channelhub.hubdb.migrate import upgrade as upgrade_hub_db
@@ -42,18 +43,21 @@ STAMP = "2026-12-01T10:00:00Z"
 INTERVAL = (datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC))
 
 
-def shop_customers(count: int) -> list[dict[str, Any]]:
-    """Customers as the shop keeps them: every third a company, billing and delivery apart for half."""
-    customers = []
+def shop_customers(shop: CommerceServer, count: int) -> None:
+    """Customers as the shop keeps them (an account, its contact, its addresses): every third a
+    company, billing and delivery apart for half."""
     for i in range(count):
+        number = f"ACC{i:05}"
         ship = {"street": "Damrak", "house_number": str(i), "zip": "1012 LG", "city": "Amsterdam", "country": "NL"}
-        customer = {"email": f"customer{i:05}@example.nl", "first_name": "Bench", "last_name": f"Customer {i}",
-                    "company_name": f"Company {i}" if i % 3 == 0 else "", "phone": f"+3120{i:07}",
-                    "last_modified": STAMP, "ship_address": ship}
+        shop.add("accounts", {"account_no": number, "name": f"Company {i}" if i % 3 == 0 else f"Bench Customer {i}",
+                              "type": "company" if i % 3 == 0 else "person", "last_modified": STAMP})
+        shop.add("contacts", {"email": f"customer{i:05}@example.nl", "account_no": number, "first_name": "Bench",
+                              "last_name": f"Customer {i}", "phone": f"+3120{i:07}", "last_modified": STAMP})
+        shop.add("addresses", {"address_no": f"{number}-S", "account_no": number, "type": "shipping", **ship,
+                               "last_modified": STAMP})
         if i % 2:
-            customer["bill_address"] = {**ship, "street": "Rokin", "zip": "1012 KK"}
-        customers.append(customer)
-    return customers
+            shop.add("addresses", {"address_no": f"{number}-B", "account_no": number, "type": "billing",
+                                   **ship, "street": "Rokin", "zip": "1012 KK", "last_modified": STAMP})
 
 
 def state(work: Path, name: str, flow: str) -> SyncState:
@@ -143,12 +147,31 @@ def direct_to_shop(tryton: TrytonProcess, shop: CommerceServer, since: datetime)
             delivery = next(a for a in kept if a["delivery"])
             person = email["name"] or party["name"]
             first, last = person.split(" ", 1)
-            records.append({"email": email["value"], "first_name": first, "last_name": last,
-                            "company_name": party["name"] if email["name"] else "",
-                            "bill_address": _shop_address(billing), "ship_address": _shop_address(delivery)})
-    results = shop_api.write("POST", "customers", records)
-    assert sum(r.ok for r in results) == COUNT
+            records.append((email["value"], first, last, party["name"] if email["name"] else "",
+                            _shop_address(billing), _shop_address(delivery)))
+    _post_customers(shop_api, records)
     return time.perf_counter() - start
+
+
+def _post_customers(shop_api: CommerceSession, records: list[tuple[str, str, str, str, dict, dict]]) -> None:
+    """What a direct client writes: the contacts it may already have looked up 50 emails a search,
+    then new accounts, their contacts and their addresses, each resource's jobs in turn."""
+    emails = [record[0] for record in records]
+    known = {c["email"] for i in range(0, len(emails), PAGE) for page in shop_api.search(
+        "contacts", any_of(*(search_term("searchequal", "email", e) for e in emails[i:i + PAGE]))) for c in page}
+    accounts, contacts, addresses = [], [], []
+    for email, first, last, company, billing, delivery in records:
+        if email in known:
+            continue
+        number = f"D{len(accounts):07}"
+        accounts.append({"account_no": number, "name": company or f"{first} {last}",
+                         "type": "company" if company else "person"})
+        contacts.append({"email": email, "account_no": number, "first_name": first, "last_name": last})
+        addresses += [{"address_no": f"{number}-billing", "account_no": number, "type": "billing", **billing},
+                      {"address_no": f"{number}-shipping", "account_no": number, "type": "shipping", **delivery}]
+    for resource, batch in (("accounts", accounts), ("contacts", contacts), ("addresses", addresses)):
+        assert all(r.ok for r in shop_api.write("POST", resource, batch))
+    assert len(contacts) == COUNT
 
 
 def _shop_address(address: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +184,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="channelhub-bench-customers-") as folder:
         work = Path(folder)
         shop = CommerceServer(window_calls=100_000).start()
-        shop.add("customers", *shop_customers(COUNT))
+        shop_customers(shop, COUNT)
         try:
             direct = measured(work, "direct-in", lambda t: direct_to_erp(t, shop))
             hub = measured(work, "hub-in", lambda t: hub_to_erp(t, shop, work))
@@ -174,7 +197,7 @@ def main() -> None:
         def both_ways_out(tryton: TrytonProcess) -> tuple[float, float]:
             since = datetime.now(UTC) - timedelta(seconds=5)
             loader = CommerceServer(window_calls=100_000).start()
-            loader.add("customers", *shop_customers(COUNT))
+            shop_customers(loader, COUNT)
             try:
                 direct_to_erp(tryton, loader)  # the parties to read (not measured)
             finally:

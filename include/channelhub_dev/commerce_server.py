@@ -24,8 +24,15 @@ Not a stub that answers 200: it holds what a real shop would enforce, so the hub
   ``Retry-After`` and does not count.
 
 Resources: ``orders`` (key ``order_no``), ``products`` (``item_no``), ``inventory``
-(``item_no`` + ``location``), ``customers`` (``email``; a write stamps ``last_modified``).
-Every accepted write is kept in order in ``state.writes``.
+(``item_no`` + ``location``), and a customer as CIMcloud keeps one: ``accounts``
+(``account_no``; ``name``, ``type`` ``company`` or ``person``, ``phone``, ``vat_number``,
+``language``), ``contacts`` (``email``; the ``account_no`` it belongs to, ``first_name``,
+``last_name``, ``phone``) and ``addresses`` (``address_no``; its ``account_no``, ``type``
+``billing`` or ``shipping``, ``street``, ``house_number``, ``zip``, ``city``, ``country``).
+A contact or address whose account does not exist is refused naming it; a write of any of the
+three stamps ``last_modified``. Import jobs run in the order they were queued (a job's results
+are ready only once every job queued before it ran), so accounts queued before their contacts
+exist when the contacts are imported. Every accepted write is kept in order in ``state.writes``.
 Tests script faults a real shop produces: a failing page, a record an async job rejects,
 an expired token, a forced 429, an import job that never completes, and the answers of a
 broken or hostile shop (:mod:`channelhub_dev.hostile_answers`: HTML with a 200, bodies
@@ -50,9 +57,11 @@ from channelhub_dev.hostile_answers import HOSTILE_ANSWERS, play_hostile
 from channelhub_dev.json_server import JsonHandler, LocalJsonServer
 
 KEYS = {"orders": ("order_no",), "products": ("item_no",), "inventory": ("item_no", "location"),
-        "customers": ("email",)}
+        "accounts": ("account_no",), "contacts": ("email",), "addresses": ("address_no",)}
 #: Resources whose records the shop stamps with ``last_modified`` when written, as CIMcloud does.
-STAMPED = {"customers"}
+STAMPED = {"accounts", "contacts", "addresses"}
+#: Resources that belong to an account (``account_no`` must name one the shop has).
+OF_ACCOUNT = {"contacts", "addresses"}
 PAGE_SIZE = 50
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}")
 MAX_BODY = 8 * 1024 * 1024
@@ -192,7 +201,7 @@ class CommerceState:
                 results.append({"key": None, "status": "failed",
                                 "message": f"{' and '.join(KEYS[resource])} required"})
                 continue
-            problem = self.failing_keys.get(key) or _invalid(resource, record)
+            problem = self.failing_keys.get(key) or _invalid(resource, record) or self._orphan(resource, record)
             known = self.records[resource].get(key)
             if problem is None and method == "PUT" and known is None:
                 problem = f"{key} not found (PUT only updates)"
@@ -206,14 +215,35 @@ class CommerceState:
             results.append({"key": key, "status": "updated" if known else "created"})
         return results
 
+    def _orphan(self, resource: str, record: dict[str, Any]) -> str | None:
+        account = str(record.get("account_no") or "")
+        if resource in OF_ACCOUNT and account not in self.records["accounts"]:
+            return f"account_no {account[:80]!r} does not exist"
+        return None
+
+    def job_results(self, job_id: str) -> list[dict[str, Any]] | None:
+        """The job's results once it ran; jobs run in the order queued, so every earlier job runs first."""
+        for earlier_id, job in self.jobs.items():
+            if job.results is None:
+                if time.monotonic() < job.ready_at or self.stuck_jobs:
+                    return None
+                job.results = self.apply(job.resource, job.method, job.records)
+            if earlier_id == job_id:
+                return job.results
+        return None
+
 
 def _invalid(resource: str, record: dict[str, Any]) -> str | None:
     if resource == "inventory":
         quantity = record.get("qty_available")
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
             return f"qty_available must be a whole number >= 0, not {quantity!r}"
-    if resource == "customers" and not EMAIL.fullmatch(str(record.get("email"))):
+    if resource == "contacts" and not EMAIL.fullmatch(str(record.get("email"))):
         return f"email {str(record.get('email'))[:80]!r} is not an email address"
+    if resource == "addresses" and record.get("type") not in ("billing", "shipping"):
+        return f"type must be billing or shipping, not {str(record.get('type'))[:40]!r}"
+    if resource == "accounts" and record.get("type", "person") not in ("company", "person"):
+        return f"type must be company or person, not {str(record.get('type'))[:40]!r}"
     return None
 
 
@@ -313,10 +343,9 @@ class _Handler(JsonHandler):
             if job is None:
                 self._reply(404, {"error": f"no job {job_id}"}, headers)
                 return
-            if job.results is None and time.monotonic() >= job.ready_at and not state.stuck_jobs:
-                job.results = state.apply(job.resource, job.method, job.records)
-            done = job.results is not None
-            reply = {"jobId": job_id, "status": "completed" if done else "queued", "results": job.results or []}
+            results = state.job_results(job_id)
+            reply = {"jobId": job_id, "status": "queued" if results is None else "completed",
+                     "results": results or []}
         self._reply(200, reply, headers)
 
     def do_POST(self) -> None:

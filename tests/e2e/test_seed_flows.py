@@ -144,18 +144,26 @@ def place(address: dict) -> dict:
 def test_customers_flow_from_the_shop_into_tryton_with_billing_and_delivery_apart(stack):
     local, shop, _ = stack
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    shop.add("customers",
-             {"email": "Inkoop@Globex.example", "first_name": "Anna", "last_name": "de Vries",
-              "company_name": "Globex BV", "phone": "+31 30 200 0000", "last_modified": stamp,
-              "bill_address": {"street": "Oudegracht", "house_number": "12", "zip": "3511 AB", "city": "Utrecht",
-                               "country": "NL"},
-              "ship_address": {"street": "Industrieweg", "house_number": "4a", "zip": "3542 AD",
-                               "city": "Utrecht", "country": "NL"}},
-             {"email": "ravi@example.in", "first_name": "Ravi", "last_name": "Kumar", "last_modified": stamp,
-              "ship_address": {"street": "MG Road", "house_number": "1", "zip": "411001", "city": "Pune",
-                               "country": "IN"}},
-             {"email": "far@example.org", "first_name": "Far", "last_name": "Away", "last_modified": stamp,
-              "ship_address": {"street": "Nowhere", "zip": "1", "city": "Atlantis", "country": "XX"}})
+    # As CIMcloud keeps customers: an account, the contact who logs in, the account's addresses.
+    shop.add("accounts", {"account_no": "GLOBEX", "name": "Globex BV", "type": "company", "last_modified": stamp},
+             {"account_no": "RAVI", "name": "Ravi Kumar", "type": "person", "last_modified": stamp},
+             {"account_no": "FAR", "name": "Far Away", "type": "person", "last_modified": stamp})
+    shop.add("contacts",
+             {"email": "Inkoop@Globex.example", "account_no": "GLOBEX", "first_name": "Anna", "last_name": "de Vries",
+              "phone": "+31 30 200 0000", "last_modified": stamp},
+             {"email": "ravi@example.in", "account_no": "RAVI", "first_name": "Ravi", "last_name": "Kumar",
+              "last_modified": stamp},
+             {"email": "far@example.org", "account_no": "FAR", "first_name": "Far", "last_name": "Away",
+              "last_modified": stamp})
+    shop.add("addresses",
+             {"address_no": "G-1", "account_no": "GLOBEX", "type": "billing", "street": "Oudegracht",
+              "house_number": "12", "zip": "3511 AB", "city": "Utrecht", "country": "NL", "last_modified": stamp},
+             {"address_no": "G-2", "account_no": "GLOBEX", "type": "shipping", "street": "Industrieweg",
+              "house_number": "4a", "zip": "3542 AD", "city": "Utrecht", "country": "NL", "last_modified": stamp},
+             {"address_no": "R-1", "account_no": "RAVI", "type": "shipping", "street": "MG Road", "house_number": "1",
+              "zip": "411001", "city": "Pune", "country": "IN", "last_modified": stamp},
+             {"address_no": "F-1", "account_no": "FAR", "type": "shipping", "street": "Nowhere", "zip": "1",
+              "city": "Atlantis", "country": "XX", "last_modified": stamp})
     local.airflow("dags", "test", TO_ERP, next_month())
 
     globex = party_of("inkoop@globex.example")  # keyed by the email, lower case

@@ -116,7 +116,7 @@ class ProductFlow(_Flow):
     schedule: Schedule = Schedule(time="02:00")
     keep_enriched: bool = Field(default=True, description="Never overwrite enriched_fields of a product "
                                                           "the shop already has.")
-    enriched_fields: list[str] = Field(default_factory=lambda: ["long_description"])
+    enriched_fields: list[str] = Field(default_factory=lambda: ["long_description", "short_description"])
     unsalable: Literal["keep", "remove"] = Field(
         default="keep", description="What becomes of a product the hub sent once the ERP no longer sells it (not "
                                     "salable, inactive or gone): kept in the shop, or removed from it.")

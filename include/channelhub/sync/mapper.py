@@ -18,7 +18,9 @@ a config error naming file and key) and adds rules. A field is made by one of:
 A target field named with dots (``bill_address.city``) is made inside nested records, for a
 side that keeps an address as one record.
 
-Any of them takes ``required: true``: an empty result holds the record; and ``pattern`` (with
+Any of them takes ``truncate: N``: a text longer than N characters is cut at the last word that
+fits and ends with "…" (a short description from a long one, for an ERP that keeps one text);
+``required: true``: an empty result holds the record; and ``pattern`` (with
 ``explain``): a target's rule for the value, such as a SKU of digits only, which a value that
 does not match in full holds the record with, naming field, value and rule. Rules are
 ``{when: <expression>, then: skip|hold, message: ...}``; the expression is Python-like
@@ -78,6 +80,7 @@ class _Spec(BaseModel):
     #: holds the record, naming the field, the value and ``explain``.
     pattern: str | None = Field(default=None, min_length=1, max_length=MAX_PATTERN)
     explain: str | None = Field(default=None, min_length=1, max_length=200)
+    truncate: int | None = Field(default=None, ge=2, le=100_000)
 
     @field_validator("pattern")
     @classmethod
@@ -166,7 +169,7 @@ def compile_field(name: str, raw: Any) -> Transform:
         spec = SPECS[kinds[0]].model_validate(raw)
     except ValidationError as exc:
         raise ValueError(f"field {name!r}: {'; '.join(describe_validation_error(exc))}") from None
-    make = _make(name, spec)
+    make = _make(name, spec) if spec.truncate is None else _truncated(_make(name, spec), spec.truncate)
     if not spec.required and spec.pattern is None:
         return make
     pattern = re.compile(spec.pattern) if spec.pattern is not None else None
@@ -217,6 +220,19 @@ def _make(name: str, spec: _Spec) -> Transform:
     inner = {field: compile_field(f"{name}.{field}", value) for field, value in spec.fields.items()}
     return lambda record: [{field: make(item) for field, make in inner.items()}
                            for item in (resolve(record, spec.each) or []) if isinstance(item, dict)]
+
+
+def _truncated(make: Transform, limit: int) -> Transform:
+    """A text longer than ``limit`` cut at its last word that fits (a word longer than half the
+    limit is cut inside), ending with an ellipsis, so the result is at most ``limit`` characters."""
+    def cut(record: dict[str, Any]) -> Any:
+        value = make(record)
+        if not isinstance(value, str) or len(value) <= limit:
+            return value
+        head = value[:limit]
+        word_end = max(head.rfind(" "), head.rfind("\n"))
+        return (head[:word_end] if word_end >= limit // 2 else head[:limit - 1]).rstrip() + "…"
+    return cut
 
 
 class _BudgetedEval(EvalWithCompoundTypes):

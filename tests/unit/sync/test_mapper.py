@@ -86,6 +86,17 @@ def test_a_targets_rule_for_a_value_holds_the_record_naming_field_value_and_rule
         optional({"phone": "9" * 2000})  # past what a pattern is matched against
 
 
+def test_a_short_description_is_the_long_ones_opening_cut_at_a_word():
+    long_text = "Organic cotton tee with a relaxed fit. " * 10
+    short = build_mapping("products", {}).map({"code": "111", "name": "Tee", "description": long_text})
+    assert short["long_description"] == long_text
+    assert len(short["short_description"]) <= 160 and short["short_description"].endswith("fit.…")
+    assert long_text.startswith(short["short_description"][:-1])
+    cut = compile_field("x", {"from": "code", "truncate": 10})
+    assert cut({"code": "short"}) == "short" and cut({"code": 7}) == 7  # only longer texts are cut
+    assert cut({"code": "a" * 30}) == "a" * 9 + "…"  # one word longer than the limit is cut inside
+
+
 def test_what_cannot_be_mapped_names_the_field_and_value():
     with pytest.raises(MappingError, match="payment_method 'bitcoin' has no entry in the payment_method table"):
         build_mapping("orders", {}).map({**ORDER, "payment_method": "bitcoin"})

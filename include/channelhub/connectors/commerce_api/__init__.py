@@ -56,7 +56,7 @@ CONNECTOR = Connector(
     # The shop's resources keep more fields than the default mappings fill (CIMcloud's field-level docs).
     extra_fields={"products": frozenset({"brand", "country_of_origin", "delivery_time", "meta_title",
                                          "meta_description", "weight"}),
-                  "customers_to_shop": frozenset({"vat_number", "language"})},
+                  "customers_to_shop": frozenset({"vat_number", "language", "account_no"})},
 )
 
 _PUBLIC = {

@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -56,6 +57,11 @@ from channelhub.exceptions import (
 #: Added to the one-second window, so calls spaced by the hub arrive spaced at the shop.
 SPACING_MARGIN = 0.04
 MAX_WAIT = 900.0
+
+
+def shop_time(moment: datetime) -> str:
+    """The API's ``last_modified`` form (UTC, to the second) of an aware time."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def search_term(command: str, field: str, *values: str) -> str:
@@ -380,13 +386,21 @@ class ImportStream:
         else:
             job.poll_at, job.wait = time.monotonic() + job.wait, min(job.wait * 2, 30.0)
 
-    def close(self) -> None:
+    def flush(self) -> None:
+        """Submits what is buffered now: synchronously when it fits ``sync_batch``, else as a job."""
         if self.buffer:
             self._submit(self.buffer)
             self.buffer = []
+
+    def drain(self) -> None:
+        """Waits every submitted job out, its results delivered."""
         while self.jobs:
             self.session.gate.back_off(self.jobs[0].poll_at - time.monotonic())
             self._poll_oldest()
+
+    def close(self) -> None:
+        self.flush()
+        self.drain()
 
 
 class _Transient(Exception):

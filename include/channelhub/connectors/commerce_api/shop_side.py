@@ -1,29 +1,27 @@
-"""The shop side of the sync flows on a CIMcloud-style API: searchstrings for orders, SKUs and
-customers, single-record ``GET`` for a few SKUs, upserts for stock, products and customers,
-``DELETE`` for products no longer sold, ``PUT orders`` for shipments."""
+"""The shop side of the sync flows on a CIMcloud-style API: searchstrings for orders and SKUs,
+single-record ``GET`` for a few SKUs, upserts for stock and products, ``DELETE`` for products
+no longer sold, ``PUT orders`` for shipments; customers as accounts, contacts and addresses
+(:mod:`.customers`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from channelhub.connectors.commerce_api.customers import CustomerWriter, changed_customers
 from channelhub.connectors.commerce_api.session import (
     CommerceSession,
     ImportStream,
     all_of,
     search_term,
+    shop_time,
 )
 from channelhub.connectors.contract import OnResults, RecordWriter, WriteResult, WriteStatus
 from channelhub.exceptions import PartnerRefused
 
 #: Up to this many SKUs are looked up one GET each; more cost one search of every product.
 SINGLE_LOOKUPS = 20
-
-
-def shop_time(moment: datetime) -> str:
-    """The API's ``last_modified`` form (UTC, to the second) of an aware time."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class CommerceShopSide:
@@ -68,15 +66,7 @@ class CommerceShopSide:
                            on_results=on_results)
 
     def customers(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
-        return self.session.search("customers", search_term("searchbetween", "last_modified", shop_time(start),
-                                                            shop_time(end)))
+        return changed_customers(self.session, start, end)
 
     def customer_writer(self, on_results: OnResults) -> RecordWriter:
-        return CustomerStream(self.session, "POST", "customers", on_results)
-
-
-class CustomerStream(ImportStream):
-    """Customers written as they come, keyed by their email in lower case, as the contract keys them."""
-
-    def add(self, records: list[dict[str, Any]]) -> None:
-        super().add([{**record, "email": str(record.get("email") or "").strip().lower()} for record in records])
+        return CustomerWriter(self.session, on_results)
