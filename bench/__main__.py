@@ -6,7 +6,8 @@ Figures (each against a baseline measured in this run):
    plain ``COPY`` of the same file into a table of the same columns (no key), vs a ``COPY``
    into the same keyed table, and vs pandas ``read_csv`` + ``to_sql``.
 2. The same file into SQLite: the hub vs an ``executemany`` of pre-split rows in one transaction.
-3. Peak RSS of the hub's load at 1M and 5M rows (each in a fresh process).
+3. Peak RSS of the hub's load at 1M and 10M rows (each in a fresh process), beside the
+   process's size before the load (goal: <= 250 MB at both, flat).
 4. 1,000 tenant projects: YAML parse + validate + DAG build vs building the same DAGs from
    already-made config objects in Python.
 5. A file of 100,000 bad rows vs the same file with one bad row: time to its FAILED verdict,
@@ -44,12 +45,16 @@ def timed(function, *args, **kwargs) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def hub_load(url: str, sales: Path, prefix: str) -> float:
+def hub_load(url: str, sales: Path, prefix: str, before_sales: list[float] | None = None) -> float:
+    """Loads the masters, then the sales file; ``before_sales`` gets the process's peak RSS (MB)
+    between the two."""
     formats = load_formats()
     engine = create_engine(url)
     tables = ProjectTables(prefix, formats)
     for table in ("store", "style", "sku"):
         assert ingest_file(WORK / f"{table}-{DAY}.tsv", formats[table], engine, tables, RUN_DATE).status == "SUCCESS"
+    if before_sales is not None:
+        before_sales.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     seconds, result = timed(ingest_file, sales, formats["daily_sales"], engine, tables, RUN_DATE)
     assert result.status == "SUCCESS" and result.rows == ROWS, result
     engine.dispose()
@@ -118,17 +123,18 @@ def sqlite_executemany(sales: Path) -> float:
     return seconds
 
 
-def peak_rss_mb(url: str, rows: int) -> float:
-    """Peak RSS of a fresh process that loads a ``rows``-row file with the hub."""
+def peak_rss_mb(url: str, rows: int) -> tuple[float, float]:
+    """(RSS before the load, peak RSS) of a fresh process that loads a ``rows``-row file with the hub."""
     sales = write_sales(WORK / f"daily_sales-{rows}.tsv", rows)
-    code = ("import resource, sys; from pathlib import Path; from bench.__main__ import hub_load;"
-            f"hub_load({url!r}, Path({str(sales)!r}), 'rss{rows}__p__');"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    code = ("import resource, sys; from pathlib import Path; from bench.__main__ import hub_load; before = [];"
+            f"hub_load({url!r}, Path({str(sales)!r}), 'rss{rows}__p__', before);"
+            "print(before[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     env = {**os.environ, "CHANNELHUB_BENCH_ROWS": str(rows)}
     output = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True,
                             text=True, check=True).stdout
     sales.unlink()
-    return int(output.strip().splitlines()[-1]) / 1024
+    before, peak = output.strip().splitlines()[-1].split()
+    return float(before), float(peak)
 
 
 def write_tenant_configs(folder: Path, projects: int) -> None:
@@ -207,9 +213,11 @@ def main() -> None:
     print(f"SQLite      hub validate+load {hub_sqlite:6.2f}s | executemany floor {floor:6.2f}s -> "
           f"{hub_sqlite / floor:4.2f}x")
     target = url or sqlite_url
-    rss = {rows: peak_rss_mb(target, rows) for rows in (1_000_000, 5_000_000)}
-    print(f"Peak RSS    1M rows {rss[1_000_000]:6.0f} MB | 5M rows {rss[5_000_000]:6.0f} MB -> "
-          f"{rss[5_000_000] / rss[1_000_000]:4.2f}x for 5x the rows ({'PostgreSQL' if url else 'SQLite'})")
+    rss = {rows: peak_rss_mb(target, rows) for rows in (1_000_000, 10_000_000)}
+    (before_1m, peak_1m), (before_10m, peak_10m) = rss[1_000_000], rss[10_000_000]
+    print(f"Peak RSS    1M rows {peak_1m:6.0f} MB (process before the load {before_1m:.0f} MB) | 10M rows "
+          f"{peak_10m:6.0f} MB (before {before_10m:.0f} MB) -> {peak_10m / peak_1m:4.2f}x for 10x the rows "
+          f"(goal <= 250 MB, flat; {'PostgreSQL' if url else 'SQLite'})")
     bad_rows(target)
     from_yaml, in_python = config_parse()
     print(f"Config      1,000 projects from YAML {from_yaml:6.2f}s | same DAGs built in Python {in_python:6.2f}s -> "

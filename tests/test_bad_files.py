@@ -153,3 +153,24 @@ def test_huge_value_is_shortened_in_the_report(tmp_path, formats, engine, tables
     result = ingest_file(path, formats["store"], engine, tables, RUN_DATE)
     assert result.first_errors[0].value.endswith("(500000 chars)")
     assert len(result.first_errors[0].value) < 200
+
+
+def test_keys_past_what_memory_holds_are_checked_from_disk_and_every_duplicate_named(tmp_path, formats, engine,
+                                                                                    tables, monkeypatch):
+    """Hashes spill to bucket files after a few rows (as they do past 262,144 rows): the verdict
+    and the lines named are those of the in-memory check."""
+    monkeypatch.setattr("channelhub.ingest.duplicates.SPILL_AT", 3)
+    load_masters(tmp_path, RUN_DATE, formats, engine, tables)
+    good = [f"{D}\tPOS\tS1\t111\t0\t2\t10\t990", f"{D}\tPOS\tS1\t112\t0\t1\t0\t400",
+            f"{D}\tPOS\tS2\t111\t0\t2\t10\t990", f"{D}\tPOS\tS2\t112\t0\t1\t0\t400",
+            f"{D}\tWEB\tS1\t111\t0\t2\t10\t990", f"{D}\tWEB\tS1\t112\t0\t1\t0\t400"]
+    path = tmp_path / f"daily_sales-{D}.tsv"
+    path.write_bytes(sales(*good))
+    assert ingest_file(path, formats["daily_sales"], engine, tables, RUN_DATE, block_bytes=64).status \
+        is TableStatus.SUCCESS
+    path.write_bytes(sales(*good, good[3], good[0], good[3]))
+    result = ingest_file(path, formats["daily_sales"], engine, tables, RUN_DATE, block_bytes=64)
+    assert result.status is TableStatus.FAILED
+    assert [(i.line, i.message) for i in result.first_errors if i.rule == "duplicate_key"] == [
+        (8, "(day, channel, store_id, sku) repeats line 5"), (9, "(day, channel, store_id, sku) repeats line 2"),
+        (10, "(day, channel, store_id, sku) repeats line 5")]

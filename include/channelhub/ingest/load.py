@@ -6,7 +6,10 @@ back, so the table keeps its previous rows.
 
 Bulk insert is one ``COPY`` of the raw, already checked bytes on PostgreSQL, fed from a
 queue by psycopg's writer thread so the server ingests a block while the next one is
-being validated; and one ``executemany`` per block on SQLite.
+being validated (the queue bounded to ``COPY_QUEUE_BUFFERS`` buffers, so a slow server
+holds the checks back instead of the file piling up in memory); and one ``executemany``
+per block on SQLite. What the writer keeps per block to name a refused row's file line
+is a range unless the block's lines have gaps, so its memory does not grow with the file.
 
 A day's rows on PostgreSQL go into a fresh table with no index: the caller has checked
 the file's keys (``duplicates.KeyHashes``), which costs a fraction of a unique index that
@@ -21,6 +24,7 @@ import contextlib
 import re
 import uuid
 from datetime import date
+from queue import Queue
 
 import numpy as np
 import pandas as pd
@@ -44,6 +48,17 @@ class LoadAbandoned(Exception):
 DATA_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, sa.exc.DataError, psycopg.errors.IntegrityError,
                                             psycopg.errors.DataError)
 COPY_LINE = re.compile(r"\bline (\d+)")
+#: psycopg's buffers are at most 128 KiB: 32 of them, 4 MiB waiting for the server at most.
+COPY_QUEUE_BUFFERS = 32
+
+
+class BoundedQueueWriter(QueuedLibpqWriter):
+    """psycopg's queued ``COPY`` writer with a short queue: psycopg's own holds up to 1,024
+    buffers (128 MiB) when the server takes the rows slower than the hub checks them."""
+
+    def __init__(self, cursor: psycopg.Cursor):
+        super().__init__(cursor)
+        self._queue = Queue(maxsize=COPY_QUEUE_BUFFERS)  # psycopg 3.3's attribute (pinned)
 
 
 class TableWriter:
@@ -61,7 +76,8 @@ class TableWriter:
         self.rows = 0
         self._copy: psycopg.Copy | None = None
         self._copy_scope = contextlib.ExitStack()
-        self._lines: list[np.ndarray] = []
+        #: Per written block: its file lines, as (first, last) when they run without a gap.
+        self._lines: list[tuple[int, int] | np.ndarray] = []
 
     def __enter__(self) -> TableWriter:
         self.begin()
@@ -110,7 +126,9 @@ class TableWriter:
         else:
             self._executemany(frame)
         self.rows += block.rows
-        self._lines.append(block.line_numbers)
+        lines = block.line_numbers
+        contiguous = len(lines) and int(lines[-1]) - int(lines[0]) == len(lines) - 1
+        self._lines.append((int(lines[0]), int(lines[-1])) if contiguous else lines.copy())
 
     def file_line(self, error: Exception) -> int | None:
         """The file line of the row a ``COPY`` error names (its context says ``line N`` of the copy)."""
@@ -119,8 +137,12 @@ class TableWriter:
         if not found or not self._lines:
             return None
         row = int(found.group(1)) - 1
-        lines = np.concatenate(self._lines)
-        return int(lines[row]) if 0 <= row < len(lines) else None
+        for lines in self._lines:
+            count = lines[1] - lines[0] + 1 if isinstance(lines, tuple) else len(lines)
+            if 0 <= row < count:
+                return lines[0] + row if isinstance(lines, tuple) else int(lines[row])
+            row -= count
+        return None
 
     def finish(self) -> None:
         """Complete the load: end the ``COPY``, then merge staged rows or swap in the new partition."""
@@ -173,7 +195,7 @@ class TableWriter:
         sql = (f"COPY {self._quoted(self.target)} ({self._quoted_columns()}) FROM STDIN "
                "WITH (FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01', NULL '')")
         cursor = self.connection.connection.driver_connection.cursor()
-        self._copy = self._copy_scope.enter_context(cursor.copy(sql, writer=QueuedLibpqWriter(cursor)))
+        self._copy = self._copy_scope.enter_context(cursor.copy(sql, writer=BoundedQueueWriter(cursor)))
 
     def _executemany(self, frame: pd.DataFrame) -> None:
         columns = []

@@ -20,7 +20,8 @@ from channelhub.ingest.issues import IssueLog
 
 BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-DEFAULT_BLOCK_BYTES = 8 << 20
+#: 1 MiB: as fast as 8 MiB blocks and about 100 MB less at the peak (``make bench``).
+DEFAULT_BLOCK_BYTES = 1 << 20
 # Bytes that may never appear in a value: they would also break the bulk loader's framing
 # (a carriage return inside a value, once Windows line ends are read, ends a CSV row).
 FORBIDDEN_BYTES = (b"\x00", b"\x01", b"\r")
