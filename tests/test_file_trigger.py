@@ -113,3 +113,33 @@ def test_a_server_that_stays_down_fires_error_after_a_few_checks(monkeypatch):
     monkeypatch.setenv(key, value)  # nothing listens there
     event = first_event(trigger(seconds=300, poke_interval=0.1))
     assert event["status"] == "error" and CONN_ID in event["message"] and FAILURES_ALLOWED == 3
+
+
+def test_waits_of_one_connection_share_one_ssh_session_and_survive_it_dropping(server):
+    """100 waits in one event loop (as the triggerer holds them) log in once, not once per check;
+    when the server drops the connection, the next checks open one new connection and go on."""
+    waits = [trigger(seconds=60, poke_interval=0.3) for _ in range(100)]
+    events: list[dict] = []
+
+    async def wait_all() -> None:
+        async def first(wait: TenantFileTrigger) -> None:
+            async for event in wait.run():
+                events.append(event.payload)
+                return
+
+        tasks = [asyncio.create_task(first(wait)) for wait in waits]
+        deadline = time.monotonic() + 60
+        while server.logins < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # several rounds of 100 checks on the one connection
+        assert server.logins == 1
+        server.drop_connections()
+        while server.logins < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        (inbox(server) / NAME).write_text("store\n")
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+
+    asyncio.run(wait_all())
+    assert [e["status"] for e in events] == ["found"] * 100
+    assert server.logins == 2  # one reconnection served every wait
+    assert not server.open_connections or all(c.is_closed() for c in server.open_connections)

@@ -65,6 +65,9 @@ class SftpServer:
     refused: list[tuple[str, str]] = field(default_factory=list)
     #: While set, every read hangs: what a stalled server looks like to the hub.
     stalled: threading.Event = field(default_factory=threading.Event)
+    #: Successful logins so far (each an SSH connection of the hub's).
+    logins: int = 0
+    open_connections: set[asyncssh.SSHServerConnection] = field(default_factory=set)
 
     def add_user(self, name: str, password: str, root: Path, allowed_networks: tuple[str, ...] = ()) -> None:
         root.mkdir(parents=True, exist_ok=True)
@@ -104,6 +107,11 @@ class SftpServer:
         class Auth(asyncssh.SSHServer):
             def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
                 self.peer = conn.get_extra_info("peername")[0]
+                self.conn = conn
+                server.open_connections.add(conn)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                server.open_connections.discard(self.conn)
 
             def begin_auth(self, username: str) -> bool:
                 return True
@@ -118,6 +126,7 @@ class SftpServer:
                 if not user.allows(self.peer):
                     server.refused.append((username, self.peer))
                     return False
+                server.logins += 1
                 return True
 
         def sftp_factory(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
@@ -130,6 +139,14 @@ class SftpServer:
             allow_scp=False, process_factory=None,
         )
         self.port = self._acceptor.sockets[0].getsockname()[1]
+
+    def drop_connections(self) -> None:
+        """Closes every open connection, as a server's idle timeout or a restart would."""
+        def close_all() -> None:
+            for connection in list(self.open_connections):
+                connection.close()
+
+        self._loop.call_soon_threadsafe(close_all)
 
     def stop(self) -> None:
         async def close() -> None:

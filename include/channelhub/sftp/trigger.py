@@ -1,6 +1,7 @@
 """The deferred wait for a tenant's file: runs in the triggerer, holding no worker or pool slot.
 
-Each check is one short session through the sftp provider's ``SFTPHookAsync`` (asyncssh),
+Each check runs on the SSH connection every wait of the same SFTP connection and user shares
+in the triggerer (:mod:`channelhub.sftp.shared`, the sftp provider's ``SFTPHookAsync``, asyncssh),
 answering :func:`~channelhub.sftp.folder.locate_plan`'s questions, so it looks in the same
 three places with the same link checks as the sensor's own first look. It fires once:
 
@@ -17,17 +18,17 @@ import asyncio
 import logging
 import stat
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncssh
-from airflow.providers.sftp.hooks.sftp import SFTPHookAsync
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asyncssh.constants import FILEXFER_TYPE_DIRECTORY, FILEXFER_TYPE_REGULAR, FILEXFER_TYPE_SYMLINK
 
 from channelhub.exceptions import UnsafeTenantPath
 from channelhub.sftp.folder import Entry, RemoteFile, locate_plan
+from channelhub.sftp.shared import shared_sftp
 
 #: Checks that may fail in a row (a restarting server, a dropped connection) before the wait fails.
 FAILURES_ALLOWED = 3
@@ -85,31 +86,30 @@ class TenantFileTrigger(BaseTrigger):
     def _seconds_left(self) -> float:
         return (datetime.fromisoformat(self.deadline) - datetime.now(UTC)).total_seconds()
 
-    async def _check(self) -> RemoteFile | None:
-        hook = SFTPHookAsync(sftp_conn_id=self.sftp_conn_id, username=self.username)
-        async with asyncio.timeout(self.io_timeout), hook.get_managed_conn() as sftp:
-            return await locate(sftp, self.folder, self.name)
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        shares = shared_sftp()
+        async with shares.held(self.sftp_conn_id, self.username) as share:
+            event = await self._wait(lambda: shares.check(
+                share, lambda sftp: locate(sftp, self.folder, self.name), self.io_timeout))
+        yield event  # after the hold is let go, so a consumer that stops here leaves nothing open
+
+    async def _wait(self, check: Callable[[], Awaitable[RemoteFile | None]]) -> TriggerEvent:
         failures, young, said = 0, None, None
         while True:
             wait = self.poke_interval
             try:
-                found = await self._check()
+                found = await check()
             except UnsafeTenantPath as exc:
-                yield TriggerEvent({"status": "unsafe", "path": exc.path, "message": str(exc)})
-                return
+                return TriggerEvent({"status": "unsafe", "path": exc.path, "message": str(exc)})
             except (OSError, asyncssh.Error, TimeoutError) as exc:
                 failures += 1
                 self.log.warning("Check %d of %s/%s failed: %s", failures, self.folder, self.name, exc)
                 if failures >= FAILURES_ALLOWED:
-                    yield TriggerEvent({"status": "error", "message": f"SFTP server {self.sftp_conn_id}: {exc}"})
-                    return
+                    return TriggerEvent({"status": "error", "message": f"SFTP server {self.sftp_conn_id}: {exc}"})
             else:
                 failures = 0
                 if found is not None and found.settled(self.settle):
-                    yield TriggerEvent({"status": "found", "path": found.path, "size": found.size})
-                    return
+                    return TriggerEvent({"status": "found", "path": found.path, "size": found.size})
                 young = found
                 if found is not None:
                     # Seen but still being written: look again the moment it would settle, not a
@@ -124,8 +124,7 @@ class TenantFileTrigger(BaseTrigger):
             if left <= 0:
                 still = (f"{young.path} was still being written (modified {young.age():.0f}s before the deadline)"
                          if young is not None else f"no {self.name} in {self.folder}")
-                yield TriggerEvent({"status": "timeout", "message": still})
-                return
+                return TriggerEvent({"status": "timeout", "message": still})
             await asyncio.sleep(min(wait, left))
 
 
