@@ -66,3 +66,28 @@ def test_the_hub_that_production_installs_holds_no_demo_or_test_server():
                  if re.search(r"^\s*(from|import) channelhub_dev", path.read_text(), re.MULTILINE)]
     assert importers == [], "the hub never imports the development package"
     assert "include/channelhub_dev" in (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
+
+
+def test_the_helm_values_run_the_hub_image_with_what_the_hub_needs():
+    """The production values for the official chart (docs/running.md): the hub's image at the tag
+    compose builds, Celery scaled by KEDA through PgBouncer, secrets by name only, and the hub's
+    folders where git-sync puts the repository. (No chart renders here: no helm, no network.)"""
+    values = yaml.safe_load((PROJECT_ROOT / "cluster" / "helm-values.yaml").read_text())
+    compose_image = yaml.safe_load(COMPOSE.read_text())["x-airflow"]["image"]
+    assert f"channelhub-airflow:{values['images']['airflow']['tag']}" == compose_image.split("/")[-1]
+    (base,) = re.findall(r"^FROM apache/airflow:(\d[\d.]*)", (PROJECT_ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert values["airflowVersion"] == values["defaultAirflowTag"] == base
+    assert values["executor"] == "CeleryExecutor" and values["workers"]["keda"]["enabled"]
+    assert values["workers"]["keda"]["usePgbouncer"] and values["pgbouncer"]["enabled"]
+    assert not values["postgresql"]["enabled"] and not values["redis"]["enabled"]
+    assert all(name.endswith("SecretName") for name in ("fernetKeySecretName", "apiSecretKeySecretName",
+                                                        "jwtSecretName") if name in values)
+    assert not {"fernetKey", "apiSecretKey", "jwtSecret"} & set(values)  # no secret in the file
+    env = {item["name"]: item["value"] for item in values["env"]}
+    root = "/opt/airflow/dags/repo/"
+    assert env["CHANNELHUB_CONFIG_DIR"] == root + "include/config/tenants"
+    assert env["CHANNELHUB_CLIENTS_DIR"] == root + "include/config/clients"
+    assert env["CHANNELHUB_SCHEMAS_DIR"] == root + "schemas" and values["dags"]["gitSync"]["subPath"] == "dags"
+    for relative in ("include/config/tenants", "include/config/clients", "schemas", "dags"):
+        assert (PROJECT_ROOT / relative).is_dir(), relative
+    assert int(values["config"]["core"]["dagbag_import_timeout"]) >= 120
