@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: install demo demo-tryton up down reset test test-fast lint bench bench-airflow bench-waits bench-erp bench-api bench-sync bench-console lock clean
+.PHONY: install demo demo-tryton up down reset test test-fast lint bench bench-airflow bench-waits bench-parse bench-erp bench-api bench-sync bench-console lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-airflow: install  ## 50 tenant runs vs the orchestrator's floor and vs Cel
 
 bench-waits: install  ## 1,000 projects waiting for files in the triggerer: CPU per round of checks vs the sensor's own hook
 	$(BIN)/python -m bench.waiting_files
+
+bench-parse: install  ## 10,000 projects as the DAG bundle's parts: parse per file and in total vs the same DAGs in Python; a one-tenant change
+	$(BIN)/python -m bench.dag_parts
 
 bench-erp: install  ## 10,000 sales documents to a local ERP answering in 20 ms (vs the concurrency ceiling); sales into Tryton vs a direct client
 	$(BIN)/python -m bench.erp_posting

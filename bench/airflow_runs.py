@@ -17,8 +17,9 @@ import shutil
 import sys
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from statistics import median
 
 from bench.__main__ import PG_ADMIN, WORK, write_tenant_configs
 from channelhub import PROJECT_ROOT
@@ -124,7 +125,28 @@ def _trigger_and_wait(api: AirflowApi, dag_ids: list[str]) -> float:
         api.trigger(dag_id, f"{DAY.isoformat()}T03:30:00Z", run_id="bench")
     for dag_id in dag_ids:
         assert api.wait_for_run(dag_id, "bench", quiet=1800)["state"] == "success", dag_id
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    _print_task_times(api, dag_ids)
+    return seconds
+
+
+def _print_task_times(api: AirflowApi, dag_ids: list[str]) -> None:
+    """Per task of the chain, the median of its runs' time queued (scheduled to start) and running
+    (start to end, deferral included): where a run's time goes, beside the floor's."""
+    queued: dict[str, list[float]] = {}
+    running: dict[str, list[float]] = {}
+    for dag_id in dag_ids:
+        for task in api.task_instances(dag_id, "bench"):
+            name = task["task_id"].split(".")[-1]
+            times = {key: datetime.fromisoformat(task[key]) for key in ("scheduled_when", "start_date", "end_date")
+                     if task.get(key)}
+            if "start_date" in times and "end_date" in times:
+                running.setdefault(name, []).append((times["end_date"] - times["start_date"]).total_seconds())
+            if "scheduled_when" in times and "start_date" in times:
+                queued.setdefault(name, []).append((times["start_date"] - times["scheduled_when"]).total_seconds())
+    shown = ", ".join(f"{name} {median(running[name]):.1f}s (queued {median(queued.get(name, [0.0])):.1f}s)"
+                      for name in running)
+    print(f"            {dag_ids[0].split('__')[0]} per task, median of {len(dag_ids)}: {shown}", flush=True)
 
 
 def _end_scheduled_runs(api: AirflowApi, dag_ids: list[str], timeout: float = 120) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -91,3 +92,16 @@ def test_the_helm_values_run_the_hub_image_with_what_the_hub_needs():
     for relative in ("include/config/tenants", "include/config/clients", "schemas", "dags"):
         assert (PROJECT_ROOT / relative).is_dir(), relative
     assert int(values["config"]["core"]["dagbag_import_timeout"]) >= 120
+
+
+def test_compose_and_helm_build_the_dags_in_parts_as_the_local_stack_does():
+    from channelhub.dag_bundle import bundle_config_list
+
+    environment = yaml.safe_load(COMPOSE.read_text())["services"]["dag-processor"]["environment"]
+    assert json.loads(environment["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"]) == json.loads(
+        bundle_config_list(30))
+    assert environment["CHANNELHUB_DAG_PARTS_DIR"]
+    values = yaml.safe_load((PROJECT_ROOT / "cluster" / "helm-values.yaml").read_text())
+    assert json.loads(values["config"]["dag_processor"]["dag_bundle_config_list"]) == json.loads(
+        bundle_config_list(30))
+    assert "CHANNELHUB_DAG_PARTS_DIR" in {item["name"] for item in values["env"]}

@@ -11,10 +11,11 @@ from channelhub.channel_jobs.factory import build_channel_job_dags
 from channelhub.config.client_loader import ClientConfig, load_client_config
 from channelhub.config.loader import TenantConfig, load_tenant_config
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
-from channelhub.exceptions import ConfigFileError, ConfigProblems
+from channelhub.dag_parts import parts_dir, raise_problems
+from channelhub.exceptions import ConfigFileError
 from channelhub.location_jobs.factory import build_location_dags
 from channelhub.records.maintenance_dag import DAG_ID as MAINTENANCE_DAG_ID
-from channelhub.records.maintenance_dag import build_maintenance_dag
+from channelhub.records.maintenance_dag import build_maintenance_dag, retention_owners
 from channelhub.tenant_dag.factory import build_tenant_dag
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def build_dags() -> dict[str, DAG]:
     tenant's DAG. With many tasks starting at once, building them all pushed task start-up
     past Airflow's import timeout in ``make bench-airflow``.
     """
+    if parts_dir() is not None:
+        return {}  # the DAG bundle's parts build them, a file each (channelhub.dag_parts)
     loaded = load_config()
     for error in loaded.errors:
         log.error("Skipped %s", error)
@@ -61,7 +64,7 @@ def build_dags() -> dict[str, DAG]:
             for project in loaded.tenants.projects
             if project.config.dag_id not in loaded.skipped and (wanted is None or project.config.dag_id == wanted)}
     if wanted in (None, MAINTENANCE_DAG_ID):
-        dags[MAINTENANCE_DAG_ID] = build_maintenance_dag(loaded.tenants, loaded.clients)
+        dags[MAINTENANCE_DAG_ID] = build_maintenance_dag(retention_owners(loaded.tenants.projects, clients.values()))
     for client in clients.values():
         name = client.config.client
         if wanted is None or wanted.startswith(f"erp__{name}__"):
@@ -73,8 +76,7 @@ def build_dags() -> dict[str, DAG]:
 
 
 def raise_config_problems() -> None:
-    """Fails with every config problem, one per line, naming file and key; does nothing when all is well."""
-    errors = load_config().errors
-    if errors:
-        raise ConfigProblems(f"{len(errors)} configuration file(s) skipped; their DAGs are not built:\n"
-                             + "\n".join(f"- {error}" for error in errors))
+    """Fails with every config problem, one per line, naming file and key; does nothing when all
+    is well, or when the DAG bundle's parts carry the problems instead (:mod:`channelhub.dag_parts`)."""
+    if parts_dir() is None:
+        raise_problems([str(error) for error in load_config().errors])

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from channelhub import PROJECT_ROOT
+from channelhub.dag_bundle import bundle_config_list
+from channelhub.dag_parts import PARTS_ENV
 from channelhub.running_stack import write_private_json
 from channelhub.settings import (
     airflow_fields,
@@ -142,6 +144,10 @@ class LocalStack:
             # (another checkout's make up, a test) never collide on Airflow's 8793 and 8794.
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            # The hub's DAGs in parts, a DAG file per tenant and client file (channelhub.dag_parts),
+            # refreshed every 5 s so a tenant added to a running stack shows within seconds.
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": bundle_config_list(refresh_interval=5),
+            PARTS_ENV: str(self.workdir / "dag-parts"),
             "CHANNELHUB_CONFIG_DIR": str(self.config_dir),
             "CHANNELHUB_CLIENTS_DIR": str(self.clients_dir or self.workdir / "clients"),
             "CHANNELHUB_SFTP_USERS_FILE": str(self.sftp_users_file),

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from channelhub.config.retention import Retention
-from channelhub.records.maintenance_dag import build_maintenance_dag
+from channelhub.records.maintenance_dag import build_maintenance_dag, retention_owners
 
 
 def owner(name: str, conn_id: str = "channelhub_hub_db", **retention: int) -> SimpleNamespace:
@@ -20,7 +20,7 @@ def owner(name: str, conn_id: str = "channelhub_hub_db", **retention: int) -> Si
 def test_one_purge_per_hub_database_with_only_the_exceptions():
     tenants = SimpleNamespace(projects=[owner("acme"), owner("zeta", payload_days=7, metadata_days=90)])
     clients = SimpleNamespace(clients={"globex": owner("globex", "other_hub_db")})
-    dag = build_maintenance_dag(tenants, clients)
+    dag = build_maintenance_dag(retention_owners(tenants.projects, clients.clients.values()))
     purges = {task.task_id: task.retention for task in dag.tasks}
     assert purges == {"purge__channelhub_hub_db": {"zeta": {"payload_days": 7, "metadata_days": 90,
                                                             "archive_days": 90}},
