@@ -37,7 +37,7 @@ def parsed(parts) -> DagBag:
 
 
 def test_the_parts_build_the_dags_the_one_file_builds(config, monkeypatch):
-    tenants, clients, parts = config
+    parts = config[2]
     one_file = build_dags()
     refresh_parts(parts)
     monkeypatch.setenv(PARTS_ENV, str(parts))
@@ -52,7 +52,7 @@ def test_the_parts_build_the_dags_the_one_file_builds(config, monkeypatch):
 
 
 def test_a_change_rewrites_only_its_own_part_and_a_broken_file_is_an_import_error(config, monkeypatch):
-    tenants, clients, parts = config
+    tenants, _, parts = config
     monkeypatch.setenv(PARTS_ENV, str(parts))
     refresh_parts(parts)
     stamps = {path.name: path.stat().st_mtime_ns for path in parts.glob("*.py")}
@@ -72,7 +72,7 @@ def test_a_change_rewrites_only_its_own_part_and_a_broken_file_is_an_import_erro
 
 
 def test_across_files_a_copy_never_replaces_the_working_tenant_and_an_unknown_client_is_named(config, monkeypatch):
-    tenants, clients, parts = config
+    tenants, _, parts = config
     monkeypatch.setenv(PARTS_ENV, str(parts))
     os.utime(tenants / "acme.yaml", (1_700_000_000, 1_700_000_000))
     write(tenants, "acme-copy.yaml", GOOD.format(tenant="acme"))
@@ -87,7 +87,7 @@ def test_across_files_a_copy_never_replaces_the_working_tenant_and_an_unknown_cl
 
 
 def test_the_bundle_refreshes_its_folder_when_airflow_initializes_it(config, monkeypatch):
-    tenants, clients, parts = config
+    tenants, _, parts = config
     monkeypatch.setenv(PARTS_ENV, str(parts))
     bundle = ChannelHubDagBundle(name="channelhub")
     bundle.initialize()
