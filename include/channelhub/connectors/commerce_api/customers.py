@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from channelhub.connectors.commerce_api.session import CommerceSession, ImportStream, any_of, search_term, shop_time
+from channelhub.connectors.commerce_api.session import (
+    Batches,
+    CommerceSession,
+    ImportStream,
+    any_of,
+    search_term,
+    shop_time,
+)
 from channelhub.connectors.contract import OnResults, WriteResult, WriteStatus
 from channelhub.exceptions import PartnerAnswerInvalid
 
@@ -121,13 +128,13 @@ class _Pending:
     failures: list[str] = field(default_factory=list)
 
 
-class CustomerWriter:
+class CustomerWriter(Batches):
     """A :class:`~channelhub.connectors.contract.RecordWriter` of customers as accounts, contacts
     and addresses; ``async_batch`` customers are looked up and submitted together."""
 
     def __init__(self, session: CommerceSession, on_results: OnResults):
-        self.session, self.on_results = session, on_results
-        self.buffer: list[dict[str, Any]] = []
+        super().__init__(session)
+        self.on_results = on_results
         self.pending: dict[str, _Pending] = {}
         # Per part, the emails it was sent for, one group per submission: a stream's jobs are
         # answered in the order submitted, so each answer belongs to the oldest group.
@@ -135,21 +142,12 @@ class CustomerWriter:
         self.streams = {resource: ImportStream(session, "POST", resource, self._answered_by(resource))
                         for resource in ("accounts", "contacts", "addresses")}
 
-    def add(self, records: list[dict[str, Any]]) -> None:
-        self.buffer.extend(records)
-        size = self.session.settings.async_batch
-        while len(self.buffer) >= size:
-            self._submit(self.buffer[:size])
-            del self.buffer[:size]
-
     def work_while_waiting(self) -> None:
         for stream in self.streams.values():
             stream.work_while_waiting()
 
     def close(self) -> None:
-        if self.buffer:
-            self._submit(self.buffer)
-            self.buffer = []
+        self.flush()
         for stream in self.streams.values():
             stream.drain()
 

@@ -332,7 +332,32 @@ class _Job:
     give_up_at: float
 
 
-class ImportStream:
+class Batches:
+    """Records gathered as a caller produces them and handed on ``async_batch`` at a time (the
+    shop's largest import job); :meth:`flush` hands on what is left."""
+
+    def __init__(self, session: CommerceSession):
+        self.session = session
+        self.buffer: list[dict[str, Any]] = []
+
+    def add(self, records: list[dict[str, Any]]) -> None:
+        self.buffer.extend(records)
+        size = self.session.settings.async_batch
+        while len(self.buffer) >= size:
+            self._submit(self.buffer[:size])
+            del self.buffer[:size]
+
+    def flush(self) -> None:
+        """Submits what is buffered now."""
+        if self.buffer:
+            self._submit(self.buffer)
+            self.buffer = []
+
+    def _submit(self, chunk: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+
+class ImportStream(Batches):
     """Records written to the shop as a caller produces them (for example page by page from the ERP).
 
     Every ``async_batch`` records go as one import job at once; the jobs are polled oldest
@@ -345,19 +370,13 @@ class ImportStream:
 
     def __init__(self, session: CommerceSession, method: str, resource: str,
                  on_results: OnResults):
-        self.session, self.method, self.path = session, method, f"/{resource}"
+        super().__init__(session)
+        self.method, self.path = method, f"/{resource}"
         self.on_results = on_results
-        self.buffer: list[dict[str, Any]] = []
         self.jobs: deque[_Job] = deque()
 
-    def add(self, records: list[dict[str, Any]]) -> None:
-        self.buffer.extend(records)
-        size = self.session.settings.async_batch
-        while len(self.buffer) >= size:
-            self._submit(self.buffer[:size])
-            del self.buffer[:size]
-
     def _submit(self, chunk: list[dict[str, Any]]) -> None:
+        """One synchronous import when the chunk fits ``sync_batch``, else one import job."""
         _, raw = self.session.request(self.method, self.path, chunk)
         answer = validated(ImportAnswer, raw, f"{self.method} {self.path}")
         if answer.jobId is not None:
@@ -385,12 +404,6 @@ class ImportStream:
                                      "(extra job_deadline); its records are not marked as sent and go again")
         else:
             job.poll_at, job.wait = time.monotonic() + job.wait, min(job.wait * 2, 30.0)
-
-    def flush(self) -> None:
-        """Submits what is buffered now: synchronously when it fits ``sync_batch``, else as a job."""
-        if self.buffer:
-            self._submit(self.buffer)
-            self.buffer = []
 
     def drain(self) -> None:
         """Waits every submitted job out, its results delivered."""
