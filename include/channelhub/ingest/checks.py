@@ -147,8 +147,8 @@ def _check_references(frame: pd.DataFrame, line_numbers: np.ndarray, file_format
         if column.references is None:
             continue
         values = frame[column.name]
-        unknown = ~values.isin(masters.keys(column.references)) & values.notna()
-        for position in issues.each(np.flatnonzero(unknown.to_numpy())):
+        unknown = ~masters.known(column.references, values) & values.notna().to_numpy()
+        for position in issues.each(np.flatnonzero(unknown)):
             issues.add("reference", f"{column.name} {values.iloc[position]!r} is not in the "
                        f"{column.referenced_table} master", line=int(line_numbers[position]),
                        column=column.name, value=values.iloc[position])
@@ -160,7 +160,7 @@ def _check_rules(parsed: ParsedBlock, file_format: FileFormat, masters: MasterDa
     frame, line_numbers = parsed.frame, parsed.line_numbers
     scope = frame.copy(deep=False)
     for lookup in file_format.lookups:
-        scope[lookup.name] = frame[lookup.start_column].map(masters.lookup(lookup))
+        scope[lookup.name] = masters.looked_up(lookup, frame[lookup.start_column])
     for rule in file_format.rules:
         names = [n for n in dict.fromkeys(IDENTIFIER.findall(rule.expression)) if n in scope.columns]
         known = scope[names].notna().all(axis=1)

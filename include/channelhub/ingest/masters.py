@@ -7,8 +7,10 @@ this run's valid master files too.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from pandas.api.extensions import take
 
 from channelhub.formats import FileFormat, Lookup
 from channelhub.productdb.tables import ProjectTables
@@ -21,11 +23,17 @@ class MasterData:
         self._keys = keys
         self._lookups = lookups
 
-    def keys(self, reference: str) -> pd.Index:
-        return self._keys[reference]
+    def known(self, reference: str, values: pd.Series) -> np.ndarray:
+        """Whether each value is a key of the referenced master (the master's hash table is
+        built once per file: ``isin`` would hash the master again for every block)."""
+        return self._keys[reference].get_indexer(values) >= 0
 
-    def lookup(self, lookup: Lookup) -> pd.Series:
-        return self._lookups[lookup.name]
+    def looked_up(self, lookup: Lookup, values: pd.Series) -> pd.Series:
+        """The lookup's value for each of ``values`` (missing where the master has none): one
+        position search in the master's index and a take, about a sixth of ``Series.map``."""
+        mapping = self._lookups[lookup.name]
+        positions = mapping.index.get_indexer(values)
+        return pd.Series(take(mapping.to_numpy(), positions, allow_fill=True), index=values.index)
 
     @classmethod
     def load(cls, connection: sa.Connection, file_format: FileFormat, tables: ProjectTables) -> MasterData:
