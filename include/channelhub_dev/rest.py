@@ -53,7 +53,14 @@ class AirflowApi:
         return response.json() if response.content else None
 
     def dags(self, **params: Any) -> list[dict]:
-        return self.call("GET", "/dags", params={"limit": 1000, **params})["dags"]
+        """Every DAG, page by page: the API answers at most ``[api] maximum_page_limit`` (100)
+        per call whatever the limit asked."""
+        found: list[dict] = []
+        while True:
+            page = self.call("GET", "/dags", params={"limit": 100, "offset": len(found), **params})
+            found += page["dags"]
+            if not page["dags"] or len(found) >= page["total_entries"]:
+                return found
 
     def set_paused(self, dag_id: str, paused: bool) -> dict:
         return self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
