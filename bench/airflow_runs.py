@@ -2,7 +2,7 @@
 
 1. Trigger-to-success time of 50 tenant DAG runs started together, on the LocalExecutor
    and on the CeleryExecutor with two workers (Redis broker), both with PostgreSQL as the
-   metadata database, each through the REST API of a freshly started stack. On the
+   metadata and product databases, each through the REST API of a freshly started stack. On the
    LocalExecutor, against the orchestrator's own floor in the same stack: 50 runs of DAGs of
    the same shape (the same five tasks in the same chain) whose tasks do nothing.
 2. The DAG file's parse time as the dag-processor sees it (``airflow dags report``) for
