@@ -36,6 +36,12 @@ def parsed(parts) -> DagBag:
     return DagBag(str(parts), safe_mode=True)
 
 
+def config_error(bag: DagBag) -> str:
+    """The one import error of the parts: the config-errors part's, listing every problem."""
+    (error,) = [e for path, e in bag.import_errors.items() if path.endswith("channelhub_config_errors.py")]
+    return error
+
+
 def test_the_parts_build_the_dags_the_one_file_builds(config, monkeypatch):
     parts = config[2]
     one_file = build_dags()
@@ -67,7 +73,7 @@ def test_a_change_rewrites_only_its_own_part_and_a_broken_file_is_an_import_erro
         "tenant__globex", "channelhub_config_errors.py", "channelhub_maintenance.py"}
     bag = parsed(parts)
     assert "sftp__acme__main" in bag.dags and "sftp__globex__main" not in bag.dags
-    (error,) = [e for path, e in bag.import_errors.items() if path.endswith("channelhub_config_errors.py")]
+    error = config_error(bag)
     assert "globex.yaml" in error and "tabels: unknown key" in error
 
 
@@ -82,7 +88,7 @@ def test_across_files_a_copy_never_replaces_the_working_tenant_and_an_unknown_cl
     assert index["skipped"] == {"zeta.yaml": ["sftp__zeta__main"]}
     bag = parsed(parts)
     assert "sftp__acme__main" in bag.dags and "sftp__zeta__main" not in bag.dags
-    (error,) = [e for path, e in bag.import_errors.items() if path.endswith("channelhub_config_errors.py")]
+    error = config_error(bag)
     assert "client 'nobody' is not configured" in error and "acme-copy.yaml" in error
 
 

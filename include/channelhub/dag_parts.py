@@ -223,8 +223,6 @@ def build_part(part_file: str, kind: str, name: str, needs: dict[str, Any]) -> d
     """The DAGs of one tenant or client file, as its part asks (``needs``: what the refresh found
     across files); nothing for a refused file (the config-errors file names why). Under a task's
     parsing context, only that task's DAG."""
-    from channelhub.channel_jobs.factory import build_channel_job_dags
-    from channelhub.location_jobs.factory import build_location_dags
     from channelhub.tenant_dag.factory import build_tenant_dag
 
     wanted = get_parsing_context().dag_id
@@ -234,18 +232,11 @@ def build_part(part_file: str, kind: str, name: str, needs: dict[str, Any]) -> d
     if kind == "maintenance":
         return {MAINTENANCE_DAG_ID: build_maintenance_dag(maintenance_owners(read_index(Path(part_file).parent)))} \
             if wanted in (None, MAINTENANCE_DAG_ID) else {}
-    if kind not in ("tenant", "client") or needs.get("refused"):
+    if needs.get("refused"):
         return {}
     if kind == "client":
         path = clients_dir() / name
-        loaded = LoadedClient(load_client_file(path), path)
-        client = loaded.config.client
-        dags = {}
-        if wanted is None or wanted.startswith(f"erp__{client}__"):
-            dags.update({dag.dag_id: dag for dag in build_channel_job_dags(loaded)})
-        if wanted is None or wanted.startswith((f"loc__{client}__", f"flow__{client}__")):
-            dags.update({dag.dag_id: dag for dag in build_location_dags(loaded) if wanted in (None, dag.dag_id)})
-        return dags
+        return build_client_dags(LoadedClient(load_client_file(path), path), wanted)
     skipped = set(needs["skipped"])
     projects = [p for p in load_tenant_file(config_dir() / name, load_formats(schemas_dir()))
                 if p.config.dag_id not in skipped and wanted in (None, p.config.dag_id)]
@@ -254,6 +245,21 @@ def build_part(part_file: str, kind: str, name: str, needs: dict[str, Any]) -> d
                for client in {p.config.client for p in projects if p.config.client}}
     return {p.config.dag_id: build_tenant_dag(p, clients[p.config.client] if p.config.client else None)
             for p in projects}
+
+
+def build_client_dags(client: LoadedClient, wanted: str | None) -> dict[str, DAG]:
+    """A client's channel-job, location and flow DAGs; under a task's parsing context
+    (``wanted``), only that task's DAG."""
+    from channelhub.channel_jobs.factory import build_channel_job_dags
+    from channelhub.location_jobs.factory import build_location_dags
+
+    name = client.config.client
+    dags = {}
+    if wanted is None or wanted.startswith(f"erp__{name}__"):
+        dags.update({dag.dag_id: dag for dag in build_channel_job_dags(client)})
+    if wanted is None or wanted.startswith((f"loc__{name}__", f"flow__{name}__")):
+        dags.update({dag.dag_id: dag for dag in build_location_dags(client) if wanted in (None, dag.dag_id)})
+    return dags
 
 
 def raise_problems(problems: list[str]) -> None:

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 
 from airflow.sdk import DAG, get_parsing_context
 
-from channelhub.channel_jobs.factory import build_channel_job_dags
 from channelhub.config.client_loader import ClientConfig, load_client_config
 from channelhub.config.loader import TenantConfig, load_tenant_config
 from channelhub.config.paths import clients_dir, config_dir, schemas_dir
-from channelhub.dag_parts import parts_dir, raise_problems
+from channelhub.dag_parts import build_client_dags, parts_dir, raise_problems
 from channelhub.exceptions import ConfigFileError
-from channelhub.location_jobs.factory import build_location_dags
 from channelhub.records.maintenance_dag import DAG_ID as MAINTENANCE_DAG_ID
 from channelhub.records.maintenance_dag import build_maintenance_dag, retention_owners
 from channelhub.tenant_dag.factory import build_tenant_dag
@@ -66,12 +64,7 @@ def build_dags() -> dict[str, DAG]:
     if wanted in (None, MAINTENANCE_DAG_ID):
         dags[MAINTENANCE_DAG_ID] = build_maintenance_dag(retention_owners(loaded.tenants.projects, clients.values()))
     for client in clients.values():
-        name = client.config.client
-        if wanted is None or wanted.startswith(f"erp__{name}__"):
-            dags.update({dag.dag_id: dag for dag in build_channel_job_dags(client)})
-        if wanted is None or wanted.startswith((f"loc__{name}__", f"flow__{name}__")):
-            dags.update({dag.dag_id: dag for dag in build_location_dags(client)
-                         if wanted is None or dag.dag_id == wanted})
+        dags.update(build_client_dags(client, wanted))
     return dags
 
 
