@@ -105,7 +105,7 @@ class BlockChecker:
         frame, line_numbers = parsed.frame, parsed.line_numbers
         schema = self.schema_without_lengths if parsed.longest_line <= self.lengths_hold_below else self.schema
         try:
-            schema.validate(frame, lazy=True)
+            schema.validate(frame, lazy=True, inplace=True)  # no coercion: a copy would cost more than the checks
         except SchemaErrors as errors:
             cases = errors.failure_cases
             cases = cases[cases["index"].notna()].sort_values("index", kind="stable")

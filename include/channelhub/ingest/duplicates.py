@@ -64,7 +64,8 @@ class HashSpill:
             self.folder = tempfile.TemporaryDirectory(prefix="channelhub-keys-")
         pairs = np.concatenate(self.held)
         self.held, self.held_rows = [], 0
-        bucket_of = (pairs[:, 0] >> _BUCKET_SHIFT).astype(np.int64)
+        # One byte per bucket number: numpy sorts it stably by radix, a fifth of a sort of int64.
+        bucket_of = (pairs[:, 0] >> _BUCKET_SHIFT).astype(np.uint8)
         order = np.argsort(bucket_of, kind="stable")
         bounds = np.searchsorted(bucket_of[order], np.arange(BUCKETS + 1))
         for bucket in range(BUCKETS):

@@ -37,6 +37,8 @@ class Block:
     line_numbers: np.ndarray
     #: Bytes in the longest line: no value of the block is longer, which spares length checks.
     longest_line: int
+    #: File lines the block's bytes covered, rows left out for a structural problem included.
+    lines_read: int
 
     @property
     def rows(self) -> int:
@@ -134,7 +136,7 @@ class TsvBlocks:
                 pending = data[cut + 1:]
                 data = data[:cut + 1]
                 block = self._block(data, line)
-                line += data.count(b"\n")
+                line += block.lines_read
                 if block.rows:
                     yield block
 
@@ -214,7 +216,7 @@ class TsvBlocks:
                 position = data.find(forbidden, int(ends[bad_line - first_line]) + 1)
         lengths = ends - starts
         if good.all():
-            return Block(data, line_numbers, int(lengths.max(initial=0)))
+            return Block(data, line_numbers, int(lengths.max(initial=0)), len(ends))
         expected = len(self.format.columns)
         for index in np.flatnonzero(~good & (tabs != expected - 1)):
             line_text = data[starts[index]:ends[index]]
@@ -238,7 +240,7 @@ class TsvBlocks:
                                 value=line_text.decode("utf-8", "replace"))
         keep = np.flatnonzero(good)
         kept = b"".join(data[starts[i]:ends[i] + 1] for i in keep)
-        return Block(kept, line_numbers[keep], int(lengths[keep].max(initial=0)))
+        return Block(kept, line_numbers[keep], int(lengths[keep].max(initial=0)), len(ends))
 
     def _column_at(self, tabs_before: int) -> str | None:
         names = self.format.column_names
