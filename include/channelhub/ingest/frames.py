@@ -35,6 +35,7 @@ def _read(data: bytes, file_format: FileFormat, dtypes: dict[str, str]) -> pd.Da
         na_values={name: [""] for name in file_format.column_names},
         engine="c",
         encoding="utf-8",
+        low_memory=False,  # a block is small: reading it in one go spares joining the parser's chunks
     )
 
 
@@ -51,18 +52,44 @@ def _fast_dtypes(file_format: FileFormat) -> dict[str, str]:
 
 @dataclass
 class ParsedBlock:
-    """A block's rows as a DataFrame, their file line numbers, and the cells that did not parse."""
+    """A block's rows as a DataFrame, their file line numbers, where each field lies in the
+    block's bytes, and the cells that did not parse."""
 
     frame: pd.DataFrame
     line_numbers: np.ndarray
     longest_line: int
-    data: bytes = b""
-    columns: tuple[str, ...] = ()
+    data: bytes
+    columns: tuple[str, ...]
+    #: Offsets of each field's first byte and of the byte after it, shaped (rows, columns).
+    starts: np.ndarray
+    ends: np.ndarray
     type_errors: dict[str, set[int]] = field(default_factory=dict)
     _lines: list[bytes] | None = field(default=None, repr=False)
+    _empty_columns: set[int] | None = field(default=None, repr=False)
 
-    def was_type_error(self, column: str, position: int) -> bool:
-        return position in self.type_errors.get(column, ())
+    def empty(self, column: str) -> np.ndarray:
+        """Positions of the rows whose ``column`` field is empty (what the parser reads as missing)."""
+        if self._empty_columns is None:
+            self._empty_columns = set(np.flatnonzero((self.ends == self.starts).any(axis=0)).tolist())
+        index = self.columns.index(column)
+        if index not in self._empty_columns:
+            return np.empty(0, dtype=np.intp)
+        return np.flatnonzero(self.ends[:, index] == self.starts[:, index])
+
+    def differs(self, column: str, text: str) -> np.ndarray:
+        """Positions of the rows whose ``column`` field is not empty and is not exactly ``text``,
+        compared on the bytes: a fifth of comparing the parsed strings."""
+        index = self.columns.index(column)
+        starts, ends = self.starts[:, index], self.ends[:, index]
+        expected = text.encode("utf-8")
+        buffer = np.frombuffer(self.data, dtype=np.uint8)
+        same = ends - starts == len(expected)
+        if len(buffer) >= len(expected):
+            # Byte by byte over the rows, each a 1-D gather; other rows read from offset 0, in bounds.
+            at = np.where(same, starts, 0)
+            for offset, byte in enumerate(expected):
+                same &= buffer[at + offset] == byte
+        return np.flatnonzero(~same & (ends > starts))
 
     def text(self, column: str, position: int) -> str:
         """A cell as the file wrote it (``0``, not the parsed ``0.0``), for messages; split only on demand."""
@@ -80,12 +107,13 @@ def parse_block(block: Block, file_format: FileFormat, issues: IssueLog) -> Pars
     ``inf``, a number past its column's range) is a type error too (:mod:`.spellings`).
     """
     names = tuple(file_format.column_names)
+    bounds = field_bounds(block.data, len(names))
     try:
-        parsed = ParsedBlock(_read(block.data, file_format, _fast_dtypes(file_format)), block.line_numbers,
-                             block.longest_line, block.data, names)
+        frame = _read(block.data, file_format, _fast_dtypes(file_format))
+        parsed = ParsedBlock(frame, block.line_numbers, block.longest_line, block.data, names, *bounds)
     except (ValueError, OverflowError):
-        parsed = ParsedBlock(_read(block.data, file_format, dict.fromkeys(file_format.column_names, "str")),
-                             block.line_numbers, block.longest_line, block.data, names)
+        frame = _read(block.data, file_format, dict.fromkeys(names, "str"))
+        parsed = ParsedBlock(frame, block.line_numbers, block.longest_line, block.data, names, *bounds)
         for column in file_format.columns:
             if column.type in NUMERIC_DTYPES:
                 parsed.frame[column.name] = _to_number(parsed, column, issues)
@@ -98,7 +126,7 @@ def _check_spellings(parsed: ParsedBlock, file_format: FileFormat, issues: Issue
     numeric = [(index, column) for index, column in enumerate(file_format.columns) if column.type in NUMERIC_DTYPES]
     if not numeric or not len(parsed.line_numbers):
         return
-    starts, ends = field_bounds(parsed.data, len(file_format.columns))
+    starts, ends = parsed.starts, parsed.ends
     for index, column in numeric:
         values = parsed.frame[column.name].to_numpy(dtype="float64", na_value=np.nan)
         present = ends[:, index] > starts[:, index]
