@@ -16,7 +16,7 @@ import pandas as pd
 
 from channelhub.formats import Column, FileFormat
 from channelhub.ingest.issues import IssueLog
-from channelhub.ingest.spellings import BYTE_CHECKED, LIMITS, SPELLINGS, WRITTEN_AS, field_bounds, misspelled
+from channelhub.ingest.spellings import BYTE_CHECKED, LIMITS, SPELLINGS, WRITTEN_AS, misspelled
 from channelhub.ingest.tsv import Block
 
 NUMERIC_DTYPES = {"integer": "int64", "flag": "int64", "decimal": "float64"}
@@ -107,7 +107,7 @@ def parse_block(block: Block, file_format: FileFormat, issues: IssueLog) -> Pars
     ``inf``, a number past its column's range) is a type error too (:mod:`.spellings`).
     """
     names = tuple(file_format.column_names)
-    bounds = field_bounds(block.data, len(names))
+    bounds = block.field_bounds(len(names))
     try:
         frame = _read(block.data, file_format, _fast_dtypes(file_format))
         parsed = ParsedBlock(frame, block.line_numbers, block.longest_line, block.data, names, *bounds)

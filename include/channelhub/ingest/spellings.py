@@ -14,8 +14,6 @@ import re
 
 import numpy as np
 
-from channelhub.ingest.tsv import NEWLINE, TAB
-
 #: A whole number: digits, a sign, spaces around; a field of other bytes is not one.
 WHOLE_NUMBER_BYTES = b"0123456789+- "
 WHOLE_NUMBER = re.compile(r" *[+-]?[0-9]+ *")
@@ -43,18 +41,6 @@ BYTE_CHECKED = ("integer", "flag")
 LONGEST = 40
 _WHOLE_NUMBER_TABLE = np.zeros(256, dtype=bool)
 _WHOLE_NUMBER_TABLE[list(WHOLE_NUMBER_BYTES)] = True
-
-
-def field_bounds(data: bytes, columns: int) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, ends) of every field, each shaped (rows, columns), for a block whose every line
-    is complete (ends with LF) and has ``columns - 1`` tabs, as the structural check leaves it."""
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero((buffer == TAB) | (buffer == NEWLINE)).reshape(-1, columns)
-    starts = np.empty_like(ends)
-    starts[:, 1:] = ends[:, :-1] + 1
-    starts[0, 0] = 0
-    starts[1:, 0] = ends[:-1, -1] + 1
-    return starts, ends
 
 
 def misspelled(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -39,10 +39,22 @@ class Block:
     longest_line: int
     #: File lines the block's bytes covered, rows left out for a structural problem included.
     lines_read: int
+    #: Offsets of every tab and line end in ``data``: where each field ends.
+    separators: np.ndarray
 
     @property
     def rows(self) -> int:
         return len(self.line_numbers)
+
+    def field_bounds(self, columns: int) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends) of every field, each shaped (rows, columns): every line of a block is
+        complete and has ``columns - 1`` tabs, as the structural check leaves it."""
+        ends = self.separators.reshape(-1, columns)
+        starts = np.empty_like(ends)
+        starts[:, 1:] = ends[:, :-1] + 1
+        starts[0, 0] = 0
+        starts[1:, 0] = ends[:-1, -1] + 1
+        return starts, ends
 
 
 def _content_end(handle: BinaryIO, tail_bytes: int = 64 * 1024) -> tuple[int, int]:
@@ -60,6 +72,11 @@ def _content_end(handle: BinaryIO, tail_bytes: int = 64 * 1024) -> tuple[int, in
         return size, 0
     kept = 2 if trailing.startswith(b"\r\n") else 1
     return size - len(trailing) + kept, trailing.count(b"\n") - 1
+
+
+def _separators(buffer: np.ndarray) -> np.ndarray:
+    """Offsets of every tab and line end in a block's bytes."""
+    return np.flatnonzero((buffer == TAB) | (buffer == NEWLINE))
 
 
 def _line_of(buffer: bytes, offset: int, first_line: int) -> int:
@@ -196,10 +213,12 @@ class TsvBlocks:
         if self.crlf:
             data = data.replace(b"\r\n", b"\n")
         buffer = np.frombuffer(data, dtype=np.uint8)
-        ends = np.flatnonzero(buffer == NEWLINE)
+        separators = _separators(buffer)
+        # Line ends among the separators; the tabs of a line are the separators between two.
+        line_ends = np.flatnonzero(buffer[separators] == NEWLINE)
+        ends = separators[line_ends]
         starts = np.concatenate(([0], ends[:-1] + 1))
-        # Tabs per line: how many tab positions fall before each line end, differenced.
-        tabs = np.diff(np.searchsorted(np.flatnonzero(buffer == TAB), ends), prepend=0)
+        tabs = np.diff(line_ends, prepend=-1) - 1
         line_numbers = first_line + np.arange(len(ends))
         good = tabs == len(self.format.columns) - 1
         good &= self._encoding_ok(data, first_line, line_numbers)
@@ -216,7 +235,7 @@ class TsvBlocks:
                 position = data.find(forbidden, int(ends[bad_line - first_line]) + 1)
         lengths = ends - starts
         if good.all():
-            return Block(data, line_numbers, int(lengths.max(initial=0)), len(ends))
+            return Block(data, line_numbers, int(lengths.max(initial=0)), len(ends), separators)
         expected = len(self.format.columns)
         for index in np.flatnonzero(~good & (tabs != expected - 1)):
             line_text = data[starts[index]:ends[index]]
@@ -240,7 +259,8 @@ class TsvBlocks:
                                 value=line_text.decode("utf-8", "replace"))
         keep = np.flatnonzero(good)
         kept = b"".join(data[starts[i]:ends[i] + 1] for i in keep)
-        return Block(kept, line_numbers[keep], int(lengths[keep].max(initial=0)), len(ends))
+        return Block(kept, line_numbers[keep], int(lengths[keep].max(initial=0)), len(ends),
+                     _separators(np.frombuffer(kept, dtype=np.uint8)))
 
     def _column_at(self, tabs_before: int) -> str | None:
         names = self.format.column_names
