@@ -151,7 +151,9 @@ def _check_references(parsed: ParsedBlock, file_format: FileFormat, masters: Mas
         if column.references is None:
             continue
         values = parsed.frame[column.name]
-        unknown = ~masters.known(column.references, values)
+        positions = masters.positions(column.references, values)
+        parsed.codes[column.name] = positions
+        unknown = positions < 0
         unknown[parsed.empty(column.name)] = False  # an empty value is the required check's
         for position in issues.each(np.flatnonzero(unknown)):
             issues.add("reference", f"{column.name} {values.iloc[position]!r} is not in the "

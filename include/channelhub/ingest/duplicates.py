@@ -16,14 +16,14 @@ report stops there anyway).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from channelhub.formats import FileFormat
-from channelhub.ingest.frames import parse_block
+from channelhub.ingest.frames import ParsedBlock, parse_block
 from channelhub.ingest.issues import MAX_REPORTED, IssueLog
 from channelhub.ingest.tsv import TsvBlocks
 
@@ -33,8 +33,13 @@ BUCKETS = 64
 _BUCKET_SHIFT = np.uint64(64 - 6)
 
 
-def key_hashes(frame: pd.DataFrame, group: list[str]) -> np.ndarray:
-    return pd.util.hash_pandas_object(frame[group], index=False).to_numpy()
+def key_hashes(frame: pd.DataFrame, group: list[str], codes: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """A 64-bit hash of each row's values of ``group``; a column with ``codes`` (numbers that
+    stand one-to-one for its values) is hashed by them, a third of the cost of its text."""
+    if not codes or not codes.keys() & set(group):
+        return pd.util.hash_pandas_object(frame[group], index=False).to_numpy()
+    columns = {name: codes[name] if name in codes else frame[name] for name in group}
+    return pd.util.hash_pandas_object(pd.DataFrame(columns, copy=False), index=False).to_numpy()
 
 
 class HashSpill:
@@ -116,15 +121,21 @@ def _any_repeat(hashes: np.ndarray) -> bool:
 
 
 class KeyHashes:
-    """Hashes of every unique set of every row seen, to tell at the end whether any repeats."""
+    """Hashes of every unique set of every row of a valid file, to tell at the end whether any repeats.
+
+    Fed only blocks that passed every check, which lets it leave out what cannot tell two such
+    rows apart: the partition column (every row holds the run date) and, for a column that
+    references a master, the text (its position among the master's keys stands for it).
+    """
 
     def __init__(self, file_format: FileFormat):
-        self.groups = file_format.unique_sets
+        partition = file_format.partition_column
+        self.groups = [[c for c in group if c != partition] or group for group in file_format.unique_sets]
         self.spills = [HashSpill(with_lines=False) for _ in self.groups]
 
-    def add(self, frame: pd.DataFrame) -> None:
+    def add(self, parsed: ParsedBlock) -> None:
         for spill, group in zip(self.spills, self.groups, strict=True):
-            spill.add(key_hashes(frame, group))
+            spill.add(key_hashes(parsed.frame, group, parsed.codes))
 
     def any_repeated(self) -> bool:
         try:

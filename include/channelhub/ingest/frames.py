@@ -64,6 +64,9 @@ class ParsedBlock:
     starts: np.ndarray
     ends: np.ndarray
     type_errors: dict[str, set[int]] = field(default_factory=dict)
+    #: Columns whose values the checks numbered (each value's position among its master's keys):
+    #: the key hashes hash the numbers instead of the text again.
+    codes: dict[str, np.ndarray] = field(default_factory=dict)
     _lines: list[bytes] | None = field(default=None, repr=False)
     _empty_columns: set[int] | None = field(default=None, repr=False)
 

@@ -23,10 +23,11 @@ class MasterData:
         self._keys = keys
         self._lookups = lookups
 
-    def known(self, reference: str, values: pd.Series) -> np.ndarray:
-        """Whether each value is a key of the referenced master (the master's hash table is
-        built once per file: ``isin`` would hash the master again for every block)."""
-        return self._keys[reference].get_indexer(values) >= 0
+    def positions(self, reference: str, values: pd.Series) -> np.ndarray:
+        """Each value's position among the referenced master's keys, -1 for a value it does not
+        have (the master's hash table is built once per file: ``isin`` would hash the master
+        again for every block). Keys are unique, so a position stands for its value."""
+        return self._keys[reference].get_indexer(values)
 
     def looked_up(self, lookup: Lookup, values: pd.Series) -> pd.Series:
         """The lookup's value for each of ``values`` (missing where the master has none): one

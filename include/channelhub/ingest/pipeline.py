@@ -75,7 +75,7 @@ def _ingest(path: Path, file_format: FileFormat, engine: sa.Engine, tables: Proj
                     checker.check(parsed)
                     if issues or integrity is not None:
                         continue
-                    keys.add(parsed.frame)
+                    keys.add(parsed)
                     try:
                         writer.write(block, parsed.frame)
                     except DATA_ERRORS as exc:
