@@ -47,6 +47,8 @@ class LoadAbandoned(Exception):
 #: the file, never an outage to retry. SQLAlchemy's wrappers, or psycopg's own from ``COPY``.
 DATA_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, sa.exc.DataError, psycopg.errors.IntegrityError,
                                             psycopg.errors.DataError)
+#: The check a day table is built with, so that attaching it as the day's partition needs no scan.
+PARTITION_CHECK = "channelhub_day_bound"
 COPY_LINE = re.compile(r"\bline (\d+)")
 #: psycopg's buffers are at most 128 KiB: 32 of them, 4 MiB waiting for the server at most.
 COPY_QUEUE_BUFFERS = 32
@@ -96,8 +98,13 @@ class TableWriter:
             self.connection.execute(sa.delete(self.table))
         elif self.format.load is LoadMode.REPLACE_PARTITION and postgres:
             self.target = build_table(sa.MetaData(), _scratch_name(self.format.table), self.format, temporary=True)
-            self.connection.exec_driver_sql(f"CREATE TABLE {self._quoted(self.target)} "
-                                            f"(LIKE {self._quoted(self.table)} INCLUDING DEFAULTS)")
+            # The check matches the day's partition bound, so attaching the table later needs no
+            # scan of its rows to prove it (a twentieth of a 1M-row load); dropped once attached.
+            column = self.connection.dialect.identifier_preparer.quote(self.format.partition_column)
+            self.connection.exec_driver_sql(
+                f"CREATE TABLE {self._quoted(self.target)} (LIKE {self._quoted(self.table)} INCLUDING DEFAULTS, "
+                f"CONSTRAINT {PARTITION_CHECK} CHECK ({column} IS NOT NULL AND {column} = DATE "
+                f"'{self.run_date.isoformat()}'))")
         elif self.format.load is LoadMode.REPLACE_PARTITION:
             column = self.table.c[self.format.partition_column]
             self.connection.execute(sa.delete(self.table).where(column == self.run_date))
@@ -182,6 +189,7 @@ class TableWriter:
         final = preparer.quote(partition_name(self.table.name, self.run_date))
         execute(f"ALTER TABLE {new} RENAME TO {final}")
         execute(f"ALTER TABLE {parent} ATTACH PARTITION {final} FOR VALUES IN ('{day}')")
+        execute(f"ALTER TABLE {final} DROP CONSTRAINT {PARTITION_CHECK}")
 
     def _quoted(self, table: sa.Table) -> str:
         return self.connection.dialect.identifier_preparer.format_table(table)
