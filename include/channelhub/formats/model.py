@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from channelhub.formats.expressions import RowExpression
 from channelhub.strict import StrictModel
 
 ColumnType = Literal["string", "integer", "decimal", "date", "flag"]
@@ -84,11 +85,22 @@ class Lookup(StrictModel):
 
 
 class Rule(StrictModel):
-    """A row rule across columns, as a pandas expression that must be true."""
+    """A row rule across columns and lookups, as an expression that must be true
+    (:mod:`channelhub.formats.expressions` says which)."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     expression: str
     message: str
+
+    @field_validator("expression")
+    @classmethod
+    def _expression_is_allowed(cls, expression: str) -> str:
+        RowExpression(expression)
+        return expression
+
+    @property
+    def compiled(self) -> RowExpression:
+        return RowExpression(self.expression)
 
 
 class FileFormat(StrictModel):
@@ -152,4 +164,9 @@ class FileFormat(StrictModel):
                 raise ValueError(f"lookup {lookup.name} starts at unknown column {lookup.start_column}")
         if lookup_names & set(names):
             raise ValueError("lookup names must differ from column names")
+        for rule in self.rules:
+            unknown = [n for n in rule.compiled.names if n not in names and n not in lookup_names]
+            if unknown:
+                raise ValueError(f"rule {rule.name} reads {', '.join(unknown)}: neither a column nor a lookup "
+                                 f"of {self.table}")
         return self

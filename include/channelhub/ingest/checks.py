@@ -8,7 +8,6 @@ duplicate line when it trips.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import numpy as np
@@ -16,13 +15,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from channelhub.formats import Column, FileFormat
+from channelhub.formats import Column, FileFormat, Rule
+from channelhub.formats.expressions import RowExpression
 from channelhub.ingest.frames import ParsedBlock
 from channelhub.ingest.issues import IssueLog
 from channelhub.ingest.masters import MasterData
 
 DATE_FORMAT = "%Y-%m-%d"
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _is_date(values: pd.Series) -> pd.Series:
@@ -100,6 +99,7 @@ class BlockChecker:
         self.schema = pandera_schema(file_format)
         self.schema_without_lengths = pandera_schema(file_format, lengths=False)
         self.required = [column for column in file_format.columns if column.required]
+        self.rules = [(rule, rule.compiled) for rule in file_format.rules]
         limits = [c.max_length for c in file_format.columns if c.max_length is not None]
         # A value has no more characters than its line has bytes.
         self.lengths_hold_below = min(limits, default=0)
@@ -124,7 +124,7 @@ class BlockChecker:
                                 value=parsed.text(case.column, int(case.index)))
         _check_partition(parsed, self.format, self.run_date, self.issues)
         _check_references(parsed, self.format, self.masters, self.issues)
-        _check_rules(parsed, self.format, self.masters, self.issues)
+        _check_rules(parsed, self.format, self.rules, self.masters, self.issues)
 
 
 def _check_partition(parsed: ParsedBlock, file_format: FileFormat, run_date: date, issues: IssueLog) -> None:
@@ -161,20 +161,23 @@ def _check_references(parsed: ParsedBlock, file_format: FileFormat, masters: Mas
                        column=column.name, value=values.iloc[position])
 
 
-def _check_rules(parsed: ParsedBlock, file_format: FileFormat, masters: MasterData, issues: IssueLog) -> None:
-    if not file_format.rules:
+def _check_rules(parsed: ParsedBlock, file_format: FileFormat, rules: list[tuple[Rule, RowExpression]],
+                 masters: MasterData, issues: IssueLog) -> None:
+    """Each rule on the block's columns (and lookups) as arrays; a row with a value missing from
+    a rule's operands is the required check's or the reference check's, not the rule's."""
+    if not rules:
         return
     frame, line_numbers = parsed.frame, parsed.line_numbers
-    scope = frame.copy(deep=False)
+    scope: dict[str, np.ndarray] = {}
     for lookup in file_format.lookups:
-        scope[lookup.name] = masters.looked_up(lookup, frame[lookup.start_column])
-    for rule in file_format.rules:
-        names = [n for n in dict.fromkeys(IDENTIFIER.findall(rule.expression)) if n in scope.columns]
-        known = scope[names].notna().all(axis=1)
-        passed = scope.eval(rule.expression).fillna(False).astype(bool)
-        failed = known & ~passed
-        for position in issues.each(np.flatnonzero(failed.to_numpy())):
-            row = scope.iloc[position]
-            shown = ", ".join(f"{n}={parsed.text(n, position) if n in parsed.columns else row[n]}" for n in names)
-            issues.add(rule.name, rule.message, line=int(line_numbers[position]), column=names[0],
+        scope[lookup.name] = masters.looked_up(lookup, frame[lookup.start_column]).to_numpy()
+    for rule, expression in rules:
+        operands = {name: scope[name] if name in scope else frame[name].to_numpy() for name in expression.names}
+        known = np.logical_and.reduce([~pd.isna(values) for values in operands.values()])
+        result = np.asarray(expression.evaluate(operands))
+        passed = result.astype(bool) & ~pd.isna(result)
+        for position in issues.each(np.flatnonzero(known & ~passed)):
+            shown = ", ".join(f"{n}={parsed.text(n, position) if n in parsed.columns else operands[n][position]}"
+                              for n in expression.names)
+            issues.add(rule.name, rule.message, line=int(line_numbers[position]), column=expression.names[0],
                        value=shown)
