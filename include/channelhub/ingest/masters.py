@@ -38,29 +38,44 @@ class MasterData:
 
     @classmethod
     def load(cls, connection: sa.Connection, file_format: FileFormat, tables: ProjectTables) -> MasterData:
-        existing = set(sa.inspect(connection).get_table_names())
-
-        def column_of(table: str, *columns: str) -> pd.DataFrame:
-            target = tables[table]
-            if target.name not in existing:
-                return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
-            rows = connection.execute(sa.select(*(target.c[c] for c in columns))).all()
-            # Column-wise: building a frame from row tuples costs ten times as much.
-            values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-            return pd.DataFrame(dict(zip(columns, map(list, values), strict=True)))
+        """Each master the format reads, in one query per master table (a table both referenced
+        and looked up through is read once)."""
+        wanted: dict[str, list[str]] = {}
+        for column in file_format.columns:
+            if column.references:
+                wanted.setdefault(column.referenced_table, []).append(column.referenced_column)
+        for lookup in file_format.lookups:
+            for table, value_column in lookup.hops:
+                wanted.setdefault(table, []).extend([tables.formats[table].key[0], value_column])
+        inspector = sa.inspect(connection)
+        masters = {table: _read(connection, inspector, tables[table], list(dict.fromkeys(columns)))
+                   for table, columns in wanted.items()}
 
         keys = {}
         for column in file_format.columns:
             if column.references:
-                values = column_of(column.referenced_table, column.referenced_column)
-                keys[column.references] = pd.Index(values[column.referenced_column].astype(str).unique())
+                values = masters[column.referenced_table][column.referenced_column]
+                keys[column.references] = pd.Index(values.astype(str).unique())
         lookups = {}
         for lookup in file_format.lookups:
             mapping: pd.Series | None = None
             for table, value_column in lookup.hops:
                 (key_column,) = tables.formats[table].key
-                frame = column_of(table, key_column, value_column)
+                frame = masters[table]
                 step = pd.Series(frame[value_column].to_numpy(), index=frame[key_column].astype(str))
                 mapping = step if mapping is None else mapping.map(step)
             lookups[lookup.name] = mapping
         return cls(keys, lookups)
+
+
+def _read(connection: sa.Connection, inspector: sa.Inspector, table: sa.Table, columns: list[str]) -> pd.DataFrame:
+    """The columns of a master table, empty when the project has not loaded that master yet.
+
+    Asks for the one table: listing every table of the database would read one name per table
+    of every project on the hub."""
+    if not inspector.has_table(table.name, schema=table.schema):
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+    rows = connection.execute(sa.select(*(table.c[c] for c in columns))).all()
+    # Column-wise: building a frame from row tuples costs ten times as much.
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    return pd.DataFrame(dict(zip(columns, map(list, values), strict=True)))
