@@ -19,7 +19,8 @@ from tests.factories import load, load_masters, table_rows
 
 DAY = RUN_DATE.isoformat()
 INTEGERS = ["1", "+1", " 1", "1 ", "01", "1.0", "1.", "1e0", "1E0", "inf", "Infinity", "nan", "NaN", " ", "1,0",
-            "1_0", "\u0661", "0x1", "- 1", "+-1", "1-", "999999999999999999", "9999999999999999999"]
+            "1_0", "\u0661", "0x1", "- 1", "+-1", "1-", "999999999999999999", "9999999999999999999",
+            "-999999999999999999", "-1000000000000000000", "-9223372036854775808", "9223372036854775807"]
 FLAGS = ["0", "1", "+1", " 1", "01", "1.0", "1e0", "true", "2", "-0", "0.", "00001"]
 DECIMALS = ["0", "0.5", "1e1", ".5", "5.", "+1", " 1", "1e400", "1e-400", "inf", "-inf", "nan", "1,5",
             "99999999999999", "100000000000000", "1.23456789", "1e13", "1e14", "0x1", "1_0", "e1", "1e", "."]
@@ -63,6 +64,17 @@ def test_a_type_error_names_line_column_and_how_to_write_it(tmp_path, formats, e
     assert "whole number written in digits" in described[(2, "qty", "1.0")]
     assert described[(3, "online", "1.0")] == "online must be 0 or 1"
     assert "not inf" in described[(3, "disc_value", "inf")]
+
+
+def test_a_whole_number_past_its_range_is_refused_whichever_its_sign(tmp_path, formats, engine, tables):
+    """Down to -2**63, which int64 holds but whose absolute value it does not."""
+    load_masters(tmp_path, RUN_DATE, formats, engine, tables)
+    body = [[DAY, "POS", "S1", "111", 0, qty, 0, 1]
+            for qty in ("1000000000000000000", "-1000000000000000000", "-9223372036854775808")]
+    result = load(tmp_path, "daily_sales", RUN_DATE, formats, engine, tables, body=body)
+    refused = [i for i in result.first_errors if i.rule == "type"]  # the three rows share a key, too
+    assert [i.line for i in refused] == [2, 3, 4]
+    assert all(i.message.endswith("below 1,000,000,000,000,000,000") for i in refused)
 
 
 def test_report_cells_that_would_run_as_formulas_are_neutralised(tmp_path, formats, engine, tables):

@@ -131,13 +131,15 @@ def _check_spellings(parsed: ParsedBlock, file_format: FileFormat, issues: Issue
         return
     starts, ends = parsed.starts, parsed.ends
     for index, column in numeric:
-        values = parsed.frame[column.name].to_numpy(dtype="float64", na_value=np.nan)
-        present = ends[:, index] > starts[:, index]
-        bad = np.zeros(len(values), dtype=bool)
+        values = parsed.frame[column.name].to_numpy()
+        if values.dtype.kind == "f":
+            # Outside the range, or read as nothing, inf or nan though the field holds text.
+            with np.errstate(invalid="ignore"):
+                bad = ~(np.abs(values) < LIMITS[column.type]) & (ends[:, index] > starts[:, index])
+        else:  # whole numbers with none missing: no inf or nan to look for (and no abs: it overflows at -2**63)
+            bad = (values >= LIMITS[column.type]) | (values <= -LIMITS[column.type])
         if column.type in BYTE_CHECKED:
             bad[misspelled(parsed.data, starts[:, index], ends[:, index])] = True
-        bad |= present & ~np.isfinite(values)  # read as nothing, inf or nan though the field holds text
-        bad |= np.abs(np.nan_to_num(values)) >= LIMITS[column.type]
         known = parsed.type_errors.setdefault(column.name, set())
         fresh = [position for position in np.flatnonzero(bad).tolist() if position not in known]
         if not fresh:
