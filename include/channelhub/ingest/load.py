@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from channelhub.formats import FileFormat, LoadMode
 from channelhub.ingest.tsv import Block
-from channelhub.productdb.tables import LOADED_AT, build_table, partition_name
+from channelhub.productdb.tables import DAY_BOUND_CHECK, LOADED_AT, build_day_table, build_table, partition_name
 
 INSERT_DIALECTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -47,8 +47,6 @@ class LoadAbandoned(Exception):
 #: the file, never an outage to retry. SQLAlchemy's wrappers, or psycopg's own from ``COPY``.
 DATA_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, sa.exc.DataError, psycopg.errors.IntegrityError,
                                             psycopg.errors.DataError)
-#: The check a day table is built with, so that attaching it as the day's partition needs no scan.
-PARTITION_CHECK = "channelhub_day_bound"
 COPY_LINE = re.compile(r"\bline (\d+)")
 #: psycopg's buffers are at most 128 KiB: 32 of them, 4 MiB waiting for the server at most.
 COPY_QUEUE_BUFFERS = 32
@@ -97,14 +95,9 @@ class TableWriter:
         if self.format.load is LoadMode.REPLACE_ALL:
             self.connection.execute(sa.delete(self.table))
         elif self.format.load is LoadMode.REPLACE_PARTITION and postgres:
-            self.target = build_table(sa.MetaData(), _scratch_name(self.format.table), self.format, temporary=True)
-            # The check matches the day's partition bound, so attaching the table later needs no
-            # scan of its rows to prove it (a twentieth of a 1M-row load); dropped once attached.
-            column = self.connection.dialect.identifier_preparer.quote(self.format.partition_column)
-            self.connection.exec_driver_sql(
-                f"CREATE TABLE {self._quoted(self.target)} (LIKE {self._quoted(self.table)} INCLUDING DEFAULTS, "
-                f"CONSTRAINT {PARTITION_CHECK} CHECK ({column} IS NOT NULL AND {column} = DATE "
-                f"'{self.run_date.isoformat()}'))")
+            self.target = build_day_table(sa.MetaData(), _scratch_name(self.format.table), self.format,
+                                          self.run_date)
+            self.target.create(self.connection)
         elif self.format.load is LoadMode.REPLACE_PARTITION:
             column = self.table.c[self.format.partition_column]
             self.connection.execute(sa.delete(self.table).where(column == self.run_date))
@@ -186,10 +179,13 @@ class TableWriter:
             {"parent": parent, "day": day}).scalar()
         if old is not None:
             execute(f"DROP TABLE {old}")
+        loaded_at = self.table.c[LOADED_AT]
+        execute(f"ALTER TABLE {new} ADD COLUMN {preparer.quote(LOADED_AT)} "
+                f"{loaded_at.type.compile(dialect=self.connection.dialect)} NOT NULL DEFAULT CURRENT_TIMESTAMP")
         final = preparer.quote(partition_name(self.table.name, self.run_date))
         execute(f"ALTER TABLE {new} RENAME TO {final}")
         execute(f"ALTER TABLE {parent} ATTACH PARTITION {final} FOR VALUES IN ('{day}')")
-        execute(f"ALTER TABLE {final} DROP CONSTRAINT {PARTITION_CHECK}")
+        execute(f"ALTER TABLE {final} DROP CONSTRAINT {DAY_BOUND_CHECK}")
 
     def _quoted(self, table: sa.Table) -> str:
         return self.connection.dialect.identifier_preparer.format_table(table)

@@ -28,6 +28,8 @@ LOADED_AT = "loaded_at"
 # PostgreSQL's identifier limit; SQLite has none, but a name must work on both.
 MAX_IDENTIFIER = 63
 PARTITION_SUFFIX = "_%Y%m%d"
+#: The check a day table is built with (:func:`build_day_table`), dropped once it is attached.
+DAY_BOUND_CHECK = "channelhub_day_bound"
 
 
 def table_name(prefix: str, table: str) -> str:
@@ -56,6 +58,33 @@ def _not_on_postgresql(ddl, target, bind, tables=None, state=None, *, dialect, *
     return dialect.name != "postgresql"
 
 
+def _file_columns(file_format: FileFormat) -> list[sa.Column]:
+    return [
+        sa.Column(c.name, _column_type(c), nullable=not c.required and c.name not in file_format.key,
+                  autoincrement=False)
+        for c in file_format.columns
+    ]
+
+
+def loaded_at_column() -> sa.Column:
+    """When a row was loaded: every product table's last column, after the file's."""
+    return sa.Column(LOADED_AT, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.current_timestamp())
+
+
+def build_day_table(metadata: sa.MetaData, name: str, file_format: FileFormat, day: date) -> sa.Table:
+    """A day's rows built aside on PostgreSQL, to become the day's partition of the format's table.
+
+    The file's columns only: ``loaded_at`` is added once the rows are in, as a column whose
+    default fills every row without writing them (PostgreSQL keeps a stable default's value in
+    the catalog), instead of ``COPY`` computing it row by row. The check matches the day's
+    partition bound, so attaching the table needs no scan of its rows to prove it.
+    """
+    partition = file_format.partition_column
+    bound = sa.CheckConstraint(sa.and_(sa.column(partition).is_not(None), sa.column(partition) == day),
+                               name=DAY_BOUND_CHECK)
+    return sa.Table(name, metadata, *_file_columns(file_format), bound)
+
+
 def build_table(metadata: sa.MetaData, name: str, file_format: FileFormat, *,
                 temporary: bool = False) -> sa.Table:
     """The table for a format: the file's columns, its key as primary key, its unique sets.
@@ -64,14 +93,9 @@ def build_table(metadata: sa.MetaData, name: str, file_format: FileFormat, *,
     checks the file's keys while it streams instead (``ingest.duplicates.KeyHashes``),
     which costs a fraction of building a unique index for every day.
     """
-    columns = [
-        sa.Column(c.name, _column_type(c), nullable=not c.required and c.name not in file_format.key,
-                  autoincrement=False)
-        for c in file_format.columns
-    ]
+    columns = _file_columns(file_format)
     if not temporary:
-        columns.append(sa.Column(LOADED_AT, sa.DateTime(timezone=True), nullable=False,
-                                 server_default=sa.func.current_timestamp()))
+        columns.append(loaded_at_column())
     constraints: list[sa.Constraint] = [sa.PrimaryKeyConstraint(*file_format.key)]
     constraints += [sa.UniqueConstraint(*group) for group in file_format.unique]
     options = {}
