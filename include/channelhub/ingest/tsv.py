@@ -22,6 +22,7 @@ BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 #: 1 MiB: as fast as 8 MiB blocks and about 100 MB less at the peak (``make bench``).
 DEFAULT_BLOCK_BYTES = 1 << 20
+FIRST_BLOCK_BYTES = 64 << 10
 # Bytes that may never appear in a value: they would also break the bulk loader's framing
 # (a carriage return inside a value, once Windows line ends are read, ends a CSV row).
 FORBIDDEN_BYTES = (b"\x00", b"\x01", b"\r")
@@ -101,16 +102,18 @@ class TsvBlocks:
         self.crlf = False
         self.end = 0
 
-    def _read(self, handle: BinaryIO) -> bytes:
-        """The next block of bytes, stopping where the file's trailing empty lines begin."""
-        return handle.read(max(0, min(self.block_bytes, self.end - handle.tell())))
+    def _read(self, handle: BinaryIO, size: int) -> bytes:
+        """The next ``size`` bytes at most, stopping where the file's trailing empty lines begin."""
+        return handle.read(max(0, min(size, self.end - handle.tell())))
 
     def __iter__(self) -> Iterator[Block]:
         with self.path.open("rb") as handle:
             self.end, dropped = _content_end(handle)
             if dropped:
                 self.issues.note(f"{dropped} empty line(s) at the end of the file ignored")
-            head = self._read(handle)
+            # The first block is small: the database starts taking rows while the rest is checked.
+            size = min(FIRST_BLOCK_BYTES, self.block_bytes)
+            head = self._read(handle, size)
             if not head:
                 self.issues.add("empty_file", "the file is empty (0 bytes); expected a header row")
                 return
@@ -119,7 +122,7 @@ class TsvBlocks:
                 self.issues.note("UTF-8 byte order mark removed")
             header_end = head.find(b"\n")
             while header_end < 0:
-                more = self._read(handle)
+                more = self._read(handle, self.block_bytes)
                 if not more:
                     break
                 head += more
@@ -135,7 +138,8 @@ class TsvBlocks:
             pending = b"" if header_end < 0 else head[header_end + 1:]
             line = 2
             while True:
-                chunk = self._read(handle)
+                chunk = self._read(handle, size)
+                size = self.block_bytes
                 data = pending + chunk
                 if not chunk:
                     if data:
