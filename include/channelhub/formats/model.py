@@ -8,6 +8,7 @@ rejected so a typo in an override fails loudly instead of silently validating no
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -98,7 +99,7 @@ class Rule(StrictModel):
         RowExpression(expression)
         return expression
 
-    @property
+    @cached_property
     def compiled(self) -> RowExpression:
         return RowExpression(self.expression)
 

@@ -81,7 +81,7 @@ class ParsedBlock:
 
     def differs(self, column: str, text: str) -> np.ndarray:
         """Positions of the rows whose ``column`` field is not empty and is not exactly ``text``,
-        compared on the bytes: a fifth of comparing the parsed strings."""
+        compared on the bytes rather than on the parsed strings."""
         index = self.columns.index(column)
         starts, ends = self.starts[:, index], self.ends[:, index]
         expected = text.encode("utf-8")

@@ -179,9 +179,9 @@ class TableWriter:
             {"parent": parent, "day": day}).scalar()
         if old is not None:
             execute(f"DROP TABLE {old}")
-        loaded_at = self.table.c[LOADED_AT]
-        execute(f"ALTER TABLE {new} ADD COLUMN {preparer.quote(LOADED_AT)} "
-                f"{loaded_at.type.compile(dialect=self.connection.dialect)} NOT NULL DEFAULT CURRENT_TIMESTAMP")
+        dialect = self.connection.dialect
+        loaded_at = dialect.ddl_compiler(dialect, None).get_column_specification(self.table.c[LOADED_AT])
+        execute(f"ALTER TABLE {new} ADD COLUMN {loaded_at}")  # as the table declares it
         final = preparer.quote(partition_name(self.table.name, self.run_date))
         execute(f"ALTER TABLE {new} RENAME TO {final}")
         execute(f"ALTER TABLE {parent} ATTACH PARTITION {final} FOR VALUES IN ('{day}')")

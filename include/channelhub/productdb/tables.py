@@ -66,11 +66,6 @@ def _file_columns(file_format: FileFormat) -> list[sa.Column]:
     ]
 
 
-def loaded_at_column() -> sa.Column:
-    """When a row was loaded: every product table's last column, after the file's."""
-    return sa.Column(LOADED_AT, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.current_timestamp())
-
-
 def build_day_table(metadata: sa.MetaData, name: str, file_format: FileFormat, day: date) -> sa.Table:
     """A day's rows built aside on PostgreSQL, to become the day's partition of the format's table.
 
@@ -95,7 +90,8 @@ def build_table(metadata: sa.MetaData, name: str, file_format: FileFormat, *,
     """
     columns = _file_columns(file_format)
     if not temporary:
-        columns.append(loaded_at_column())
+        columns.append(sa.Column(LOADED_AT, sa.DateTime(timezone=True), nullable=False,
+                                 server_default=sa.func.current_timestamp()))
     constraints: list[sa.Constraint] = [sa.PrimaryKeyConstraint(*file_format.key)]
     constraints += [sa.UniqueConstraint(*group) for group in file_format.unique]
     options = {}
