@@ -74,9 +74,8 @@ def build_day_table(metadata: sa.MetaData, name: str, file_format: FileFormat, d
     the catalog), instead of ``COPY`` computing it row by row. The check matches the day's
     partition bound, so attaching the table needs no scan of its rows to prove it.
     """
-    partition = file_format.partition_column
-    bound = sa.CheckConstraint(sa.and_(sa.column(partition).is_not(None), sa.column(partition) == day),
-                               name=DAY_BOUND_CHECK)
+    partition = sa.column(file_format.partition_column, sa.Date())  # typed: renders any date, pendulum's too
+    bound = sa.CheckConstraint(sa.and_(partition.is_not(None), partition == day), name=DAY_BOUND_CHECK)
     return sa.Table(name, metadata, *_file_columns(file_format), bound)
 
 
