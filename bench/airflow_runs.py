@@ -24,7 +24,7 @@ from statistics import median
 from bench.__main__ import PG_ADMIN, WORK, write_tenant_configs
 from channelhub import PROJECT_ROOT
 from channelhub.tenant_dag.factory import sftp_pool
-from channelhub_dev.airflow_processes import celery_env
+from channelhub_dev.airflow_processes import celery_env, metadata_env
 from channelhub_dev.postgres import scratch_database
 from channelhub_dev.rest import AirflowApi
 from channelhub_dev.stack import UI_PASSWORD, UI_USER, LocalStack
@@ -80,7 +80,7 @@ def parallel_runs(executor: str) -> tuple[float, float | None]:
     # locked" under 50 parallel runs, and only the executor should differ between the two.
     with scratch_database(PG_ADMIN, "channelhub_bench_meta") as metadata_url, \
             scratch_database(PG_ADMIN, "channelhub_bench_product") as product_url:
-        extra = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url}
+        extra = metadata_env(metadata_url)
         if executor == "celery":
             extra = celery_env(metadata_url, "redis://127.0.0.1:6379/0", f"channelhub_bench_{uuid.uuid4().hex[:6]}")
         dags = workdir / "dags"

@@ -242,6 +242,16 @@ def test_parsing_the_dag_file_leaves_the_data_stack_unimported():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_the_local_settings_preload_the_hub_without_importing_airflow():
+    """Airflow imports its local settings while it sets itself up; a preloaded module that
+    imported Airflow would import it half-initialised."""
+    probe = ("import sys, airflow_local_settings; "
+             "print([m for m in ('airflow', 'pandas', 'channelhub.config.clients') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "include")})
+    assert result.stdout.strip().splitlines()[-1] == "['pandas', 'channelhub.config.clients']"
+
+
 LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
     for i in range(8))

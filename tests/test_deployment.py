@@ -105,3 +105,18 @@ def test_compose_and_helm_build_the_dags_in_parts_as_the_local_stack_does():
     assert json.loads(values["config"]["dag_processor"]["dag_bundle_config_list"]) == json.loads(
         bundle_config_list(30))
     assert "CHANNELHUB_DAG_PARTS_DIR" in {item["name"] for item in values["env"]}
+
+
+def test_airflow_reaches_its_metadata_database_through_psycopg2():
+    """Airflow 3.3 knows the scheduler's lost lock races by psycopg2's error codes; on psycopg 3
+    the scheduler exits on the first one. Compose and the local stacks both give it psycopg2."""
+    from channelhub_dev.airflow_processes import celery_env, metadata_env
+
+    anchors = yaml.safe_load(COMPOSE.read_text())["x-airflow"]["environment"]
+    assert anchors["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+    assert anchors["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://")
+    url = "postgresql+psycopg://user:secret@127.0.0.1:5432/meta"
+    assert metadata_env(url) == {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN":
+                                 "postgresql+psycopg2://user:secret@127.0.0.1:5432/meta"}
+    assert celery_env(url, "redis://127.0.0.1:6379/0", "q")["AIRFLOW__CELERY__RESULT_BACKEND"] == \
+        "db+postgresql+psycopg2://user:secret@127.0.0.1:5432/meta"

@@ -16,10 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 from channelhub_dev.rest import AirflowApi
 
 CORE_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def metadata_env(metadata_url: str) -> dict[str, str]:
+    """Airflow's metadata database on PostgreSQL, through psycopg2 whatever driver ``metadata_url`` names.
+
+    Airflow 3.3 knows a lost race for the scheduler's row locks by psycopg2's ``pgcode``
+    (``airflow.utils.sqlalchemy.is_lock_not_available_error``); psycopg 3's errors carry
+    ``sqlstate`` instead, so on psycopg 3 the scheduler died of the first ``LockNotAvailable``
+    on ``slot_pool`` (seen under 50 parallel runs in ``make bench-airflow``).
+    """
+    url = sa.make_url(metadata_url).set(drivername="postgresql+psycopg2")
+    return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url.render_as_string(hide_password=False)}
 
 
 def celery_env(metadata_url: str, broker_url: str, queue: str) -> dict[str, str]:
@@ -27,11 +40,12 @@ def celery_env(metadata_url: str, broker_url: str, queue: str) -> dict[str, str]
 
     A queue of its own keeps this stack's tasks apart from any other stack on the same Redis.
     """
+    metadata = metadata_env(metadata_url)
     return {
+        **metadata,
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
         "AIRFLOW__CELERY__BROKER_URL": broker_url,
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
     }
 
