@@ -51,6 +51,21 @@ def test_an_order_enters_the_ledger_once_and_marks_the_sales_job(hub):
     assert [(c, {j.value for j in jobs}) for c, jobs in marked] == [(client, {"SALES_POSTING"})]
 
 
+def test_a_client_added_after_the_api_read_its_folder_is_known_at_once(hub, engine, tmp_path):
+    """``channelhub client add`` links a new file into the folder: the next request sees it, not
+    the one after the config's re-read interval (30 s)."""
+    api, _, ledger, _, _ = hub
+    assert api.post("/v1/outward-orders", json=ORDER).status_code == 200  # the folder is read
+    newcomer = client_document()
+    credential = CredentialStore(engine).generate(newcomer["client"], "amazon-in")
+    headers = {"authUsername": credential.username, "authPassword": credential.password,
+               "authDomainName": credential.domain}
+    (tmp_path / "newcomer.yaml").write_text(yaml.safe_dump(newcomer))
+    answer = api.post("/v1/outward-orders", json=ORDER, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert len(ledger.documents_of(newcomer["client"])) == 1
+
+
 def test_the_same_order_code_with_other_content_is_a_conflict_and_changes_nothing(hub):
     api, client, ledger, _, _ = hub
     api.post("/v1/outward-orders", json=ORDER)

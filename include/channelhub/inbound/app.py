@@ -106,16 +106,28 @@ def check_receipt(ledger: Ledger, client: str, channel: Channel, receipt: Receip
 
 
 class _Clients:
-    """The client folder, re-read at most every CONFIG_TTL seconds so config edits reach the API."""
+    """The client folder, read again when a file is added, removed or replaced in it (the
+    folder's own change time moves: ``channelhub client add`` and editors that save by renaming)
+    and at least every CONFIG_TTL seconds (an edit in place), so a client added a moment ago is
+    not refused as unknown. One stat per request; the files are read only when it moved."""
 
     def __init__(self, clients_dir: Path | None):
         self.clients_dir = clients_dir
-        self._loaded: tuple[float, ClientConfig] | None = None
+        self._loaded: tuple[float, int | None, ClientConfig] | None = None
 
     def get(self, name: str) -> Client:
-        if self._loaded is None or time.monotonic() - self._loaded[0] > CONFIG_TTL:
-            self._loaded = (time.monotonic(), load_client_config(self.clients_dir or clients_dir()))
-        return self._loaded[1].get(name)
+        folder = self.clients_dir or clients_dir()
+        stamp = _changed_at(folder)
+        if self._loaded is None or stamp != self._loaded[1] or time.monotonic() - self._loaded[0] > CONFIG_TTL:
+            self._loaded = (time.monotonic(), stamp, load_client_config(folder))
+        return self._loaded[2].get(name)
+
+
+def _changed_at(folder: Path) -> int | None:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def create_app(engine_factory: Callable[[], sa.Engine], mark_jobs: JobsMarker,
