@@ -7,8 +7,8 @@ UV_VERSION := 0.13.9
 
 .PHONY: install demo demo-tryton up down reset test test-fast lint bench bench-airflow bench-waits bench-parse bench-erp bench-api bench-sync bench-console lock clean
 
-# Bytecode compiled at install: where PYTHONDONTWRITEBYTECODE is set (as on CI machines and many
-# images) every Airflow process and every task process would otherwise compile each module it
+# Bytecode compiled at install: where PYTHONDONTWRITEBYTECODE is set (as on the reference machine and
+# many images) every Airflow process and every task process would otherwise compile each module it
 # imports from source, a third of a task's start-up (make bench-airflow).
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
